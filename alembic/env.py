@@ -1,0 +1,54 @@
+"""Alembic environment: one migration tree for SQLite and PostgreSQL (batch mode)."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import Engine
+
+from archive.config import database_url
+from archive.db import make_engine
+from archive.models import Base
+
+config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def _engine() -> Engine:
+    given = config.attributes.get("engine")
+    if given is not None:
+        return given
+    return make_engine(database_url(context.get_x_argument(as_dictionary=True).get("db")))
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=database_url(context.get_x_argument(as_dictionary=True).get("db")),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    with _engine().connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,185 @@
+"""The archive's tables: the schema users query with SQL, as typed SQLAlchemy models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so that migrations can refer to them on SQLite and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UINT64_RANGE = 1 << 64
+INT64_MAX = (1 << 63) - 1
+
+
+def to_signed64(value: int) -> int:
+    """Map an unsigned 64-bit value (0 .. 2**64-1) onto the signed BIGINT range, bit for bit."""
+    if not 0 <= value < UINT64_RANGE:
+        raise ValueError(f"not an unsigned 64-bit value: {value}")
+    return value - UINT64_RANGE if value > INT64_MAX else value
+
+
+def to_unsigned64(value: int) -> int:
+    """Inverse of :func:`to_signed64`: the ``simhash`` package's value of a stored BIGINT."""
+    return value + UINT64_RANGE if value < 0 else value
+
+
+class UnsignedBigInt(TypeDecorator[int]):
+    """An unsigned 64-bit integer (a SimHash) kept in a signed BIGINT column.
+
+    SQLite and PostgreSQL only have signed 64-bit integers, so values of 2**63 and above are
+    stored as ``value - 2**64`` (the same 64 bits read as two's complement). Python code always
+    sees the unsigned value; in SQL, ``unsigned = stored + 2**64`` when ``stored < 0``.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_signed64(value)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_unsigned64(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime; a naive value is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time stored in UTC; naive values are taken to be UTC already.
+
+    PostgreSQL keeps the zone (``timestamptz``); SQLite stores text without one, so values read
+    back from SQLite are given the UTC zone again.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class IngestRun(Base):
+    """One invocation of ``archive ingest``: what it was asked to do and what it did."""
+
+    __tablename__ = "ingest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # running, finished, interrupted (Ctrl-C), failed (the run itself broke off)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    paths: Mapped[str] = mapped_column(Text, doc="the paths given, one per line")
+    files_seen: Mapped[int] = mapped_column(Integer, default=0)
+    versions_stored: Mapped[int] = mapped_column(Integer, default=0)
+    new_stories: Mapped[int] = mapped_column(Integer, default=0)
+    linked: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IngestError(Base):
+    """A file or record that could not be ingested, and why."""
+
+    __tablename__ = "ingest_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("ingest_runs.id", ondelete="CASCADE"), index=True
+    )
+    source_path: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Story(Base):
+    """One news story: every version of it (copies, edits, rewrites) points here."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text, doc="the canonical version's title")
+    canonical_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", use_alter=True, ondelete="SET NULL")
+    )
+    # A version is "seen" at its publication time, or at its ingest time when it has no date.
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Version(Base):
+    """One ingested file or record: the text as extracted and how it was matched."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("source_path", "content_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    source_path: Mapped[str] = mapped_column(Text, doc="path as given; FILE#N for record N")
+    format: Mapped[str] = mapped_column(String(16), doc="text, html, json, jsonl or warc")
+    content_sha256: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the raw record bytes")
+    body_sha256: Mapped[str] = mapped_column(
+        String(64), index=True, doc="SHA-256 of the whitespace-normalised body"
+    )
+    simhash: Mapped[int] = mapped_column(UnsignedBigInt, doc="64-bit SimHash, stored signed")
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    site: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ingest_runs.id", ondelete="SET NULL"), index=True
+    )
+    # Match evidence: the existing version this one was linked to, and how closely.
+    matched_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", ondelete="SET NULL")
+    )
+    match_distance: Mapped[int | None] = mapped_column(Integer, doc="Hamming distance of SimHashes")
+    match_similarity: Mapped[float | None] = mapped_column(Float, doc="0..1, from verification")
+    match_method: Mapped[str] = mapped_column(String(16), doc="exact, near or new story")
+
+
+class MatchKey(Base):
+    """Candidate index: versions sharing a key are compared; the matcher decides the keys."""
+
+    __tablename__ = "match_keys"
+    __table_args__ = (Index("ix_match_keys_version_id", "version_id"),)
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
