@@ -51,4 +51,3 @@ def test_simhash_round_trips_through_the_database(engine: Engine, value: int) ->
         ).scalar_one()
     assert stored == to_signed64(value)
     assert (stored + 2**64 if stored < 0 else stored) == value  # the documented SQL conversion
-

@@ -1,0 +1,234 @@
+"""The ingest pipeline: files → parse → fingerprint → match → store, one transaction per batch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from archive import match, store
+from archive.models import IngestError, IngestRun
+from archive.parse import ParsedRecord, ParseFailure, ParseResult, parse_file
+
+DEFAULT_BATCH_SIZE = 200
+_COUNTERS = (
+    "files_seen",
+    "versions_stored",
+    "new_stories",
+    "linked",
+    "exact",
+    "duplicates_skipped",
+    "failed",
+)
+
+
+@dataclass
+class Report:
+    """Counts of what an ingest run did, like black's report: a summary and an exit code."""
+
+    files_seen: int = 0
+    versions_stored: int = 0
+    new_stories: int = 0
+    linked: int = 0
+    exact: int = 0
+    duplicates_skipped: int = 0
+    failed: int = 0
+    failures: list[ParseFailure] = field(default_factory=list)
+    run_id: int | None = None
+
+    def stored(self, outcome: store.StoredVersion) -> None:
+        self.versions_stored += 1
+        if outcome.method == store.NEW_STORY:
+            self.new_stories += 1
+        else:
+            self.linked += 1
+            self.exact += outcome.method == "exact"
+
+    def failure(self, failure: ParseFailure) -> None:
+        self.failed += 1
+        self.failures.append(failure)
+
+    def merge(self, other: Report) -> None:
+        """Add the counts of ``other`` (one committed batch) to this report."""
+        for name in _COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failures.extend(other.failures)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every input was ingested or already archived, 1 when something failed."""
+        return 1 if self.failed else 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.files_seen} files seen: {self.versions_stored} versions stored "
+            f"({self.new_stories} new stories, {self.linked} linked to an existing story"
+            f"{f', {self.exact} of them exact copies' if self.exact else ''}), "
+            f"{self.duplicates_skipped} already archived, {self.failed} failed"
+        )
+
+
+def collect_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
+    """The files to ingest, each as its path as given: files as they are, folders walked
+    recursively in sorted order, skipping hidden entries (names starting with a dot)."""
+    for given in paths:
+        path = Path(given)
+        if not path.is_dir():
+            yield str(given)
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield os.path.join(root, name)
+
+
+def ingest(
+    paths: Sequence[str | os.PathLike[str]],
+    engine: Engine,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_file: Callable[[str], None] | None = None,
+) -> Report:
+    """Ingest every file under ``paths`` into the archive behind ``engine``.
+
+    Each batch of files is written in one transaction; a record that fails is rolled back alone
+    (a savepoint) and logged in ``ingest_errors``, and the batch goes on. ``on_file`` is called
+    after each file, for progress display.
+    """
+    report = Report()
+    own_files = _database_files(engine)
+    run_id = _start_run(engine, paths)
+    report.run_id = run_id
+    status = "failed"
+    try:
+        batch: list[tuple[str, list[ParseResult]]] = []
+        for file_path in collect_files(paths):
+            if own_files and os.path.abspath(file_path) in own_files:
+                continue  # the archive never ingests its own database
+            batch.append((file_path, _parse_safely(file_path)))
+            if len(batch) >= batch_size:
+                _write_batch(engine, batch, run_id, report, on_file)
+                batch = []
+        if batch:
+            _write_batch(engine, batch, run_id, report, on_file)
+        status = "finished"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        _finish_run(engine, run_id, report, status)
+    return report
+
+
+def _write_batch(
+    engine: Engine,
+    batch: list[tuple[str, list[ParseResult]]],
+    run_id: int,
+    report: Report,
+    on_file: Callable[[str], None] | None,
+) -> None:
+    now = datetime.now(UTC)
+    done = Report()
+    with Session(engine) as session, session.begin():
+        for _, results in batch:
+            for result in results:
+                if isinstance(result, ParsedRecord):
+                    result = _write_record(session, result, run_id, now, done)
+                if isinstance(result, ParseFailure):
+                    done.failure(result)
+                    session.add(
+                        IngestError(
+                            run_id=run_id,
+                            source_path=result.source_path,
+                            error=result.error,
+                            occurred_at=now,
+                        )
+                    )
+            done.files_seen += 1
+        _save_counts(session, run_id, report, done)
+    # Counts and progress move on once the batch is committed, never ahead of the database.
+    report.merge(done)
+    if on_file is not None:
+        for file_path, _ in batch:
+            on_file(file_path)
+
+
+def _parse_safely(file_path: str) -> list[ParseResult]:
+    """All results of one file; a bug in an extractor fails that file, not the batch."""
+    try:
+        return list(parse_file(file_path))
+    except Exception as exc:
+        return [ParseFailure(file_path, f"internal error while parsing: {exc!r}")]
+
+
+def _write_record(
+    session: Session, record: ParsedRecord, run_id: int, now: datetime, report: Report
+) -> ParseFailure | None:
+    if store.is_archived(session, record):
+        report.duplicates_skipped += 1
+        return None
+    fingerprint = match.fingerprint(record.article)
+    try:
+        with session.begin_nested():
+            candidates = store.find_candidates(session, fingerprint)
+            verdicts = [v for c in candidates if (v := match.verify(fingerprint, c))]
+            outcome = store.add_version(
+                session,
+                record,
+                fingerprint,
+                match.best_verdict(verdicts),
+                run_id=run_id,
+                now=now,
+            )
+    except SQLAlchemyError as exc:
+        return ParseFailure(record.source_path, f"database error: {exc.__class__.__name__}: {exc}")
+    report.stored(outcome)
+    return None
+
+
+def _database_files(engine: Engine) -> frozenset[str]:
+    """The files of a SQLite archive (database, WAL, shared memory, journal)."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:":
+        return frozenset()
+    main = os.path.abspath(database)
+    return frozenset({main, f"{main}-wal", f"{main}-shm", f"{main}-journal"})
+
+
+def _start_run(engine: Engine, paths: Sequence[str | os.PathLike[str]]) -> int:
+    with Session(engine) as session, session.begin():
+        run = IngestRun(
+            started_at=datetime.now(UTC),
+            status="running",
+            paths="\n".join(str(p) for p in paths),
+            files_seen=0,
+            versions_stored=0,
+            new_stories=0,
+            linked=0,
+            duplicates_skipped=0,
+            failed=0,
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _save_counts(session: Session, run_id: int, before: Report, batch: Report) -> None:
+    run = session.get_one(IngestRun, run_id)
+    for name in ("files_seen", "versions_stored", "new_stories", "linked", "duplicates_skipped",
+                 "failed"):  # fmt: skip
+        setattr(run, name, getattr(before, name) + getattr(batch, name))
+
+
+def _finish_run(engine: Engine, run_id: int, report: Report, status: str) -> None:
+    with Session(engine) as session, session.begin():
+        run = session.get_one(IngestRun, run_id)
+        run.status = status
+        run.finished_at = datetime.now(UTC)

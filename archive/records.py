@@ -1,0 +1,86 @@
+"""Articles from JSON records: the field names feeds, scrapers and datasets commonly use."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from archive.article import Article
+from archive.dates import parse_date
+from archive.htmlpage import extract_html
+
+# Checked in order; the first present, non-empty field wins. Matching ignores case and "_"/"-".
+TITLE_FIELDS = ("title", "headline", "name", "subject")
+BODY_FIELDS = ("text", "body", "content", "articlebody", "article", "maintext", "fulltext")
+URL_FIELDS = ("url", "link", "uri", "canonicalurl", "permalink", "href")
+DATE_FIELDS = (
+    "published", "datepublished", "publishedat", "published_at", "pubdate", "date",
+    "datepublish", "created", "createdat", "timestamp", "time", "updated", "datemodified",
+)  # fmt: skip
+SITE_FIELDS = ("site", "sitename", "source", "publisher", "domain", "outlet", "provider")
+
+_HTML_TAG = re.compile(r"<(p|div|br|span|a|article|h[1-6]|ul|li|html|body)\b", re.IGNORECASE)
+
+
+class RecordError(ValueError):
+    """A JSON value that is not an article record."""
+
+
+def article_from_record(record: object) -> Article:
+    """The article in one JSON record; raises :class:`RecordError` when it has no text."""
+    if not isinstance(record, Mapping):
+        raise RecordError(f"expected a JSON object, found {type(record).__name__}")
+    fields = {_normalise_key(key): value for key, value in record.items()}
+    body = _text_of(_first(fields, BODY_FIELDS))
+    url = _text_of(_first(fields, URL_FIELDS)) or None
+    title = _text_of(_first(fields, TITLE_FIELDS))
+    if _HTML_TAG.search(body):
+        from_html = extract_html(body, url=url)
+        body = from_html.body
+        title = title or from_html.title
+    if not body.strip():
+        raise RecordError("record has no article text (looked for: " + ", ".join(BODY_FIELDS) + ")")
+    site = _text_of(_first(fields, SITE_FIELDS)) or _host(url)
+    return Article(
+        title=title.strip(),
+        body=body.strip(),
+        url=url,
+        site=site or None,
+        published_at=parse_date(_first(fields, DATE_FIELDS)),
+    )
+
+
+def _normalise_key(key: object) -> str:
+    return str(key).lower().replace("_", "").replace("-", "")
+
+
+def _first(fields: Mapping[str, object], names: tuple[str, ...]) -> object:
+    for name in names:
+        value = fields.get(name.replace("_", ""))
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def _text_of(value: object) -> str:
+    """Strings as they are; lists of paragraphs joined; objects by their name or text."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n\n".join(part for part in (_text_of(item).strip() for item in value) if part)
+    if isinstance(value, Mapping):
+        for key in ("name", "text", "value", "url", "@id"):
+            if key in value:
+                return _text_of(value[key])
+        return ""
+    return str(value)
+
+
+def _host(url: str | None) -> str:
+    if not url:
+        return ""
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
