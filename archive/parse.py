@@ -96,7 +96,10 @@ def parse_bytes(raw: bytes, source_path: str) -> Iterator[ParseResult]:
     suffix = Path(name).suffix
     if suffix in _JSONL_SUFFIXES:
         yield from _parse_jsonl(text, source_path)
-    elif suffix in _JSON_SUFFIXES or (suffix not in _HTML_SUFFIXES and _looks_like_json(text)):
+    elif suffix in _JSON_SUFFIXES:
+        yield from _parse_json(text, source_path)
+    elif suffix not in _HTML_SUFFIXES and _is_json_document(text):
+        # A file named otherwise is JSON only when it parses; "[Review] ..." is plain text.
         yield from _parse_json(text, source_path)
     elif suffix in _HTML_SUFFIXES or _looks_like_html(data):
         yield _single(source_path, "html", raw, lambda: extract_html(text))
@@ -188,8 +191,14 @@ def _decompressed_prefix(raw: bytes, size: int = 64) -> bytes:
         return b""
 
 
-def _looks_like_json(text: str) -> bool:
-    return text.lstrip()[:1] in ("{", "[")
+def _is_json_document(text: str) -> bool:
+    if text.lstrip()[:1] not in ("{", "["):
+        return False
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def _looks_like_html(data: bytes) -> bool:

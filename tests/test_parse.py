@@ -144,6 +144,18 @@ def test_json_array_gives_one_record_per_element() -> None:
     assert [r.source_path for r in records] == ["many.json#0", "many.json#1"]
 
 
+def test_text_file_starting_with_a_bracket_is_text_not_json() -> None:
+    text = "[Review] " + CLEAN_TEXT
+    record = only(parse_bytes(text.encode(), "review.txt"))
+    assert record.format == "text"
+    assert record.article.title == "[Review] " + TITLE
+
+
+def test_json_content_is_recognised_without_a_json_name() -> None:
+    data = json.dumps({"title": TITLE, "text": BODY}).encode()
+    assert only(parse_bytes(data, "download")).format == "json"
+
+
 def test_json_record_without_text_is_an_error() -> None:
     results = list(parse_bytes(json.dumps({"title": TITLE}).encode(), "x.json"))
     assert isinstance(results[0], ParseFailure)

@@ -1,0 +1,54 @@
+"""Fingerprints: the fast SimHash equals the simhash package's, and copies hash alike."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from simhash import Simhash
+
+from archive.article import Article
+from archive.fingerprint import MAX_FEATURE_WEIGHT, body_sha256, hamming, normalise_text, simhash64
+
+feature_text = st.text(min_size=0, max_size=30)
+
+
+@settings(max_examples=300)
+@given(st.lists(feature_text, max_size=200))
+def test_simhash_equals_the_simhash_package_for_plain_features(features: list[str]) -> None:
+    assert simhash64(features) == Simhash(features).value
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(feature_text, st.integers(min_value=0, max_value=MAX_FEATURE_WEIGHT)),
+        max_size=200,
+    )
+)
+def test_simhash_equals_the_simhash_package_for_weighted_features(
+    features: list[tuple[str, int]],
+) -> None:
+    assert simhash64(features) == Simhash(features).value
+
+
+def test_weights_the_package_cannot_take_are_refused() -> None:
+    with pytest.raises(ValueError):
+        simhash64([("word", MAX_FEATURE_WEIGHT + 1)])
+
+
+def test_simhash_of_nothing_is_zero_like_the_package() -> None:
+    assert simhash64([]) == Simhash([]).value == 0
+
+
+@given(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1))
+def test_hamming_distance_is_symmetric_and_zero_only_for_equal_values(a: int, b: int) -> None:
+    assert hamming(a, b) == hamming(b, a)
+    assert (hamming(a, b) == 0) == (a == b)
+
+
+def test_typography_and_whitespace_do_not_change_the_body_hash() -> None:
+    plain = Article(title="t", body='He said "no" - twice.\n\nThen  left.')
+    fancy = Article(title="t", body="He said \u201cno\u201d \u2013 twice.\n\n Then\u00a0left. ")
+    assert body_sha256(plain) == body_sha256(fancy)
+    assert normalise_text(fancy.body) == 'He said "no" - twice. Then left.'
