@@ -24,6 +24,7 @@ _COUNTERS = (
     "linked",
     "exact",
     "duplicates_skipped",
+    "stories_merged",
     "failed",
 )
 
@@ -38,6 +39,7 @@ class Report:
     linked: int = 0
     exact: int = 0
     duplicates_skipped: int = 0
+    stories_merged: int = 0
     failed: int = 0
     failures: list[ParseFailure] = field(default_factory=list)
     run_id: int | None = None
@@ -49,6 +51,7 @@ class Report:
         else:
             self.linked += 1
             self.exact += outcome.method == "exact"
+        self.stories_merged += outcome.merged_stories
 
     def failure(self, failure: ParseFailure) -> None:
         self.failed += 1
@@ -70,6 +73,7 @@ class Report:
             f"{self.files_seen} files seen: {self.versions_stored} versions stored "
             f"({self.new_stories} new stories, {self.linked} linked to an existing story"
             f"{f', {self.exact} of them exact copies' if self.exact else ''}), "
+            f"{f'{self.stories_merged} stories merged, ' if self.stories_merged else ''}"
             f"{self.duplicates_skipped} already archived, {self.failed} failed"
         )
 
@@ -183,7 +187,7 @@ def _write_record(
                 session,
                 record,
                 fingerprint,
-                match.best_verdict(verdicts),
+                verdicts,
                 run_id=run_id,
                 now=now,
             )

@@ -140,6 +140,23 @@ class Story(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class StoryMerge(Base):
+    """A story that was merged into another: its old id, and the story that has its versions."""
+
+    __tablename__ = "story_merges"
+
+    merged_story_id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, doc="the id that no longer exists"
+    )
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), index=True, doc="where its versions are now"
+    )
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", ondelete="SET NULL"), doc="the version that matched both"
+    )
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Version(Base):
     """One ingested file or record: the text as extracted and how it was matched."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, insert, or_, select
+from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from archive.match import Candidate, Fingerprint, Verdict
-from archive.models import MatchKey, Story, Version, as_utc
+from archive.match import Candidate, Fingerprint, Verdict, best_verdict
+from archive.models import MatchKey, Story, StoryMerge, Version, as_utc
 from archive.parse import ParsedRecord
 
 NEW_STORY = "new story"
@@ -24,6 +24,7 @@ class StoredVersion:
     story_id: int
     method: str  # "exact", "near" or "new story"
     verdict: Verdict | None
+    merged_stories: int = 0  # how many other stories this version's links merged into its own
 
 
 def is_archived(session: Session, record: ParsedRecord) -> bool:
@@ -59,12 +60,17 @@ def add_version(
     session: Session,
     record: ParsedRecord,
     fingerprint: Fingerprint,
-    verdict: Verdict | None,
+    verdicts: list[Verdict],
     *,
     run_id: int | None,
     now: datetime,
 ) -> StoredVersion:
-    """Store ``record`` as a version of the verdict's story, or of a new story without one."""
+    """Store ``record`` as a version of the story its verdicts point to, or of a new story.
+
+    The version's match evidence is its best verdict. When verdicts point to several stories,
+    the new version is a version of each, so they become one (see :func:`merge_stories`).
+    """
+    verdict = best_verdict(verdicts)
     article = record.article
     published_at = as_utc(article.published_at) if article.published_at else None
     seen_at = published_at or now
@@ -100,7 +106,56 @@ def add_version(
             insert(MatchKey), [{"key": key, "version_id": version.id} for key in fingerprint.keys]
         )
     _take_into_story(session, story, version)
-    return StoredVersion(version.id, story.id, version.match_method, verdict)
+    linked_stories = {v.story_id for v in verdicts}
+    survivor = merge_stories(session, linked_stories, version.id, now)
+    if survivor is None:
+        return StoredVersion(version.id, story.id, version.match_method, verdict)
+    return StoredVersion(
+        version.id, survivor.id, version.match_method, verdict, len(linked_stories) - 1
+    )
+
+
+def merge_stories(
+    session: Session, story_ids: set[int], version_id: int, now: datetime
+) -> Story | None:
+    """Make one story of ``story_ids``: the oldest id survives and takes every version.
+
+    Each absorbed id is recorded in ``story_merges`` (re-pointing earlier merges into it), so an
+    old story id always resolves with one lookup. Returns the survivor, or None when there was
+    nothing to merge.
+    """
+    if len(story_ids) < 2:
+        return None
+    survivor_id, *absorbed = sorted(story_ids)
+    survivor = session.get_one(Story, survivor_id)
+    session.execute(
+        update(Version).where(Version.story_id.in_(absorbed)).values(story_id=survivor_id)
+    )
+    session.execute(
+        update(StoryMerge).where(StoryMerge.story_id.in_(absorbed)).values(story_id=survivor_id)
+    )
+    for story_id in absorbed:
+        absorbed_story = session.get_one(Story, story_id)
+        survivor.first_seen_at = min(survivor.first_seen_at, absorbed_story.first_seen_at)
+        survivor.last_seen_at = max(survivor.last_seen_at, absorbed_story.last_seen_at)
+        if absorbed_story.canonical_version_id is not None:
+            canonical = session.get_one(Version, absorbed_story.canonical_version_id)
+            _consider_canonical(session, survivor, canonical)
+        session.add(
+            StoryMerge(
+                merged_story_id=story_id, story_id=survivor_id, version_id=version_id, merged_at=now
+            )
+        )
+        session.delete(absorbed_story)
+    session.flush()
+    return survivor
+
+
+def resolve_story_id(session: Session, story_id: int) -> int | None:
+    """The current id of a story that may have been merged into another; None if unknown."""
+    if session.get(Story, story_id) is not None:
+        return story_id
+    return session.scalar(select(StoryMerge.story_id).where(StoryMerge.merged_story_id == story_id))
 
 
 def canonical_order(version: Version) -> tuple[bool, datetime, datetime, int]:
@@ -114,10 +169,14 @@ def _take_into_story(session: Session, story: Story, version: Version) -> None:
     seen_at = version.published_at or version.ingested_at
     story.first_seen_at = min(story.first_seen_at, seen_at)
     story.last_seen_at = max(story.last_seen_at, seen_at)
+    _consider_canonical(session, story, version)
+    session.flush()
+
+
+def _consider_canonical(session: Session, story: Story, version: Version) -> None:
     current = (
         session.get(Version, story.canonical_version_id) if story.canonical_version_id else None
     )
     if current is None or canonical_order(version) < canonical_order(current):
         story.canonical_version_id = version.id
         story.title = version.title
-    session.flush()
