@@ -1,0 +1,512 @@
+"""Find the title, date and article body in a plain-text file or a web page rendered to text.
+
+A file is a sequence of *blocks*: its non-blank lines, after hard-wrapped paragraphs have been
+joined back together (consecutive lines whose breaks all fit one greedy wrap width).
+
+Rules, applied in this order:
+
+1. **Prose or chrome.** A block is *prose* when it reads like running text: at least
+   ``MIN_PROSE_WORDS`` words (CJK: two characters a word), it ends like a sentence (``.``,
+   ``…``, ``。``, optionally followed by a closing quote or bracket; ``?``/``!`` only for long
+   lines, since short ones are headlines and taglines) or is a very long multi-sentence block,
+   it is not Title Case, not a list item (``- x``, ``• x``, ``1. x``) unless itself long, and it
+   carries no boilerplate cue (copyright, cookies, newsletter, sharing, comment-form text).
+   Everything else is *chrome*: menus, breadcrumbs, bylines, date lines, headline lists,
+   "Advertisement", "Read more: <headline>", share buttons.
+2. **Body = densest prose region.** Each prose block scores its word count, each chrome block
+   costs ``CHROME_COST`` words, and boilerplate, bylines and bare date lines cost
+   ``BOUNDARY_COST`` because they mark where an article ends (share bar, comment thread,
+   teasers of other stories). The body is the contiguous run of blocks with the highest total
+   (maximum-subarray, as in Finn et al.'s Body Text Extraction), widened by adjacent short
+   sentences. A short interruption (an ad label, an inline "Read more" link, an embedded
+   headline list) is crossed when real prose follows it; cookie banners and comments far from
+   the article are not. Inside the region only prose blocks and short sentences are kept, never
+   chrome, because a sidebar headline left in the body makes different stories look alike.
+3. **Clean files.** When the file is ``title, blank line, paragraphs`` and the region reaches
+   from the second block to the last, the body is everything after the title (a clean article
+   has no chrome, so its short lines such as subheadings are text too).
+4. **Title.** Candidates are the chrome blocks shortly before the body that look like a
+   headline: 2-40 words, no final full stop, not a list item, menu/breadcrumb, label, byline,
+   date line or boilerplate. Each scores the share of its words found in the first paragraphs,
+   plus a bonus when exactly one other line quotes it (``<title>``-like or breadcrumb lines) or a
+   byline/dateline follows it, minus penalties when many lines quote it (a site name), when it
+   contains another candidate (a breadcrumb), when it appears twice (sidebar lists), when it has
+   few content words, and for each candidate between it and the body. The best one wins.
+5. **Date.** The published date is taken from a short non-prose line with a recognisable date
+   (ISO, "9 May 2005", "May 9, 2005", "09/05/2005", "09.05.2005", optional time, am/pm and zone):
+   the one nearest after the title and before the body, else the nearest before the title,
+   else the first one after the body. Zones (``GMT``, ``Z``, ``+02:00``, US abbreviations) make
+   the datetime timezone-aware.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from archive.article import Article
+
+MIN_PROSE_WORDS = 6
+LONG_PROSE_WORDS = 15
+CHROME_COST = 10
+BOUNDARY_COST = 40
+TITLE_WINDOW = 12
+TITLE_RANK_COST = 0.2
+MAX_TITLE_WORDS = 40
+MAX_WRAP_WIDTH = 100
+MAX_DATE_LINE_WORDS = 16
+
+_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_SENTENCE_END_RE = re.compile(r"[.!?…。！？][\"'”’»)\]」』]*$")
+_INNER_SENTENCE_RE = re.compile(r"[.!?][\"'”’)\]]*\s+[\"'“‘(]?[A-Z0-9]")
+_LIST_ITEM_RE = re.compile(r"^(?:[-–—•·*▪►›»]\s+|\d{1,2}[.)]\s+)")
+_NAV_SEPARATOR_RE = re.compile(r"\s[|>›»/·•]\s|(?<=\w)>|›| {2,}|\t")
+# "Categories: Sport", "Search for:", "Tags: a, b, c" - but not "Exclusive: Council quits"
+_LABEL_RE = re.compile(r"^\w+(?: \w+)?:(?:\s*\S+)?\s*$|^\w+(?: \w+)?: [^,]+(?:, [^,]+)+$")
+_BYLINE_RE = re.compile(r"^(?:by|von|par|por|di)\s+\S+(?:\s+\S+){0,4}$", re.IGNORECASE)
+_SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_BOILERPLATE_RE = re.compile(
+    r"©|\(c\) \d{4}|copyright|all rights reserved|cookie|newsletter|sign up|subscribe|"
+    r"privacy policy|terms of (?:use|service)|email address will not be published|"
+    r"required fields are marked|^disclaimer:|leave a (?:reply|comment)|"
+    r"share (?:this|on|via)|follow us|click here|javascript",
+    re.IGNORECASE,
+)
+_STOP_TITLE_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "as",
+        "with",
+        "from",
+        "is",
+        "are",
+        "was",
+        "be",
+        "it",
+        "its",
+        "this",
+        "that",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One non-blank line (or re-joined wrapped paragraph) of the file."""
+
+    text: str
+    blank_before: bool
+    prose: bool
+    menu: bool
+
+
+def extract_text(text: str) -> Article:
+    """Extract the article (title, body, published date) from plain text or a page dump."""
+    blocks = _blocks(text)
+    if not blocks:
+        return Article(title="", body="")
+    start, end = _body_region(blocks)
+    if start < 0:
+        return Article(title=blocks[0].text, body="")
+    title_index = _title_index(blocks, start, end)
+    if _is_clean_layout(blocks, start, end, title_index):
+        body_blocks = [b.text for b in blocks[1:]]
+    else:
+        body_blocks = [b.text for b in blocks[start:end] if _keep_in_body(b)]
+    title = blocks[title_index].text if title_index is not None else ""
+    published = _published_date(blocks, title_index, start, end)
+    return Article(title=title, body="\n\n".join(body_blocks), published_at=published)
+
+
+# --- blocks ------------------------------------------------------------------------------
+
+
+def _blocks(text: str) -> list[_Block]:
+    raw_lines = [line.strip() for line in re.split(r"\r\n|\r|\n", text)]
+    lines = [_SPACES_RE.sub(" ", line) for line in raw_lines]
+    blocks: list[_Block] = []
+    blank_before = True
+    start = 0
+    while start < len(lines):
+        end = _wrap_group_end(lines, start) if lines[start] else start + 1
+        if not lines[start]:
+            blank_before = True
+        else:
+            joined = " ".join(lines[start:end])
+            menu = end == start + 1 and _is_menu(raw_lines[start])
+            blocks.append(_Block(joined, blank_before, _is_prose(joined), menu))
+            blank_before = False
+        start = end
+    return blocks
+
+
+def _is_menu(raw_line: str) -> bool:
+    """Navigation and breadcrumbs: items split by separators or wide gaps, each item short."""
+    parts = [p for p in _NAV_SEPARATOR_RE.split(raw_line) if p.strip()]
+    return len(parts) >= 3 or (len(parts) == 2 and all(len(p.split()) <= 3 for p in parts))
+
+
+def _wrap_group_end(lines: list[str], start: int) -> int:
+    """Index after the last line of the hard-wrapped paragraph starting at ``start``.
+
+    Greedy wrapping at width W fills every line but the last to within one word of W and
+    breaks only where the next word would not fit, so all breaks must admit one W.
+    """
+    lo, hi = len(lines[start]), 10**6
+    end = start + 1
+    while end < len(lines) and lines[end] and not _LIST_ITEM_RE.match(lines[end]):
+        prev, nxt = lines[end - 1], lines[end]
+        new_lo = max(lo, len(nxt))
+        new_hi = min(hi, len(prev) + 1 + len(nxt.split(" ", 1)[0]))
+        if not (new_lo < new_hi <= MAX_WRAP_WIDTH + 20 and 50 <= len(prev) >= new_lo - 15):
+            break
+        lo, hi = new_lo, new_hi
+        end += 1
+    if end - start == 2 and (
+        not lines[start + 1][:1].islower() or _SENTENCE_END_RE.search(lines[start])
+    ):
+        return start + 1  # one break proves little: a headline can precede a short line
+    return end
+
+
+def _words(text: str) -> list[str]:
+    return _WORD_RE.findall(text)
+
+
+def _word_count(text: str) -> int:
+    """Words of spaced scripts plus one per two CJK characters (which are written unspaced)."""
+    cjk = len(_CJK_RE.findall(text))
+    return len(_WORD_RE.findall(_CJK_RE.sub(" ", text))) + cjk // 2
+
+
+def _is_prose(line: str) -> bool:
+    words = _words(line)
+    count = _word_count(line)
+    long = count >= LONG_PROSE_WORDS
+    if count < MIN_PROSE_WORDS or (_BOILERPLATE_RE.search(line) and len(words) < 60):
+        return False
+    if (_LIST_ITEM_RE.match(line) and not long) or _is_title_case(words):
+        return False
+    return _ends_sentence(line, long) or (
+        len(words) >= 40 and bool(_INNER_SENTENCE_RE.search(line))
+    )
+
+
+def _ends_sentence(line: str, long: bool) -> bool:
+    match = _SENTENCE_END_RE.search(line)
+    # a short line ending in ? or ! is as often a headline or a tagline as a sentence
+    return match is not None and (match.group()[0] in ".…。" or long)
+
+
+def _is_title_case(words: list[str]) -> bool:
+    """Headlines, taglines and menus capitalise most words; prose does not."""
+    longer = [w for w in words[1:] if len(w) >= 4 and w.isalpha()]
+    capitalised = sum(w[0].isupper() for w in longer)
+    return len(words) < 25 and len(longer) >= 3 and capitalised >= 0.8 * len(longer)
+
+
+def _keep_in_body(block: _Block) -> bool:
+    """Prose, or a short sentence between prose (a one-line quote, a closing remark)."""
+    if block.prose:
+        return True
+    line = block.text
+    return (
+        len(_words(line)) >= 3
+        and bool(_SENTENCE_END_RE.search(line))
+        and not _LIST_ITEM_RE.match(line)
+        and not _BOILERPLATE_RE.search(line)
+    )
+
+
+# --- body region ---------------------------------------------------------------------------
+
+
+def _body_region(blocks: Sequence[_Block]) -> tuple[int, int]:
+    """The densest prose region, widened by adjacent short sentences (a one-line lead)."""
+    start, end = _densest_region(blocks)
+    if start < 0:
+        return start, end
+    while start > 0 and _is_short_sentence(blocks[start - 1]):
+        start -= 1
+    while end < len(blocks) and _is_short_sentence(blocks[end]):
+        end += 1
+    return start, end
+
+
+def _chrome_cost(block: _Block) -> int:
+    """Boilerplate, bylines and bare date lines mark where an article ends and others begin
+    (share bar, comment thread, teasers of other stories)."""
+    line = block.text
+    if _BOILERPLATE_RE.search(line) or _BYLINE_RE.match(line) or _is_date_line(line, 2):
+        return BOUNDARY_COST
+    return CHROME_COST
+
+
+def _is_short_sentence(block: _Block) -> bool:
+    line = block.text
+    return (
+        not block.prose
+        and len(_words(line)) >= 3
+        and line.endswith(".")
+        and not _LIST_ITEM_RE.match(line)
+        and not _BOILERPLATE_RE.search(line)
+        and not _is_date_line(line)
+    )
+
+
+def _densest_region(blocks: Sequence[_Block]) -> tuple[int, int]:
+    """The [start, end) run of blocks with the highest prose-minus-chrome score (-1 if none)."""
+    best, best_range = 0, (-1, -1)
+    total, run_start = 0, 0
+    for i, block in enumerate(blocks):
+        if total <= 0:
+            total, run_start = 0, i
+        total += _word_count(block.text) if block.prose else -_chrome_cost(block)
+        if total > best:
+            best, best_range = total, (run_start, i + 1)
+    return best_range
+
+
+def _is_clean_layout(
+    blocks: Sequence[_Block], start: int, end: int, title_index: int | None
+) -> bool:
+    return title_index == 0 and start == 1 and end == len(blocks) and blocks[1].blank_before
+
+
+# --- title -------------------------------------------------------------------------------
+
+
+def _title_index(blocks: Sequence[_Block], start: int, end: int) -> int | None:
+    window = range(start - 1, max(0, start - TITLE_WINDOW) - 1, -1)
+    candidates = [i for i in window if _looks_like_headline(blocks[i])]
+    if not candidates:
+        return _first_wordy_block(blocks, start)
+    lead_words = _lead_words(blocks, start, end)
+    counts = Counter(block.text for block in blocks)
+    scores = {
+        i: _title_score(blocks, i, lead_words, counts) - TITLE_RANK_COST * rank
+        for rank, i in enumerate(candidates)
+    }
+    return max(candidates, key=lambda i: scores[i])
+
+
+def _first_wordy_block(blocks: Sequence[_Block], start: int) -> int | None:
+    before = [i for i in range(min(start, len(blocks))) if len(_words(blocks[i].text)) >= 2]
+    return before[-1] if before else None
+
+
+def _lead_words(blocks: Sequence[_Block], start: int, end: int) -> set[str]:
+    lead = [b.text for b in blocks[start:end] if b.prose][:3]
+    return {_stem(w) for w in _words(" ".join(lead))}
+
+
+def _stem(word: str) -> str:
+    """Crude, language-neutral stemming: "announces" and "announced" share their first letters."""
+    return word.lower()[:5]
+
+
+def _looks_like_headline(block: _Block) -> bool:
+    line = block.text
+    words = _words(line)
+    return (
+        2 <= len(words) <= MAX_TITLE_WORDS
+        and not block.prose
+        and not block.menu
+        and not _LIST_ITEM_RE.match(line)
+        and not _LABEL_RE.match(line)
+        and not _BYLINE_RE.match(line)
+        and not _is_date_line(line)
+        and not line.endswith(".")
+        and not _BOILERPLATE_RE.search(line)
+        and sum(not w.isdigit() for w in words) >= 2
+    )
+
+
+def _title_score(
+    blocks: Sequence[_Block], i: int, lead_words: set[str], counts: Counter[str]
+) -> float:
+    line = blocks[i].text
+    content = [w.lower() for w in _words(line) if w.lower() not in _STOP_TITLE_WORDS]
+    overlap = sum(_stem(w) in lead_words for w in content) / (len(content) + 1)
+    quoted = sum(
+        line in b.text and b.text != line and not _BOILERPLATE_RE.search(b.text) for b in blocks
+    )
+    # a page repeats its headline once (<title>, breadcrumb); a site name recurs in many lines
+    contains = sum(b.text in line and b.text != line and _looks_like_headline(b) for b in blocks)
+    # the headline is usually followed by its byline or dateline
+    nxt = blocks[i + 1].text if i + 1 < len(blocks) else ""
+    signed = bool(_BYLINE_RE.match(nxt) or _is_date_line(nxt))
+    score = overlap + 0.5 * (quoted == 1) - 0.5 * (quoted > 1) - 0.5 * (contains > 0) + 0.4 * signed
+    if counts[line] > 1:
+        score -= 0.5
+    if len(content) < 3:
+        score -= 0.3
+    return score
+
+
+# --- date --------------------------------------------------------------------------------
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DATE_PATTERNS = [
+    re.compile(r"(?P<year>(?:19|20)\d\d)-(?P<mon>[01]?\d)-(?P<day>[0-3]?\d)(?![\d])"),
+    re.compile(
+        r"\b(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>(?:19|20)\d\d)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b" + _MONTH + r"\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d\d)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\b(?P<a>[0-3]?\d)(?P<sep>[./])(?P<b>[0-3]?\d)(?P=sep)(?P<year>(?:19|20)\d\d)\b"),
+]
+_TIME_RE = re.compile(
+    r"(?<![\d.:/-])(?P<hour>[0-2]?\d)[:.](?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?(?![\d/])"
+    r"(?:\.\d+)?\s*(?:(?P<ampm>[ap]\.?m\.?)(?![a-z]))?\s*(?P<zone>Z|[+-]\d\d:?\d\d|[A-Z]{1,4}\b)?",
+    re.IGNORECASE,
+)
+_ZONES = {
+    "Z": 0,
+    "GMT": 0,
+    "UTC": 0,
+    "BST": 1,
+    "CET": 1,
+    "CEST": 2,
+    "EET": 2,
+    "EEST": 3,
+    "IST": 5.5,
+    "JST": 9,
+    "KST": 9,
+    "AEST": 10,
+    "AEDT": 11,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
+}
+
+
+def _is_date_line(line: str, max_other_words: int = 8) -> bool:
+    """A date with at most a few other words around it (a dateline, not a headline)."""
+    for pattern in _DATE_PATTERNS:
+        match = pattern.search(line)
+        if match is not None:
+            rest = line[: match.start()] + " " + line[match.end() :]
+            return len(_words(_TIME_RE.sub(" ", rest))) <= max_other_words
+    return False
+
+
+def _published_date(
+    blocks: Sequence[_Block], title_index: int | None, start: int, end: int
+) -> datetime | None:
+    anchor = title_index if title_index is not None else start
+    between = range(anchor + 1, start)
+    before = range(anchor, -1, -1)
+    after = range(end, len(blocks))
+    for i in [*between, *before, *after]:
+        line = blocks[i].text
+        if blocks[i].prose or len(_words(line)) > MAX_DATE_LINE_WORDS:
+            continue
+        found = parse_date(line)
+        if found is not None:
+            return found
+    return None
+
+
+def parse_date(line: str) -> datetime | None:
+    """The first date (with its time and zone, when given) written in ``line``, or None."""
+    for pattern in _DATE_PATTERNS:
+        match = pattern.search(line)
+        if match is None:
+            continue
+        day = _date_from_match(match)
+        if day is None:
+            continue
+        rest = line[: match.start()] + " " * (match.end() - match.start()) + line[match.end() :]
+        return _with_time(day, rest[match.start() :]) or _with_time(day, rest) or day
+    return None
+
+
+def _date_from_match(match: re.Match[str]) -> datetime | None:
+    groups = match.groupdict()
+    year = int(groups["year"])
+    if groups.get("month"):
+        month, day = _MONTHS[groups["month"].lower()], int(groups["day"])
+    elif groups.get("mon"):
+        month, day = int(groups["mon"]), int(groups["day"])
+    else:
+        first, second = int(groups["a"]), int(groups["b"])
+        # day first unless that is impossible (the common order outside the US)
+        day, month = (second, first) if second > 12 and first <= 12 else (first, second)
+    try:
+        return datetime(year, month, day)
+    except ValueError:
+        return None
+
+
+def _with_time(day: datetime, text: str) -> datetime | None:
+    match = _TIME_RE.search(text)
+    if match is None:
+        return None
+    hour, minute = int(match["hour"]), int(match["minute"])
+    second = int(match["second"] or 0)
+    ampm = (match["ampm"] or "").lower().replace(".", "")
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    if hour > 23:
+        return None
+    when = day.replace(hour=hour, minute=minute, second=second)
+    zone = _zone(match["zone"])
+    return when.replace(tzinfo=zone) if zone is not None else when
+
+
+def _zone(name: str | None) -> timezone | None:
+    if not name:
+        return None
+    if name[0] in "+-":
+        digits = name[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return timezone(offset if name[0] == "+" else -offset)
+    hours = _ZONES.get(name.upper())
+    return None if hours is None else timezone(timedelta(hours=hours))

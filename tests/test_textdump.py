@@ -1,0 +1,283 @@
+"""Tests for title, date and body extraction from plain text and page dumps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archive.textdump import extract_text, parse_date
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+AP_SEED = SAMPLES / "002_224e29597f2f497a.txt"
+SPUN_SEED = SAMPLES / "000_0413e7c0cc1f7413.txt"
+
+PARAGRAPHS = [
+    "The town council of Westmere voted on Tuesday to close two of its four public libraries "
+    "by the end of the year, citing a shortfall of 1.2 million pounds in its budget.",
+    "Councillor Ada Pike, who proposed the closures, said the decision had been painful but "
+    "that the remaining branches would extend their opening hours.",
+    "Campaigners gathered outside the town hall before the vote, holding books and banners. "
+    '"A library is not a luxury," said retired teacher Tom Weller.',
+    "The two branches, in Eastgate and Millbrook, lent more than forty thousand books last year.",
+    "A final decision on the future of the buildings will be taken in the spring.",
+]
+TITLE = "Westmere council votes to close two libraries"
+SIDEBAR = [
+    "Harbour wall repairs delayed again",
+    "Local team reaches cup semi-final",
+    "Why are ferry fares going up?",
+    "Bakery wins national award for sourdough",
+]
+
+
+def test_clean_text_title_is_first_line_and_body_the_rest() -> None:
+    paragraphs = [*PARAGRAPHS[:2], "What happens next", *PARAGRAPHS[2:]]
+    text = TITLE + "\n\n" + "\n\n".join(paragraphs)
+    article = extract_text(text)
+    assert article.title == TITLE
+    assert article.body.split("\n\n") == paragraphs
+    assert article.published_at is None
+
+
+def test_page_dump_keeps_article_and_drops_chrome() -> None:
+    lines = [
+        "Skip to main content",
+        "Westmere Echo",
+        "Home | News | Sport | Business | Opinion",
+        "Subscribe   Sign in",
+        "News › Local",
+        TITLE,
+        "By Hannah Reed",
+        "Published: 9 May 2005, 14:04 GMT",
+        "",
+        PARAGRAPHS[0],
+        "",
+        PARAGRAPHS[1],
+        "",
+        "Advertisement",
+        "",
+        PARAGRAPHS[2],
+        "",
+        "Read more: " + SIDEBAR[0],
+        "",
+        *(f"{p}\n" for p in PARAGRAPHS[3:]),
+        "Most read",
+        *(f"{i}. {h}" for i, h in enumerate(SIDEBAR, 1)),
+        "",
+        "Get the Westmere Echo newsletter",
+        "Sign up for our daily briefing, delivered to your inbox every morning.",
+        "© 2005 Westmere Echo Media Ltd. All rights reserved.",
+        "Terms | Privacy | Cookies",
+    ]
+    article = extract_text("\n".join(lines))
+    assert article.title == TITLE
+    assert article.body.split("\n\n") == PARAGRAPHS
+    assert article.published_at == datetime(2005, 5, 9, 14, 4, tzinfo=UTC)
+
+
+def test_dump_without_blank_lines_drops_related_lists_and_breadcrumb() -> None:
+    lines = [
+        f"Current:Home > Local{TITLE} -Westmere Echo",
+        TITLE,
+        "Echo View",
+        "Date:2025-04-06 19:11:46",
+        *PARAGRAPHS,
+        "___",
+        "veryGood! (12)",
+        "Related",
+        *(f"- {h}" for h in SIDEBAR),
+        "Ranking",
+        *(f"- {h}" for h in reversed(SIDEBAR)),
+    ]
+    article = extract_text("\n".join(lines))
+    assert article.title == TITLE
+    assert article.body.split("\n\n") == PARAGRAPHS
+    assert article.published_at == datetime(2025, 4, 6, 19, 11, 46)
+
+
+def test_prev_next_post_headlines_and_reply_form_are_not_body() -> None:
+    lines = [
+        "Your Trusted Source for Local News Every Single Day!",
+        "",
+        TITLE,
+        "",
+        *(f"{p}\n" for p in PARAGRAPHS),
+        "Share this article",
+        "Shareable URL",
+        "Prev Post",
+        "",
+        SIDEBAR[0],
+        "",
+        "Next Post",
+        "",
+        SIDEBAR[1],
+        "",
+        "Leave a Reply",
+        "",
+        "Your email address will not be published. Required fields are marked *",
+    ]
+    article = extract_text("\n".join(lines))
+    assert article.title == TITLE
+    assert article.body.split("\n\n") == PARAGRAPHS
+
+
+def test_comment_thread_after_article_is_not_body() -> None:
+    comments = []
+    for n in range(6):
+        comments += [
+            f"reader{n} says:",
+            f"May {n + 10}, 2005 at 9:3{n} am",
+            "I think the council should have asked the people who use them first.",
+            "Reply",
+        ]
+    lines = [
+        "Menu",
+        "Westmere Echo",
+        TITLE,
+        "Posted on May 9, 2005 by Newsdesk",
+        *PARAGRAPHS,
+        "Tags: libraries, council",
+        "6 thoughts on “" + TITLE + "”",
+        *comments,
+    ]
+    article = extract_text("\n".join(lines))
+    assert article.title == TITLE
+    assert article.body.split("\n\n") == PARAGRAPHS
+    assert article.published_at == datetime(2005, 5, 9)
+
+
+def test_hard_wrapped_paragraphs_are_joined() -> None:
+    wrapped = []
+    for paragraph in PARAGRAPHS:
+        line, lines = "", []
+        for word in paragraph.split():
+            if line and len(line) + 1 + len(word) > 64:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}".strip()
+        wrapped.append("\n".join([*lines, line]))
+    article = extract_text(TITLE + "\r\n\r\n" + "\r\n\r\n".join(wrapped).replace("\n", "\r\n"))
+    assert article.title == TITLE
+    assert article.body.split("\n\n") == PARAGRAPHS
+
+
+def test_empty_or_chrome_only_input_gives_empty_body() -> None:
+    assert extract_text("").body == ""
+    assert extract_text("Home | News | Sport\n- Weather\n- Contact us").body == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Published: 9 May 2005, 14:04 GMT", datetime(2005, 5, 9, 14, 4, tzinfo=UTC)),
+        ("Date:2025-04-06 19:11:46", datetime(2025, 4, 6, 19, 11, 46)),
+        ("WIREFEED | 2005-02-24T02:30:00Z", datetime(2005, 2, 24, 2, 30, tzinfo=UTC)),
+        ("May 9, 2005 at 2:04 pm", datetime(2005, 5, 9, 14, 4)),
+        ("Sat 30 Jul 2005 15.12 GMT", datetime(2005, 7, 30, 15, 12, tzinfo=UTC)),
+        ("1 min read · 07.12.2004", datetime(2004, 12, 7)),
+        ("09/05/2005 14:04", datetime(2005, 5, 9, 14, 4)),
+        ("Updated: 14:04, 9 May 2005", datetime(2005, 5, 9, 14, 4)),
+        (
+            "Chris Davies - Nov 19, 2019, 10:31 pm CST",
+            datetime(2019, 11, 19, 22, 31, tzinfo=timezone(timedelta(hours=-6))),
+        ),
+        (
+            "2019-11-19T08:16:00+02:00",
+            datetime(2019, 11, 19, 8, 16, tzinfo=timezone(timedelta(hours=2))),
+        ),
+        ("No date here", None),
+        ("31/02/2005", None),
+    ],
+)
+def test_parse_date_reads_common_formats(line: str, expected: datetime | None) -> None:
+    assert parse_date(line) == expected
+
+
+def test_ap_seed_title_date_and_body_without_sidebars() -> None:
+    article = extract_text(AP_SEED.read_text(encoding="utf-8"))
+    assert article.title == (
+        "North Korea’s Kim sets forth steps to boost Russia ties as US and Seoul warn about "
+        "weapons deals"
+    )
+    assert article.published_at == datetime(2025, 4, 6, 19, 11, 46)
+    assert article.body.startswith(
+        "SEOUL, South Korea (AP) — North Korean leader Kim Jong Un ordered"
+    )
+    assert article.body.endswith("wrest greater concessions from the U.S. and South Korea.")
+    for chrome in (
+        "veryGood!",
+        "Related",
+        "Ranking",
+        "Recommendation",
+        "Juan Soto",
+        "DeepSeek",
+        "Head of the Federal Aviation",
+        "Follow AP",
+        "Indexbit View",
+        "Current:Home",
+    ):
+        assert chrome not in article.body
+
+
+def test_spun_seed_title_and_body_without_footer() -> None:
+    article = extract_text(SPUN_SEED.read_text(encoding="utf-8"))
+    assert article.title == (
+        "Kim Jong-un Takes Action to Strengthen Relations with Russia Despite U.S. and Seoul’s "
+        "Warnings of Weapons Deals"
+    )
+    assert article.body.startswith("SEOUL, South Korea — North Korean leader Kim Jong Un has taken")
+    assert article.body.endswith("gain more concessions from the U.S. and South Korea.")
+    for chrome in (
+        "Your Trusted Source",
+        "Share this article",
+        "Shareable URL",
+        "Prev Post",
+        "Next Post",
+        "Canada-India",
+        "Negotiations Between Studios",
+        "Leave a Reply",
+        "Required fields",
+        "Read next",
+    ):
+        assert chrome not in article.body
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_never_raises_on_arbitrary_text(text: str) -> None:
+    article = extract_text(text)
+    assert isinstance(article.title, str)
+    assert isinstance(article.body, str)
+
+
+CHROME_LIKE = st.sampled_from(
+    [
+        "",
+        "- Home",
+        "Related",
+        "By Ann Lee",
+        "9 May 2005",
+        "Advertisement",
+        "Share this article",
+        "1. " + SIDEBAR[0],
+        *SIDEBAR,
+        *PARAGRAPHS,
+        TITLE,
+        "31.02.2005 25:61 XYZ",
+        "。",
+        "\r",
+        "\t",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CHROME_LIKE, max_size=40))
+def test_never_raises_on_page_like_line_mixtures(lines: list[str]) -> None:
+    article = extract_text("\n".join(lines))
+    assert all(paragraph.strip() for paragraph in article.body.split("\n\n") if article.body)
