@@ -190,6 +190,27 @@ class Version(Base):
     match_method: Mapped[str] = mapped_column(String(16), doc="exact, near or new story")
 
 
+class VersionLink(Base):
+    """Every verified match of a version to an older one: the edges that hold a story together.
+
+    ``versions.matched_version_id`` names the best of these; a story's versions are the
+    connected component of its links (merges happen when a version links two stories).
+    """
+
+    __tablename__ = "version_links"
+    __table_args__ = (Index("ix_version_links_linked_version_id", "linked_version_id"),)
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True, doc="the newer version"
+    )
+    linked_version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True, doc="the older version"
+    )
+    distance: Mapped[int] = mapped_column(Integer, doc="Hamming distance of the SimHashes")
+    similarity: Mapped[float] = mapped_column(Float, doc="0..1, from verification")
+    method: Mapped[str] = mapped_column(String(16), doc="exact or near")
+
+
 class MatchKey(Base):
     """Candidate index: versions sharing a key are compared; the matcher decides the keys."""
 

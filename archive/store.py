@@ -9,7 +9,7 @@ from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.match import Candidate, Fingerprint, Verdict, best_verdict
-from archive.models import MatchKey, Story, StoryMerge, Version, as_utc
+from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink, as_utc
 from archive.parse import ParsedRecord
 
 NEW_STORY = "new story"
@@ -106,6 +106,20 @@ def add_version(
             insert(MatchKey), [{"key": key, "version_id": version.id} for key in fingerprint.keys]
         )
     _take_into_story(session, story, version)
+    if verdicts:
+        session.execute(
+            insert(VersionLink),
+            [
+                {
+                    "version_id": version.id,
+                    "linked_version_id": v.version_id,
+                    "distance": v.distance,
+                    "similarity": v.similarity,
+                    "method": v.method,
+                }
+                for v in verdicts
+            ],
+        )
     linked_stories = {v.story_id for v in verdicts}
     survivor = merge_stories(session, linked_stories, version.id, now)
     if survivor is None:

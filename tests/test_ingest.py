@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from archive import store
 from archive.ingest import ingest
-from archive.models import IngestError, IngestRun, MatchKey, Story, Version
+from archive.models import IngestError, IngestRun, MatchKey, Story, Version, VersionLink
 
 from .conftest import SAMPLES, SEEDS
 
@@ -126,6 +126,9 @@ def test_identical_content_at_another_source_is_an_exact_version_of_the_story(
     assert stored.match_method == "exact"
     assert stored.match_distance == 0
     assert stored.match_similarity == 1.0
+    with Session(engine) as session:
+        link = session.scalars(select(VersionLink).where(VersionLink.version_id == stored.id)).one()
+    assert (link.linked_version_id, link.method, link.distance) == (original.id, "exact", 0)
 
 
 def test_seed_copy_in_other_page_chrome_joins_the_seed_story(

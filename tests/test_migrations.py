@@ -8,7 +8,15 @@ from sqlalchemy import Engine, inspect
 from archive.db import alembic_config, downgrade, upgrade
 from archive.models import Base
 
-ARCHIVE_TABLES = {"stories", "versions", "match_keys", "ingest_runs", "ingest_errors"}
+ARCHIVE_TABLES = {
+    "stories",
+    "versions",
+    "version_links",
+    "story_merges",
+    "match_keys",
+    "ingest_runs",
+    "ingest_errors",
+}
 
 
 def test_fresh_database_upgrades_to_head_with_every_table(bare_engine: Engine) -> None:
