@@ -18,6 +18,7 @@ from archive.db import open_archive
 from archive.ingest import DEFAULT_BATCH_SIZE, Report, collect_files, ingest
 from archive.parse import ParsedRecord, parse_file
 from archive.queries import stories_with_versions
+from archive.relink import count_versions, relink
 
 MAX_FAILURES_SHOWN = 20
 
@@ -90,6 +91,27 @@ def parse_command(file: str, as_json: bool) -> None:
             if "body" in fields:
                 click.echo("\n" + str(fields["body"]) + "\n")
     sys.exit(1 if failed else 0)
+
+
+@main.command("relink")
+@db_option
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    help="Link when verification scores a candidate at least this similar (0-1).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def relink_command(db_url: str | None, threshold: float | None, quiet: bool) -> None:
+    """Recompute every link and story from the stored text, without reading any file."""
+    url = database_url(db_url)
+    engine = _open(url)
+    if not quiet and sys.stderr.isatty():
+        with _progress_bar(Console(stderr=True)) as progress:
+            task = progress.add_task("relinking", total=count_versions(engine))
+            report = relink(engine, threshold=threshold, on_version=lambda: progress.advance(task))
+    else:
+        report = relink(engine, threshold=threshold)
+    click.echo(report.summary(), err=True)
 
 
 def _record_fields(record: ParsedRecord) -> dict[str, Any]:

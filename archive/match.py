@@ -10,6 +10,8 @@ from archive.fingerprint import body_sha256, features, hamming, simhash64
 BANDS = 4
 BAND_BITS = 64 // BANDS
 MAX_NEAR_DISTANCE = 3
+# A candidate is linked when verification scores it at least this similar.
+DEFAULT_THRESHOLD = 1.0 - MAX_NEAR_DISTANCE / 64
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,15 @@ def band_keys(value: int) -> tuple[int, ...]:
     )
 
 
-def verify(new: Fingerprint, candidate: Candidate) -> Verdict | None:
-    """A verdict if ``candidate`` is a copy of the new version, else None."""
+def verify(
+    new: Fingerprint, candidate: Candidate, *, threshold: float | None = None
+) -> Verdict | None:
+    """A verdict if ``candidate`` is a version of the new one's story, else None."""
     distance = hamming(new.simhash, candidate.simhash)
     if new.body_sha256 == candidate.body_sha256:
         return Verdict(candidate.version_id, candidate.story_id, distance, 1.0, "exact")
-    if distance <= MAX_NEAR_DISTANCE:
-        similarity = 1.0 - distance / 64
+    similarity = 1.0 - distance / 64
+    if similarity >= (DEFAULT_THRESHOLD if threshold is None else threshold):
         return Verdict(candidate.version_id, candidate.story_id, distance, similarity, "near")
     return None
 

@@ -172,11 +172,17 @@ def resolve_story_id(session: Session, story_id: int) -> int | None:
     return session.scalar(select(StoryMerge.story_id).where(StoryMerge.merged_story_id == story_id))
 
 
-def canonical_order(version: Version) -> tuple[bool, datetime, datetime, int]:
+def canonical_key(
+    published_at: datetime | None, ingested_at: datetime, version_id: int
+) -> tuple[bool, datetime, datetime, int]:
     """The canonical version of a story is the first by this key: the earliest published
     (versions without a date last), then the earliest ingested, then the lowest id."""
-    published = version.published_at or _END_OF_TIME
-    return (version.published_at is None, published, version.ingested_at, version.id)
+    return (published_at is None, published_at or _END_OF_TIME, ingested_at, version_id)
+
+
+def canonical_order(version: Version) -> tuple[bool, datetime, datetime, int]:
+    """:func:`canonical_key` of a stored version."""
+    return canonical_key(version.published_at, version.ingested_at, version.id)
 
 
 def _take_into_story(session: Session, story: Story, version: Version) -> None:
