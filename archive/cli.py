@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from typing import Any
@@ -47,8 +48,15 @@ def main() -> None:
     type=click.IntRange(min=1),
     help="Files written per database transaction.",
 )
+@click.option(
+    "--workers",
+    default=os.cpu_count() or 1,
+    show_default="all cores",
+    type=click.IntRange(min=1),
+    help="Processes that parse and fingerprint; one more writes. Results do not depend on it.",
+)
 def ingest_command(
-    paths: tuple[str, ...], db_url: str | None, quiet: bool, batch_size: int
+    paths: tuple[str, ...], db_url: str | None, quiet: bool, batch_size: int, workers: int
 ) -> None:
     """Parse, fingerprint and link every article file under PATHS (folders recursively)."""
     url = database_url(db_url)
@@ -60,10 +68,14 @@ def ingest_command(
         with _progress_bar(err) as progress:
             task = progress.add_task("ingesting", total=total)
             report = ingest(
-                paths, engine, batch_size=batch_size, on_file=lambda _: progress.advance(task)
+                paths,
+                engine,
+                batch_size=batch_size,
+                workers=workers,
+                on_file=lambda _: progress.advance(task),
             )
     else:
-        report = ingest(paths, engine, batch_size=batch_size)
+        report = ingest(paths, engine, batch_size=batch_size, workers=workers)
     _print_report(report, url, quiet, err)
     if not quiet:
         _print_linked_stories(engine, report)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,34 +96,61 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
                     yield os.path.join(root, name)
 
 
+@dataclass(frozen=True)
+class PreparedFile:
+    """One file's records, parsed and fingerprinted: all the work that needs no database."""
+
+    file_path: str
+    records: list[tuple[ParseResult, match.Fingerprint | None]]
+
+
+def prepare_file(file_path: str) -> PreparedFile:
+    """Parse and fingerprint one file; a bug in an extractor fails that file, not the batch."""
+    try:
+        results = list(parse_file(file_path))
+    except Exception as exc:
+        return PreparedFile(file_path, [(_internal_error(file_path, exc), None)])
+    records: list[tuple[ParseResult, match.Fingerprint | None]] = []
+    for result in results:
+        if isinstance(result, ParseFailure):
+            records.append((result, None))
+            continue
+        try:
+            records.append((result, match.fingerprint(result.article)))
+        except Exception as exc:
+            records.append((_internal_error(result.source_path, exc), None))
+    return PreparedFile(file_path, records)
+
+
+def _internal_error(source_path: str, exc: Exception) -> ParseFailure:
+    return ParseFailure(source_path, f"internal error while parsing: {exc!r}")
+
+
 def ingest(
     paths: Sequence[str | os.PathLike[str]],
     engine: Engine,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int = 1,
     on_file: Callable[[str], None] | None = None,
 ) -> Report:
     """Ingest every file under ``paths`` into the archive behind ``engine``.
 
-    Each batch of files is written in one transaction; a record that fails is rolled back alone
-    (a savepoint) and logged in ``ingest_errors``, and the batch goes on. ``on_file`` is called
-    after each file, for progress display.
+    Files are parsed and fingerprinted by ``workers`` processes, one batch ahead of this
+    process, which alone writes to the database, batch after batch in input order: the result
+    is the same for any number of workers. Each batch is one transaction; a record that fails is
+    rolled back alone (a savepoint) and logged in ``ingest_errors``, and the batch goes on.
+    ``on_file`` is called after each file, for progress display.
     """
     report = Report()
     own_files = _database_files(engine)
     run_id = _start_run(engine, paths)
     report.run_id = run_id
     status = "failed"
+    # The archive never ingests its own database.
+    files = (f for f in collect_files(paths) if os.path.abspath(f) not in own_files)
     try:
-        batch: list[tuple[str, list[ParseResult]]] = []
-        for file_path in collect_files(paths):
-            if own_files and os.path.abspath(file_path) in own_files:
-                continue  # the archive never ingests its own database
-            batch.append((file_path, _parse_safely(file_path)))
-            if len(batch) >= batch_size:
-                _write_batch(engine, batch, run_id, report, on_file)
-                batch = []
-        if batch:
+        for batch in _prepared_batches(files, batch_size, workers):
             _write_batch(engine, batch, run_id, report, on_file)
         status = "finished"
     except KeyboardInterrupt:
@@ -131,9 +161,38 @@ def ingest(
     return report
 
 
+def _prepared_batches(
+    files: Iterator[str], batch_size: int, workers: int
+) -> Iterator[list[PreparedFile]]:
+    """Batches of prepared files in input order; with workers, the next batch is prepared
+    while the caller writes this one, so memory holds two batches at most."""
+    chunks = _chunked(files, batch_size)
+    if workers <= 1:
+        for chunk in chunks:
+            yield [prepare_file(f) for f in chunk]
+        return
+    # forkserver: workers must not inherit this process's open database connections.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["archive.ingest"])
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending: list[Future[PreparedFile]] | None = None
+        for chunk in chunks:
+            submitted = [pool.submit(prepare_file, f) for f in chunk]
+            if pending is not None:
+                yield [future.result() for future in pending]
+            pending = submitted
+        if pending is not None:
+            yield [future.result() for future in pending]
+
+
+def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
 def _write_batch(
     engine: Engine,
-    batch: list[tuple[str, list[ParseResult]]],
+    batch: list[PreparedFile],
     run_id: int,
     report: Report,
     on_file: Callable[[str], None] | None,
@@ -141,10 +200,10 @@ def _write_batch(
     now = datetime.now(UTC)
     done = Report()
     with Session(engine) as session, session.begin():
-        for _, results in batch:
-            for result in results:
-                if isinstance(result, ParsedRecord):
-                    result = _write_record(session, result, run_id, now, done)
+        for prepared in batch:
+            for result, fingerprint in prepared.records:
+                if isinstance(result, ParsedRecord) and fingerprint is not None:
+                    result = _write_record(session, result, fingerprint, run_id, now, done)
                 if isinstance(result, ParseFailure):
                     done.failure(result)
                     session.add(
@@ -160,25 +219,21 @@ def _write_batch(
     # Counts and progress move on once the batch is committed, never ahead of the database.
     report.merge(done)
     if on_file is not None:
-        for file_path, _ in batch:
-            on_file(file_path)
-
-
-def _parse_safely(file_path: str) -> list[ParseResult]:
-    """All results of one file; a bug in an extractor fails that file, not the batch."""
-    try:
-        return list(parse_file(file_path))
-    except Exception as exc:
-        return [ParseFailure(file_path, f"internal error while parsing: {exc!r}")]
+        for prepared in batch:
+            on_file(prepared.file_path)
 
 
 def _write_record(
-    session: Session, record: ParsedRecord, run_id: int, now: datetime, report: Report
+    session: Session,
+    record: ParsedRecord,
+    fingerprint: match.Fingerprint,
+    run_id: int,
+    now: datetime,
+    report: Report,
 ) -> ParseFailure | None:
     if store.is_archived(session, record):
         report.duplicates_skipped += 1
         return None
-    fingerprint = match.fingerprint(record.article)
     try:
         with session.begin_nested():
             candidates = store.find_candidates(session, fingerprint)

@@ -72,6 +72,21 @@ def test_samples_ingest_into_linked_stories(engine: Engine) -> None:
     assert report.new_stories == count(engine, Story)
 
 
+def test_parallel_workers_give_the_same_stories_as_one_process(tmp_path: Path) -> None:
+    from archive.db import open_archive
+
+    assignments = []
+    for workers, name in ((1, "one.db"), (2, "two.db")):
+        engine = open_archive(f"sqlite:///{tmp_path / name}")
+        report = ingest([str(SAMPLES)], engine, workers=workers, batch_size=3)
+        assert report.failed == 0
+        with Session(engine) as session:
+            rows = session.execute(select(Version.source_path, Version.story_id, Version.simhash))
+            assignments.append(sorted(rows.tuples()))
+        engine.dispose()
+    assert assignments[0] == assignments[1]
+
+
 def test_ingest_records_the_run(engine: Engine) -> None:
     report = ingest([str(SAMPLES)], engine)
     with Session(engine) as session:
