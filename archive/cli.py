@@ -110,19 +110,32 @@ def parse_command(file: str, as_json: bool) -> None:
 @click.option(
     "--threshold",
     type=click.FloatRange(0.0, 1.0),
-    help="Link when verification scores a candidate at least this similar (0-1).",
+    help="Rarity-weighted word overlap (0-1) that links a copy; default 0.5.",
+)
+@click.option(
+    "--rewrites/--no-rewrites",
+    default=True,
+    show_default=True,
+    help="Also link rewrites, by sentence-by-sentence correspondence.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def relink_command(db_url: str | None, threshold: float | None, quiet: bool) -> None:
+def relink_command(
+    db_url: str | None, threshold: float | None, rewrites: bool, quiet: bool
+) -> None:
     """Recompute every link and story from the stored text, without reading any file."""
     url = database_url(db_url)
     engine = _open(url)
     if not quiet and sys.stderr.isatty():
         with _progress_bar(Console(stderr=True)) as progress:
             task = progress.add_task("relinking", total=count_versions(engine))
-            report = relink(engine, threshold=threshold, on_version=lambda: progress.advance(task))
+            report = relink(
+                engine,
+                threshold=threshold,
+                rewrites=rewrites,
+                on_version=lambda: progress.advance(task),
+            )
     else:
-        report = relink(engine, threshold=threshold)
+        report = relink(engine, threshold=threshold, rewrites=rewrites)
     click.echo(report.summary(), err=True)
 
 

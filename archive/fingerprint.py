@@ -1,37 +1,20 @@
-"""What a version is compared by: the normalised body, its hash, features and 64-bit SimHash."""
+"""The 64-bit SimHash of a version and the hash of its normalised body."""
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
 
 from archive.article import Article
+from archive.terms import normalise_text, rarity, words
 
 WeightedFeatures = Sequence[tuple[str, int]]
 MAX_FEATURE_WEIGHT = 255
-
-SHINGLE_WORDS = 3
-
-_WORD = re.compile(r"\w+")
-# Typographic variants that copies of one text differ in: curly quotes, dashes, odd spaces.
-_TYPOGRAPHY = str.maketrans(
-    {
-        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
-        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
-        "\u2013": "-", "\u2014": "-", "\u2212": "-",
-        "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-    }
-)  # fmt: skip
-
-
-def normalise_text(text: str) -> str:
-    """Text with Unicode, typography and whitespace differences removed."""
-    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
-    return " ".join(text.split())
+# A feature's integer weight is its rarity (0..7) times this: fine enough to rank words, and
+# within the 0..255 the simhash package accepts.
+WEIGHT_SCALE = 10
 
 
 def body_sha256(article: Article) -> str:
@@ -39,17 +22,16 @@ def body_sha256(article: Article) -> str:
     return hashlib.sha256(normalise_text(article.body).encode("utf-8")).hexdigest()
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens of ``text``."""
-    return _WORD.findall(normalise_text(text).lower())
+def features(article: Article) -> list[tuple[str, int]]:
+    """The SimHash features of a version: each distinct word of its body (never the page, never
+    the title), weighted by rarity as ``round(10 * rarity(word))``; words of weight 0 left out.
 
-
-def features(article: Article) -> list[str]:
-    """The SimHash features of a version: its body's word 3-shingles (the page is not used)."""
-    tokens = words(article.body)
-    if len(tokens) < SHINGLE_WORDS:
-        return [" ".join(tokens)]
-    return [" ".join(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)]
+    Distinct words rather than shingles: a rewrite keeps a story's names, numbers and rare
+    nouns but hardly a phrase of it, and rare words dominate the vote rather than the page's
+    stock vocabulary. Sorted, so the list is the same for the same text.
+    """
+    weighted = ((word, round(WEIGHT_SCALE * rarity(word))) for word in set(words(article.body)))
+    return sorted((word, weight) for word, weight in weighted if weight > 0)
 
 
 def simhash64(feature_list: Sequence[str] | WeightedFeatures) -> int:

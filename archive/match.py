@@ -1,17 +1,41 @@
-"""Deciding links: which stored versions are candidates for a new one, and which really match."""
+"""Deciding links: which stored versions are candidates for a new one, and which really match.
+
+Candidates come from the ``match_keys`` index (see :func:`index_keys`); each is then verified
+on the two bodies (see :func:`verify`). The design and its measurements are in
+``docs/linking.md``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import math
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
+from archive import align
 from archive.article import Article
 from archive.fingerprint import body_sha256, features, hamming, simhash64
+from archive.terms import rarity, words
 
+# SimHash bands: fingerprints at most BANDS - 1 bits apart share a band (near-exact copies).
 BANDS = 4
 BAND_BITS = 64 // BANDS
-MAX_NEAR_DISTANCE = 3
-# A candidate is linked when verification scores it at least this similar.
-DEFAULT_THRESHOLD = 1.0 - MAX_NEAR_DISTANCE / 64
+# Rare-word pairs: every pair of a body's KEY_TERMS most distinctive words is a key.
+KEY_TERMS = 8
+KEY_MIN_RARITY = 2.0  # Zipf 5 or rarer: "minister" yes, "said" or "year" no
+_TERM_KEY_BASE = 1 << 20  # term-pair keys sit above every band key
+
+# Verification (see verify): weighted word overlap that makes a copy on its own...
+DEFAULT_THRESHOLD = 0.5
+# ...and the evidence that makes a rewrite: most sentences of the shorter body reworded, in
+# order, covering a fair part of the longer body, with a good part of the vocabulary shared.
+REWRITE_MIN_OVERLAP = 0.3
+REWRITE_MIN_COVERED = 0.8
+REWRITE_MIN_IN_ORDER = 0.75
+REWRITE_MIN_COVERED_OTHER = 0.25
+
+EXACT, NEAR, REWRITE = "exact", "near", "rewrite"
 
 
 @dataclass(frozen=True)
@@ -21,11 +45,12 @@ class Fingerprint:
     simhash: int
     body_sha256: str
     keys: tuple[int, ...]
+    profile: align.Profile
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A stored version that shares an index key with the new one."""
+    """A stored version that shares an index key (or its body hash) with the new one."""
 
     version_id: int
     story_id: int
@@ -41,15 +66,17 @@ class Verdict:
 
     version_id: int
     story_id: int
-    distance: int
-    similarity: float
-    method: str  # "exact" or "near"
+    distance: int  # Hamming distance of the SimHashes
+    similarity: float  # align.overlap of the bodies
+    method: str  # EXACT, NEAR or REWRITE
+    sentences: float  # share of the shorter body's sentences that correspond
 
 
 def fingerprint(article: Article) -> Fingerprint:
-    """The SimHash, body hash and candidate-index keys of ``article``."""
+    """The SimHash, body hash, candidate-index keys and comparison profile of ``article``."""
     value = simhash64(features(article))
-    return Fingerprint(value, body_sha256(article), band_keys(value))
+    keys = band_keys(value) + term_keys(article.body)
+    return Fingerprint(value, body_sha256(article), keys, align.profile(article.body))
 
 
 def band_keys(value: int) -> tuple[int, ...]:
@@ -61,21 +88,106 @@ def band_keys(value: int) -> tuple[int, ...]:
     )
 
 
+def key_terms(body: str) -> list[str]:
+    """The body's most distinctive words: rare in English, frequent in the body.
+
+    Scored ``rarity * (1 + ln count)``: names and subject nouns recur in a story, a typo or an
+    odd word of a rewriter appears once. Ties go by the word, so the choice is deterministic.
+    """
+    counts = Counter(words(body))
+    scored = []
+    for word, count in counts.items():
+        weight = rarity(word)
+        if weight < KEY_MIN_RARITY or len(word) < 3:
+            continue
+        scored.append((-weight * (1 + math.log(count)), word))
+    scored.sort()
+    return sorted(word for _, word in scored[:KEY_TERMS])
+
+
+def term_keys(body: str) -> tuple[int, ...]:
+    """Index keys of a body: one per pair of its :func:`key_terms`.
+
+    Two versions become candidates when two of their distinctive words agree. A pair is far
+    more selective than one word (a name recurs across a beat, a name with a place much less),
+    and a copy or rewrite keeps most of the names and nouns it is built on. Keys are the first
+    63 bits of a BLAKE2b hash of the pair, moved above the band keys.
+    """
+    keys = []
+    for first, second in itertools.combinations(key_terms(body), 2):
+        digest = hashlib.blake2b(f"{first}\x1f{second}".encode(), digest_size=8).digest()
+        keys.append(
+            _TERM_KEY_BASE + (int.from_bytes(digest, "big") >> 1) % (2**63 - _TERM_KEY_BASE)
+        )
+    return tuple(keys)
+
+
+_profiles: OrderedDict[tuple[int, str], align.Profile] = OrderedDict()
+_PROFILE_CACHE_SIZE = 4096
+
+
+def candidate_profile(candidate: Candidate) -> align.Profile:
+    """The comparison profile of a stored version, cached: the same versions come up as
+    candidates again and again while their story is being ingested. The body hash is part of
+    the key, so two archives opened in one process never share an entry."""
+    key = (candidate.version_id, candidate.body_sha256)
+    cached = _profiles.get(key)
+    if cached is not None:
+        _profiles.move_to_end(key)
+        return cached
+    computed = align.profile(candidate.body)
+    _profiles[key] = computed
+    if len(_profiles) > _PROFILE_CACHE_SIZE:
+        _profiles.popitem(last=False)
+    return computed
+
+
 def verify(
-    new: Fingerprint, candidate: Candidate, *, threshold: float | None = None
+    new: Fingerprint,
+    candidate: Candidate,
+    *,
+    threshold: float | None = None,
+    rewrites: bool = True,
 ) -> Verdict | None:
-    """A verdict if ``candidate`` is a version of the new one's story, else None."""
+    """A verdict if ``candidate`` is a version of the new one's story, else None.
+
+    - ``exact``: the normalised bodies are equal;
+    - ``near``: rarity-weighted word overlap at least ``threshold`` (default 0.5): copies,
+      trimmed or edited copies;
+    - ``rewrite``: overlap at least 0.3, and at least 80% of the shorter body's sentences are
+      reworded sentences of the other, at least three quarters of them in the same order, covering at
+      least a quarter of the longer body. ``rewrites=False`` links copies only.
+    """
     distance = hamming(new.simhash, candidate.simhash)
     if new.body_sha256 == candidate.body_sha256:
-        return Verdict(candidate.version_id, candidate.story_id, distance, 1.0, "exact")
-    similarity = 1.0 - distance / 64
-    if similarity >= (DEFAULT_THRESHOLD if threshold is None else threshold):
-        return Verdict(candidate.version_id, candidate.story_id, distance, similarity, "near")
-    return None
+        return Verdict(candidate.version_id, candidate.story_id, distance, 1.0, EXACT, 1.0)
+    copy_threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    other = candidate_profile(candidate)
+    similarity = align.overlap(new.profile, other)
+    if similarity < min(REWRITE_MIN_OVERLAP, copy_threshold):
+        return None
+    sentences = align.correspondence(new.profile, other)
+    if similarity >= copy_threshold:
+        method = NEAR
+    elif (
+        rewrites
+        and similarity >= REWRITE_MIN_OVERLAP
+        and sentences.covered >= REWRITE_MIN_COVERED
+        and sentences.in_order >= REWRITE_MIN_IN_ORDER
+        and sentences.covered_other >= REWRITE_MIN_COVERED_OTHER
+    ):
+        method = REWRITE
+    else:
+        return None
+    return Verdict(
+        candidate.version_id, candidate.story_id, distance, similarity, method, sentences.covered
+    )
 
 
 def best_verdict(verdicts: list[Verdict]) -> Verdict | None:
-    """The strongest evidence: exact before near, then most similar, then the oldest version."""
+    """The strongest evidence: exact, then near, then rewrite; then most similar; then the
+    oldest version."""
     if not verdicts:
         return None
-    return min(verdicts, key=lambda v: (v.method != "exact", -v.similarity, v.version_id))
+    rank = {EXACT: 0, NEAR: 1, REWRITE: 2}
+    return min(verdicts, key=lambda v: (rank[v.method], -v.similarity, v.version_id))

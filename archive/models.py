@@ -186,8 +186,13 @@ class Version(Base):
         ForeignKey("versions.id", ondelete="SET NULL")
     )
     match_distance: Mapped[int | None] = mapped_column(Integer, doc="Hamming distance of SimHashes")
-    match_similarity: Mapped[float | None] = mapped_column(Float, doc="0..1, from verification")
-    match_method: Mapped[str] = mapped_column(String(16), doc="exact, near or new story")
+    match_similarity: Mapped[float | None] = mapped_column(
+        Float, doc="0..1, rarity-weighted word overlap of the two bodies"
+    )
+    match_method: Mapped[str] = mapped_column(String(16), doc="exact, near, rewrite or new story")
+    match_sentences: Mapped[float | None] = mapped_column(
+        Float, doc="0..1, share of the shorter body's sentences found reworded in the other"
+    )
 
 
 class VersionLink(Base):
@@ -207,8 +212,13 @@ class VersionLink(Base):
         ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True, doc="the older version"
     )
     distance: Mapped[int] = mapped_column(Integer, doc="Hamming distance of the SimHashes")
-    similarity: Mapped[float] = mapped_column(Float, doc="0..1, from verification")
-    method: Mapped[str] = mapped_column(String(16), doc="exact or near")
+    similarity: Mapped[float] = mapped_column(
+        Float, doc="0..1, rarity-weighted word overlap of the two bodies"
+    )
+    method: Mapped[str] = mapped_column(String(16), doc="exact, near or rewrite")
+    sentences: Mapped[float | None] = mapped_column(
+        Float, doc="0..1, share of the shorter body's sentences found reworded in the other"
+    )
 
 
 class MatchKey(Base):

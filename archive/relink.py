@@ -46,6 +46,7 @@ def relink(
     engine: Engine,
     *,
     threshold: float | None = None,
+    rewrites: bool = True,
     on_version: Callable[[], None] | None = None,
 ) -> RelinkReport:
     """Recompute fingerprints, index keys, links and stories of every stored version.
@@ -53,7 +54,9 @@ def relink(
     Versions are taken in ingest order (by id) and each is matched against the ones before it,
     as ingest did, but from the text stored in the database: no file is read again. Story ids
     are kept where a story's versions stay together; a story whose versions all moved is
-    recorded in ``story_merges``. Everything happens in one transaction: all or nothing.
+    recorded in ``story_merges``. ``threshold`` is the word overlap a copy needs (see
+    :func:`archive.match.verify`); ``rewrites=False`` links copies only. Everything happens in
+    one transaction: all or nothing.
     """
     report = RelinkReport()
     now = datetime.now(UTC)
@@ -80,7 +83,9 @@ def relink(
                 c for c in store.find_candidates(session, fingerprint) if c.version_id < version_id
             ]
             verdicts = [
-                v for c in candidates if (v := match.verify(fingerprint, c, threshold=threshold))
+                v
+                for c in candidates
+                if (v := match.verify(fingerprint, c, threshold=threshold, rewrites=rewrites))
             ]
             _store_evidence(session, version_id, fingerprint, verdicts)
             clusters.add(version_id)
@@ -134,6 +139,7 @@ def _store_evidence(
             match_distance=best.distance if best else None,
             match_similarity=best.similarity if best else None,
             match_method=best.method if best else store.NEW_STORY,
+            match_sentences=best.sentences if best else None,
         )
     )
     if fingerprint.keys:
@@ -150,6 +156,7 @@ def _store_evidence(
                     "distance": v.distance,
                     "similarity": v.similarity,
                     "method": v.method,
+                    "sentences": v.sentences,
                 }
                 for v in verdicts
             ],

@@ -22,7 +22,7 @@ class StoredVersion:
 
     version_id: int
     story_id: int
-    method: str  # "exact", "near" or "new story"
+    method: str  # "exact", "near", "rewrite" or "new story"
     verdict: Verdict | None
     merged_stories: int = 0  # how many other stories this version's links merged into its own
 
@@ -98,6 +98,7 @@ def add_version(
         match_distance=verdict.distance if verdict else None,
         match_similarity=verdict.similarity if verdict else None,
         match_method=verdict.method if verdict else NEW_STORY,
+        match_sentences=verdict.sentences if verdict else None,
     )
     session.add(version)
     session.flush()
@@ -116,6 +117,7 @@ def add_version(
                     "distance": v.distance,
                     "similarity": v.similarity,
                     "method": v.method,
+                    "sentences": v.sentences,
                 }
                 for v in verdicts
             ],

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from simhash import Simhash
 
 from archive.article import Article
-from archive.fingerprint import MAX_FEATURE_WEIGHT, body_sha256, hamming, normalise_text, simhash64
+from archive.fingerprint import MAX_FEATURE_WEIGHT, body_sha256, hamming, simhash64
+from archive.terms import normalise_text
 
 feature_text = st.text(min_size=0, max_size=30)
 

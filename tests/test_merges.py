@@ -24,7 +24,7 @@ def add(session: Session, name: str, published: datetime | None, links: list[int
     verdicts = []
     for version_id in links:
         story_id = session.get_one(Version, version_id).story_id
-        verdicts.append(match.Verdict(version_id, story_id, 2, 0.9, "near"))
+        verdicts.append(match.Verdict(version_id, story_id, 2, 0.9, "near", 1.0))
     return store.add_version(
         session, record, fingerprint, verdicts, run_id=None, now=NOW
     ).version_id

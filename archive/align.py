@@ -1,0 +1,121 @@
+"""Comparing two bodies: rarity-weighted word overlap and sentence-by-sentence correspondence.
+
+Two measures, both symmetric (the same for a, b as for b, a, so links do not depend on ingest
+order):
+
+- ``overlap``: weighted Jaccard of the two bodies' sets of distinct words, each word weighing
+  its rarity. Copies and edited copies score high; different stories share common words, which
+  weigh little.
+- sentence correspondence: a rewrite reworded sentence by sentence keeps, in most sentences, a
+  few of the same rare words (the names, numbers and nouns of that sentence). Each sentence of
+  the shorter body is paired with the sentence of the other that shares the most content weight
+  (weighted Dice of their content words); it corresponds when that share is at least
+  ``SENTENCE_MATCH``. ``covered`` is the share of the shorter body's sentences that correspond,
+  ``in_order`` the share that corresponds in the same order (longest increasing run of partner
+  positions), ``covered_other`` the share of the longer body's sentences that are partners.
+
+An independent report of the same event shares names with the rewrite of a story, but not
+sentence for sentence and not in order; a page that quotes a paragraph of an article covers little
+of it. How the measures turn into a link is in :mod:`archive.match`.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from archive.terms import CONTENT_RARITY, rarity, sentences, words
+
+# Weighted Dice of two sentences' content words at which they count as one sentence reworded.
+SENTENCE_MATCH = 0.3
+# A sentence needs this many content words to be compared at all (datelines, "He said." don't).
+MIN_SENTENCE_TERMS = 2
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a body is compared by: its words' rarity and its sentences' content words."""
+
+    weights: dict[str, float]
+    total: float
+    sentences: tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True)
+class Correspondence:
+    """How a pair of bodies corresponds sentence by sentence (shares 0..1)."""
+
+    covered: float
+    in_order: float
+    covered_other: float
+
+
+NO_CORRESPONDENCE = Correspondence(0.0, 0.0, 0.0)
+
+
+def profile(body: str) -> Profile:
+    """The :class:`Profile` of an article body."""
+    weights = {word: rarity(word) for word in set(words(body))}
+    content = {word for word, weight in weights.items() if weight >= CONTENT_RARITY}
+    sentence_terms = []
+    for sentence in sentences(body):
+        terms = frozenset(word for word in words(sentence) if word in content)
+        if len(terms) >= MIN_SENTENCE_TERMS:
+            sentence_terms.append(terms)
+    return Profile(weights, sum(weights.values()), tuple(sentence_terms))
+
+
+def overlap(a: Profile, b: Profile) -> float:
+    """Rarity-weighted Jaccard similarity of the two bodies' word sets (0..1)."""
+    small, large = (a, b) if len(a.weights) <= len(b.weights) else (b, a)
+    shared = sum(weight for word, weight in small.weights.items() if word in large.weights)
+    union = a.total + b.total - shared
+    return shared / union if union > 0 else 0.0
+
+
+def correspondence(a: Profile, b: Profile) -> Correspondence:
+    """Sentence correspondence of the shorter body to the longer (both ways when equally long,
+    keeping the weaker, so that the result does not depend on which body is ``a``)."""
+    if not a.sentences or not b.sentences:
+        return NO_CORRESPONDENCE
+    if len(a.sentences) != len(b.sentences):
+        short, long = (a, b) if len(a.sentences) < len(b.sentences) else (b, a)
+        return _correspond(short, long)
+    one_way, other_way = _correspond(a, b), _correspond(b, a)
+    return min(one_way, other_way, key=lambda c: (c.covered, c.in_order, c.covered_other))
+
+
+def _correspond(short: Profile, long: Profile) -> Correspondence:
+    weights = {**short.weights, **long.weights}
+    long_weights = [sum(weights[w] for w in terms) for terms in long.sentences]
+    partners: list[int] = []
+    for terms in short.sentences:
+        own = sum(weights[w] for w in terms)
+        best, partner = 0.0, -1
+        for index, other in enumerate(long.sentences):
+            shared = terms & other
+            if not shared:
+                continue
+            dice = 2 * sum(weights[w] for w in shared) / (own + long_weights[index])
+            if dice > best:
+                best, partner = dice, index
+        if best >= SENTENCE_MATCH:
+            partners.append(partner)
+    n = len(short.sentences)
+    return Correspondence(
+        covered=len(partners) / n,
+        in_order=_longest_increasing_run(partners) / n,
+        covered_other=len(set(partners)) / len(long.sentences),
+    )
+
+
+def _longest_increasing_run(values: list[int]) -> int:
+    """Length of the longest strictly increasing subsequence (patience sorting)."""
+    tails: list[int] = []
+    for value in values:
+        position = bisect.bisect_left(tails, value)
+        if position == len(tails):
+            tails.append(value)
+        else:
+            tails[position] = value
+    return len(tails)

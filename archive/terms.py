@@ -1,0 +1,76 @@
+"""Content words and how rare they are: what fingerprints and verification see of a text.
+
+A story survives copying, trimming and rewording in its rare words: names, places, numbers,
+the unusual nouns of its subject. Page chrome and independent reports of one event share mostly
+common words. So every word is weighted by its rarity in general English, taken from the
+``wordfreq`` package's frequency table (a fixed table, not statistics of the archive: a
+version's fingerprint must not change as the archive grows, and the same files must link the
+same way in any order).
+
+``rarity(word) = 7 - zipf(word)``, clamped to 0..7, where ``zipf`` is wordfreq's Zipf
+frequency (log10 of occurrences per billion words): "the" (7.7) weighs 0, "said" (6.1) 0.9,
+"government" (5.3) 1.7, "Kilroy" (2.6) 4.4, and words the table does not know (numbers, most
+names, typos, words of other languages) weigh 7.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from functools import cache
+
+from wordfreq import get_frequency_dict
+
+MAX_RARITY = 7.0
+# Words at least this rare (Zipf 5.5 or less) carry a sentence's content; commoner ones are
+# function words and the stock vocabulary of every news story.
+CONTENT_RARITY = 1.5
+
+_WORD = re.compile(r"\w+")
+# Typographic variants that copies of one text differ in: curly quotes, dashes, odd spaces.
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
+        "\u2013": "-", "\u2014": "-", "\u2212": "-",
+        "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+    }
+)  # fmt: skip
+# A sentence ends at . ! ? … followed by a capital or a digit, or by a closing quote or bracket.
+_SENTENCE_END = re.compile(r"(?<=[.!?…]['\")])\s+|(?<=[.!?…])\s+(?=['\"(\[]?[A-Z0-9])")
+
+
+def normalise_text(text: str) -> str:
+    """Text with Unicode, typography and whitespace differences removed."""
+    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    return " ".join(text.split())
+
+
+@cache
+def _frequencies() -> dict[str, float]:
+    return get_frequency_dict("en", wordlist="large")
+
+
+def rarity(word: str) -> float:
+    """How rare a lower-cased word is in English, from 0 (the) to 7 (unknown)."""
+    frequency = _frequencies().get(word)
+    if not frequency:
+        return MAX_RARITY
+    zipf = math.log10(frequency) + 9
+    return min(MAX_RARITY, max(0.0, MAX_RARITY - zipf))
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens of ``text``, after Unicode and typography normalisation."""
+    return _WORD.findall(normalise_text(text).lower())
+
+
+def sentences(body: str) -> list[str]:
+    """The sentences of ``body``: paragraphs split at sentence ends."""
+    found: list[str] = []
+    for paragraph in body.split("\n"):
+        paragraph = normalise_text(paragraph)
+        if paragraph:
+            found.extend(s for s in _SENTENCE_END.split(paragraph) if s)
+    return found
