@@ -155,7 +155,7 @@ def verify(
     - ``near``: rarity-weighted word overlap at least ``threshold`` (default 0.5): copies,
       trimmed or edited copies;
     - ``rewrite``: overlap at least 0.3, and at least 80% of the shorter body's sentences are
-      reworded sentences of the other, at least three quarters of them in the same order, covering at
+      reworded sentences of the other, three quarters of them in the same order, covering at
       least a quarter of the longer body. ``rewrites=False`` links copies only.
     """
     distance = hamming(new.simhash, candidate.simhash)
