@@ -7,13 +7,16 @@
     python scripts/evaluate.py --db postgresql+psycopg://localhost/eval   # an EMPTY database
 
 Corpora and databases go to a scratch folder (never into the repository: the kit's data may
-not be redistributed). Prints the scorer's report: pairwise precision/recall/F1, recall per kind,
+not be redistributed). Prints how many same-story pairs the candidate index alone finds, then the
+scorer's report: pairwise precision/recall/F1, recall per kind,
 false links per negative group. Extra arguments after ``--`` go to ``score.py`` (e.g. gates).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import itertools
 import subprocess
 import sys
 import tempfile
@@ -23,8 +26,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from sqlalchemy import Engine, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
 from archive.db import open_archive  # noqa: E402
 from archive.ingest import ingest  # noqa: E402
+from archive.models import MatchKey, Version  # noqa: E402
+
+REWRITE_TAGS = ("seed", "rewrite-spun", "rewrite-condensed", "rewrite-restructured")
 
 
 def main() -> int:
@@ -40,8 +49,9 @@ def main() -> int:
 
     engine = open_archive(db_url)
     started = time.perf_counter()
-    report = ingest([str(corpus / "corpus")], engine)
+    report = ingest([str(corpus / "corpus")], engine, workers=args.workers)
     elapsed = time.perf_counter() - started
+    print_index_recall(engine, labels)
     engine.dispose()
     print(f"ingest: {report.summary()}", file=sys.stderr)
     print(
@@ -50,6 +60,48 @@ def main() -> int:
     )
     score = [sys.executable, str(kit / "score.py"), "--labels", str(labels), "--db", db_url]
     return subprocess.call([*score, *args.score_args])
+
+
+def print_index_recall(engine: Engine, labels: Path) -> None:
+    """How many same-story pairs the candidate index alone puts together (a shared match key or
+    the same body hash), before verification: the ceiling of what linking can find."""
+    keys: dict[int, set[int]] = {}
+    with Session(engine) as session:
+        for key, version_id in session.execute(select(MatchKey.key, MatchKey.version_id)):
+            keys.setdefault(version_id, set()).add(key)
+        versions = {
+            _label_path(path): (version_id, body_hash, story_id)
+            for version_id, path, body_hash, story_id in session.execute(
+                select(Version.id, Version.source_path, Version.body_sha256, Version.story_id)
+            )
+        }
+    stories: dict[str, list[dict[str, str]]] = {}
+    with labels.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["path"] in versions:
+                stories.setdefault(row["story"], []).append(row)
+    counts: dict[str, list[int]] = {}
+    for rows in stories.values():
+        for a, b in itertools.combinations(rows, 2):
+            tags = f"{a['kind']}+{b['kind']}"
+            kind = next((t for t in (*REWRITE_TAGS, "rewrite-heavy") if t in tags), "copies+edits")
+            (id_a, hash_a, story_a), (id_b, hash_b, story_b) = (
+                versions[a["path"]],
+                versions[b["path"]],
+            )
+            found = hash_a == hash_b or bool(keys.get(id_a, set()) & keys.get(id_b, set()))
+            tally = counts.setdefault(kind, [0, 0, 0])
+            tally[0] += 1
+            tally[1] += found
+            tally[2] += story_a == story_b
+    print(f"{'same-story pairs':24} {'pairs':>6} {'index recall':>13} {'linked':>8}")
+    for kind, (pairs, found, linked) in sorted(counts.items()):
+        print(f"{kind:24} {pairs:6} {found / pairs:13.3f} {linked / pairs:8.3f}")
+    print()
+
+
+def _label_path(source_path: str) -> str:
+    return source_path.split("/corpus/", 1)[-1]
 
 
 def _generate(kit: Path, scratch: Path, seed: int) -> Path:
@@ -69,6 +121,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="corpus generator seed")
     parser.add_argument("--corpus", help="a corpus folder (with corpus/ and labels.csv)")
     parser.add_argument("--db", help="an empty database URL (default: SQLite in the workdir)")
+    parser.add_argument("--workers", type=int, default=1, help="parse/fingerprint processes")
     parser.add_argument("--workdir", help="scratch folder (default: a new temporary one)")
     parser.add_argument("score_args", nargs="*", help="after --: options for score.py")
     return parser.parse_args()

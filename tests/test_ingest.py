@@ -82,7 +82,7 @@ def test_parallel_workers_give_the_same_stories_as_one_process(tmp_path: Path) -
         assert report.failed == 0
         with Session(engine) as session:
             rows = session.execute(select(Version.source_path, Version.story_id, Version.simhash))
-            assignments.append(sorted(rows.tuples()))
+            assignments.append(sorted(tuple(row) for row in rows))
         engine.dispose()
     assert assignments[0] == assignments[1]
 
