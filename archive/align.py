@@ -1,7 +1,8 @@
 """Comparing two bodies: rarity-weighted word overlap and sentence-by-sentence correspondence.
 
 Two measures, both symmetric (the same for a, b as for b, a, so links do not depend on ingest
-order):
+order; sums are exactly rounded with ``math.fsum`` so that not even the last bit depends on the
+order words come in):
 
 - ``overlap``: weighted Jaccard of the two bodies' sets of distinct words, each word weighing
   its rarity. Copies and edited copies score high; different stories share common words, which
@@ -22,6 +23,7 @@ of it. How the measures turn into a link is in :mod:`archive.match`.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 
 from archive.terms import CONTENT_RARITY, rarity, sentences, words
@@ -62,13 +64,13 @@ def profile(body: str) -> Profile:
         terms = frozenset(word for word in words(sentence) if word in content)
         if len(terms) >= MIN_SENTENCE_TERMS:
             sentence_terms.append(terms)
-    return Profile(weights, sum(weights.values()), tuple(sentence_terms))
+    return Profile(weights, math.fsum(weights.values()), tuple(sentence_terms))
 
 
 def overlap(a: Profile, b: Profile) -> float:
     """Rarity-weighted Jaccard similarity of the two bodies' word sets (0..1)."""
     small, large = (a, b) if len(a.weights) <= len(b.weights) else (b, a)
-    shared = sum(weight for word, weight in small.weights.items() if word in large.weights)
+    shared = math.fsum(weight for word, weight in small.weights.items() if word in large.weights)
     union = a.total + b.total - shared
     return shared / union if union > 0 else 0.0
 
@@ -87,16 +89,16 @@ def correspondence(a: Profile, b: Profile) -> Correspondence:
 
 def _correspond(short: Profile, long: Profile) -> Correspondence:
     weights = {**short.weights, **long.weights}
-    long_weights = [sum(weights[w] for w in terms) for terms in long.sentences]
+    long_weights = [math.fsum(weights[w] for w in terms) for terms in long.sentences]
     partners: list[int] = []
     for terms in short.sentences:
-        own = sum(weights[w] for w in terms)
+        own = math.fsum(weights[w] for w in terms)
         best, partner = 0.0, -1
         for index, other in enumerate(long.sentences):
             shared = terms & other
             if not shared:
                 continue
-            dice = 2 * sum(weights[w] for w in shared) / (own + long_weights[index])
+            dice = 2 * math.fsum(weights[w] for w in shared) / (own + long_weights[index])
             if dice > best:
                 best, partner = dice, index
         if best >= SENTENCE_MATCH:

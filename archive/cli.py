@@ -192,4 +192,7 @@ def _print_linked_stories(engine: Any, report: Report) -> None:
     for story in stories:
         click.echo(f"  story {story.story_id}: {story.title!r} ({story.versions} versions)")
         for source in story.sources:
-            click.echo(f"    {source}")
+            how = source.method
+            if source.similarity is not None and source.method != "exact":
+                how += f", overlap {source.similarity:.2f}"
+            click.echo(f"    {source.source_path}  ({how})")

@@ -11,13 +11,22 @@ from archive.models import Story, Version
 
 
 @dataclass(frozen=True)
+class VersionSummary:
+    """Where a version came from and how it was matched."""
+
+    source_path: str
+    method: str
+    similarity: float | None
+
+
+@dataclass(frozen=True)
 class StorySummary:
-    """A story with the number of its versions and the sites they came from."""
+    """A story with the number of its versions and where they came from."""
 
     story_id: int
     title: str
     versions: int
-    sources: tuple[str, ...]
+    sources: tuple[VersionSummary, ...]
 
 
 def stories_with_versions(
@@ -41,8 +50,12 @@ def stories_with_versions(
         rows = session.execute(query.order_by(counts.c.n.desc(), Story.id).limit(limit)).all()
         summaries = []
         for story_id, title, n in rows:
-            sources = session.scalars(
-                select(Version.source_path).where(Version.story_id == story_id).order_by(Version.id)
+            sources = session.execute(
+                select(Version.source_path, Version.match_method, Version.match_similarity)
+                .where(Version.story_id == story_id)
+                .order_by(Version.id)
             ).all()
-            summaries.append(StorySummary(story_id, title, n, tuple(sources)))
+            summaries.append(
+                StorySummary(story_id, title, n, tuple(VersionSummary(*row) for row in sources))
+            )
         return summaries
