@@ -26,7 +26,7 @@ import bisect
 import math
 from dataclasses import dataclass
 
-from archive.terms import CONTENT_RARITY, rarity, sentences, words
+from archive.terms import CONTENT_RARITY, Analysis, analyse
 
 # Weighted Dice of two sentences' content words at which they count as one sentence reworded.
 SENTENCE_MATCH = 0.3
@@ -55,13 +55,13 @@ class Correspondence:
 NO_CORRESPONDENCE = Correspondence(0.0, 0.0, 0.0)
 
 
-def profile(body: str) -> Profile:
-    """The :class:`Profile` of an article body."""
-    weights = {word: rarity(word) for word in set(words(body))}
-    content = {word for word, weight in weights.items() if weight >= CONTENT_RARITY}
+def profile(body: str | Analysis) -> Profile:
+    """The :class:`Profile` of an article body (or of its analysis)."""
+    analysis = analyse(body) if isinstance(body, str) else body
+    weights = analysis.rarities
     sentence_terms = []
-    for sentence in sentences(body):
-        terms = frozenset(word for word in words(sentence) if word in content)
+    for sentence in analysis.sentences:
+        terms = frozenset(word for word in sentence if weights[word] >= CONTENT_RARITY)
         if len(terms) >= MIN_SENTENCE_TERMS:
             sentence_terms.append(terms)
     return Profile(weights, math.fsum(weights.values()), tuple(sentence_terms))
@@ -69,8 +69,8 @@ def profile(body: str) -> Profile:
 
 def overlap(a: Profile, b: Profile) -> float:
     """Rarity-weighted Jaccard similarity of the two bodies' word sets (0..1)."""
-    small, large = (a, b) if len(a.weights) <= len(b.weights) else (b, a)
-    shared = math.fsum(weight for word, weight in small.weights.items() if word in large.weights)
+    weights = a.weights
+    shared = math.fsum(weights[word] for word in weights.keys() & b.weights.keys())
     union = a.total + b.total - shared
     return shared / union if union > 0 else 0.0
 

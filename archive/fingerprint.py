@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from archive.article import Article
-from archive.terms import normalise_text, rarity, words
+from archive.terms import Analysis, analyse, normalise_text
 
 WeightedFeatures = Sequence[tuple[str, int]]
 MAX_FEATURE_WEIGHT = 255
@@ -22,7 +22,7 @@ def body_sha256(article: Article) -> str:
     return hashlib.sha256(normalise_text(article.body).encode("utf-8")).hexdigest()
 
 
-def features(article: Article) -> list[tuple[str, int]]:
+def features(article: Article | Analysis) -> list[tuple[str, int]]:
     """The SimHash features of a version: each distinct word of its body (never the page, never
     the title), weighted by rarity as ``round(10 * rarity(word))``; words of weight 0 left out.
 
@@ -30,7 +30,8 @@ def features(article: Article) -> list[tuple[str, int]]:
     nouns but hardly a phrase of it, and rare words dominate the vote rather than the page's
     stock vocabulary. Sorted, so the list is the same for the same text.
     """
-    weighted = ((word, round(WEIGHT_SCALE * rarity(word))) for word in set(words(article.body)))
+    analysis = analyse(article.body) if isinstance(article, Article) else article
+    weighted = ((word, round(WEIGHT_SCALE * r)) for word, r in analysis.rarities.items())
     return sorted((word, weight) for word, weight in weighted if weight > 0)
 
 

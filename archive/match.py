@@ -10,20 +10,23 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from archive import align
 from archive.article import Article
 from archive.fingerprint import body_sha256, features, hamming, simhash64
-from archive.terms import rarity, words
+from archive.terms import Analysis, analyse
 
 # SimHash bands: fingerprints at most BANDS - 1 bits apart share a band (near-exact copies).
 BANDS = 4
 BAND_BITS = 64 // BANDS
 # Rare-word pairs: every pair of a body's KEY_TERMS most distinctive words is a key.
-KEY_TERMS = 8
-KEY_MIN_RARITY = 2.0  # Zipf 5 or rarer: "minister" yes, "said" or "year" no
+KEY_TERMS = 10
+KEY_MIN_RARITY = 2.0  # Zipf 5 or rarer: "russia" yes, "minister", "said" or "year" no
+# Words rarer than this rank by how often the body uses them: a typo or a one-off number
+# (unknown, rarity 7) must not push out a name the story repeats.
+KEY_RARITY_CAP = 5.0
 _TERM_KEY_BASE = 1 << 20  # term-pair keys sit above every band key
 
 # Verification (see verify): weighted word overlap that makes a copy on its own...
@@ -74,9 +77,10 @@ class Verdict:
 
 def fingerprint(article: Article) -> Fingerprint:
     """The SimHash, body hash, candidate-index keys and comparison profile of ``article``."""
-    value = simhash64(features(article))
-    keys = band_keys(value) + term_keys(article.body)
-    return Fingerprint(value, body_sha256(article), keys, align.profile(article.body))
+    analysis = analyse(article.body)
+    value = simhash64(features(analysis))
+    keys = band_keys(value) + term_keys(analysis)
+    return Fingerprint(value, body_sha256(article), keys, align.profile(analysis))
 
 
 def band_keys(value: int) -> tuple[int, ...]:
@@ -88,29 +92,31 @@ def band_keys(value: int) -> tuple[int, ...]:
     )
 
 
-def key_terms(body: str) -> list[str]:
+def key_terms(body: str | Analysis) -> list[str]:
     """The body's most distinctive words: rare in English, frequent in the body.
 
-    Scored ``rarity * (1 + ln count)``: names and subject nouns recur in a story, a typo or an
-    odd word of a rewriter appears once. Ties go by the word, so the choice is deterministic.
+    Scored ``min(rarity, 5) * (1 + ln count)``: names and subject nouns recur in a story, a typo
+    or an odd word of a rewriter appears once. Ties go by the word, so the choice is
+    deterministic.
     """
-    counts = Counter(words(body))
+    analysis = analyse(body) if isinstance(body, str) else body
     scored = []
-    for word, count in counts.items():
-        weight = rarity(word)
+    for word, count in analysis.counts.items():
+        weight = analysis.rarities[word]
         if weight < KEY_MIN_RARITY or len(word) < 3:
             continue
-        scored.append((-weight * (1 + math.log(count)), word))
+        scored.append((-min(weight, KEY_RARITY_CAP) * (1 + math.log(count)), word))
     scored.sort()
     return sorted(word for _, word in scored[:KEY_TERMS])
 
 
-def term_keys(body: str) -> tuple[int, ...]:
+def term_keys(body: str | Analysis) -> tuple[int, ...]:
     """Index keys of a body: one per pair of its :func:`key_terms`.
 
-    Two versions become candidates when two of their distinctive words agree. A pair is far
-    more selective than one word (a name recurs across a beat, a name with a place much less),
-    and a copy or rewrite keeps most of the names and nouns it is built on. Keys are the first
+    Versions become candidates when they share two keys (see ``store.MIN_SHARED_KEYS``), that
+    is three of their distinctive words. Pairs are far more selective than words (a name recurs
+    across a beat, a name with a place much less), and a copy or rewrite keeps most of the
+    names and nouns it is built on. Keys are the first
     63 bits of a BLAKE2b hash of the pair, moved above the band keys.
     """
     keys = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.match import Candidate, Fingerprint, Verdict, best_verdict
@@ -13,6 +13,9 @@ from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink, as
 from archive.parse import ParsedRecord
 
 NEW_STORY = "new story"
+# One shared key is chance (a common pair of words, one equal SimHash band); copies and rewrites
+# of a story share many. The count is symmetric, so candidates do not depend on ingest order.
+MIN_SHARED_KEYS = 2
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
@@ -39,8 +42,14 @@ def is_archived(session: Session, record: ParsedRecord) -> bool:
 
 
 def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidate]:
-    """Stored versions with the same body or sharing an index key, found through indexes only."""
-    keyed = select(MatchKey.version_id).where(MatchKey.key.in_(fingerprint.keys))
+    """Stored versions with the same body or sharing at least ``MIN_SHARED_KEYS`` index keys,
+    found through indexes only."""
+    keyed = (
+        select(MatchKey.version_id)
+        .where(MatchKey.key.in_(fingerprint.keys))
+        .group_by(MatchKey.version_id)
+        .having(func.count() >= MIN_SHARED_KEYS)
+    )
     rows = session.execute(
         select(
             Version.id,

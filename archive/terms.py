@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
+from dataclasses import dataclass
 from functools import cache
 
 from wordfreq import get_frequency_dict
@@ -48,17 +50,36 @@ def normalise_text(text: str) -> str:
 
 
 @cache
-def _frequencies() -> dict[str, float]:
-    return get_frequency_dict("en", wordlist="large")
+def _rarities() -> dict[str, float]:
+    # One table for the process: a dict lookup per word instead of a logarithm.
+    table = {}
+    for word, frequency in get_frequency_dict("en", wordlist="large").items():
+        zipf = math.log10(frequency) + 9
+        table[word] = min(MAX_RARITY, max(0.0, MAX_RARITY - zipf))
+    return table
 
 
 def rarity(word: str) -> float:
     """How rare a lower-cased word is in English, from 0 (the) to 7 (unknown)."""
-    frequency = _frequencies().get(word)
-    if not frequency:
-        return MAX_RARITY
-    zipf = math.log10(frequency) + 9
-    return min(MAX_RARITY, max(0.0, MAX_RARITY - zipf))
+    return _rarities().get(word, MAX_RARITY)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A body read once: its words per sentence, how often each word occurs, and each word's
+    rarity. Fingerprints, index keys and comparisons are all derived from it."""
+
+    sentences: tuple[tuple[str, ...], ...]
+    counts: Counter[str]
+    rarities: dict[str, float]
+
+
+def analyse(body: str) -> Analysis:
+    """The :class:`Analysis` of an article body."""
+    per_sentence = tuple(tuple(_WORD.findall(s.lower())) for s in sentences(body))
+    counts = Counter(word for sentence in per_sentence for word in sentence)
+    table = _rarities()
+    return Analysis(per_sentence, counts, {word: table.get(word, MAX_RARITY) for word in counts})
 
 
 def words(text: str) -> list[str]:
