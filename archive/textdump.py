@@ -10,10 +10,18 @@ Rules, applied in this order:
    ``…``, ``。``, optionally followed by a closing quote or bracket; ``?``/``!`` only for long
    lines, since short ones are headlines and taglines) or is a very long multi-sentence block,
    it is not Title Case, not a list item (``- x``, ``• x``, ``1. x``) unless itself long, and it
-   carries no boilerplate cue (copyright, cookies, newsletter, sharing, comment-form text).
+   carries no boilerplate cue (copyright, cookies, newsletter, sharing, comment-form text, a
+   call to action: "Click here", a line opening with "Click"/"Clique"/"Klicken").
    Everything else is *chrome*: menus, breadcrumbs, bylines, date lines, headline lists,
    "Advertisement", "Read more: <headline>", share buttons.
-2. **Body = densest prose region.** Each prose block scores its word count, each chrome block
+2. **Asides.** Prose that belongs to something else on the page is chrome too, and never kept:
+   a photo caption (the block just above a short credit line such as "Photo: Ann Lee, AP" or
+   "Ann Lee | Getty Images", or a block ending in "(Credit: ...)"), teasers of other pages
+   (blocks ending in "[…]", and ellipsis-ended blocks when at least ``MIN_EXCERPTS`` of them have
+   about one length: a site cuts its excerpts at a fixed width, while a writer's sentences
+   trailing off "..." vary), and the footer's small print (prose shut in between the site's
+   copyright notice and other boilerplate: disclaimers, trademark notices).
+3. **Body = densest prose region.** Each prose block scores its word count, each chrome block
    costs ``CHROME_COST`` words, and boilerplate, bylines and bare date lines cost
    ``BOUNDARY_COST`` because they mark where an article ends (share bar, comment thread,
    teasers of other stories). The body is the contiguous run of blocks with the highest total
@@ -22,17 +30,19 @@ Rules, applied in this order:
    headline list) is crossed when real prose follows it; cookie banners and comments far from
    the article are not. Inside the region only prose blocks and short sentences are kept, never
    chrome, because a sidebar headline left in the body makes different stories look alike.
-3. **Clean files.** When the file is ``title, blank line, paragraphs`` and the region reaches
+   An author's bio at the end ("About Jane Doe", with a name of 2-3 capitalised words, or
+   "About the author", and at most ``MAX_BIO_BLOCKS`` blocks after it) is cut off.
+4. **Clean files.** When the file is ``title, blank line, paragraphs`` and the region reaches
    from the second block to the last, the body is everything after the title (a clean article
    has no chrome, so its short lines such as subheadings are text too).
-4. **Title.** Candidates are the chrome blocks shortly before the body that look like a
+5. **Title.** Candidates are the chrome blocks shortly before the body that look like a
    headline: 2-40 words, no final full stop, not a list item, menu/breadcrumb, label, byline,
    date line or boilerplate. Each scores the share of its words found in the first paragraphs,
    plus a bonus when exactly one other line quotes it (``<title>``-like or breadcrumb lines) or a
    byline/dateline follows it, minus penalties when many lines quote it (a site name), when it
    contains another candidate (a breadcrumb), when it appears twice (sidebar lists), when it has
    few content words, and for each candidate between it and the body. The best one wins.
-5. **Date.** The published date is taken from a short non-prose line with a recognisable date
+6. **Date.** The published date is taken from a short non-prose line with a recognisable date
    (ISO, "9 May 2005", "May 9, 2005", "09/05/2005", "09.05.2005", optional time, am/pm and zone):
    the one nearest after the title and before the body, else the nearest before the title,
    else the first one after the body. Zones (``GMT``, ``Z``, ``+02:00``, US abbreviations) make
@@ -42,9 +52,10 @@ Rules, applied in this order:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from archive.article import Article
@@ -58,6 +69,12 @@ TITLE_RANK_COST = 0.2
 MAX_TITLE_WORDS = 40
 MAX_WRAP_WIDTH = 100
 MAX_DATE_LINE_WORDS = 16
+# a site cuts its teasers at one width: this many ellipsis-ended blocks of about one length
+MIN_EXCERPTS = 3
+EXCERPT_LENGTH_SLACK = 5
+# "Photo: X" also titles galleries ("Photos: Cars for auction"), so a credit line is short
+MAX_CREDIT_WORDS = 8
+MAX_BIO_BLOCKS = 3
 
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -68,12 +85,34 @@ _NAV_SEPARATOR_RE = re.compile(r"\s[|>›»/·•]\s|(?<=\w)>|›| {2,}|\t")
 # "Categories: Sport", "Search for:", "Tags: a, b, c" - but not "Exclusive: Council quits"
 _LABEL_RE = re.compile(r"^\w+(?: \w+)?:(?:\s*\S+)?\s*$|^\w+(?: \w+)?: [^,]+(?:, [^,]+)+$")
 _BYLINE_RE = re.compile(r"^(?:by|von|par|por|di)\s+\S+(?:\s+\S+){0,4}$", re.IGNORECASE)
+# an excerpt cut off to tease another page: "... the new C940 range has impro..."
+_TRUNCATED_RE = re.compile(r"\w\W{0,2}(?:\.\.\.|…)$")
+_ELLIPSES = ("...", "…")
+_EXCERPT_MARKS = ("[...]", "[…]")  # WordPress's "read more" mark
+# a photo credit under a caption: "Photo: Ann Lee, AP", "Ann Lee | Bloomberg | Getty Images"
+# ("Additional reporting by Reuters" is no credit: an agency counts after a separator)
+_CREDIT_RE = re.compile(
+    r"^\(?(?:(?:photo|image|picture|photograph)(?: credit)?(?::| by )|credit:|ap photo\b)|"
+    r"(?:^|[|/,]\s*)(?:getty images|shutterstock|istock|ap|afp|reuters)\)?$",
+    re.IGNORECASE,
+)
+# the caption itself often carries its credit: "Marcelo Claure (Credit: Getty Images)"
+_INLINE_CREDIT_RE = re.compile(r"\((?:photo|image|picture)?\s*credit:[^)]*\)$|[a-z]Credit:", re.I)
+# "About Jane Doe", "Über Moritz Bachmann", "About the author": an author's bio follows
+_AUTHOR_BIO_RE = re.compile(
+    r"^(?i:about|über|sobre|à propos de|a propos de|acerca de)\s+"
+    r"(?:(?i:the author)|(?:[A-Z][\w'’.-]+\s+){1,2}[A-Z][\w'’-]+)$"
+)
+# the site's own notice ("© 2019 Acme Media", "All rights reserved"), not a picture's
+_PAGE_COPYRIGHT_RE = re.compile(
+    r"all rights reserved|©\s*(?:19|20)\d\d|copyright\s*(?:©\s*)?(?:19|20)\d\d", re.IGNORECASE
+)
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BOILERPLATE_RE = re.compile(
     r"©|\(c\) \d{4}|copyright|all rights reserved|cookie|newsletter|sign up|subscribe|"
     r"privacy policy|terms of (?:use|service)|email address will not be published|"
     r"required fields are marked|^disclaimer:|leave a (?:reply|comment)|"
-    r"share (?:this|on|via)|follow us|click here|javascript",
+    r"share (?:this|on|via)|follow us|click here|javascript|^(?:click|clique|cliquez|klicken)\s",
     re.IGNORECASE,
 )
 _STOP_TITLE_WORDS = frozenset(
@@ -113,11 +152,12 @@ class _Block:
     blank_before: bool
     prose: bool
     menu: bool
+    aside: bool = False  # part of something else on the page: a caption, another page's teaser
 
 
 def extract_text(text: str) -> Article:
     """Extract the article (title, body, published date) from plain text or a page dump."""
-    blocks = _blocks(text)
+    blocks = _mark_asides(_blocks(text))
     if not blocks:
         return Article(title="", body="")
     start, end = _body_region(blocks)
@@ -153,6 +193,81 @@ def _blocks(text: str) -> list[_Block]:
             blank_before = False
         start = end
     return blocks
+
+
+def _mark_asides(blocks: list[_Block]) -> list[_Block]:
+    """Mark prose that belongs to something other than the article: photo captions (the block
+    above a credit line, or one ending in its credit), excerpts of other pages and the footer's
+    small print."""
+    excerpts = _excerpts(blocks)
+    credits = [_is_credit(b.text) for b in blocks]
+    aside = [
+        credit or i in excerpts or _has_inline_credit(b.text)
+        for i, (b, credit) in enumerate(zip(blocks, credits, strict=True))
+    ]
+    for i in range(1, len(blocks)):
+        if credits[i]:
+            aside[i - 1] = True
+    for first, last in _small_print(blocks):
+        aside[first:last] = [True] * (last - first)
+    return [
+        replace(b, prose=False, aside=True) if a else b for b, a in zip(blocks, aside, strict=True)
+    ]
+
+
+def _excerpts(blocks: list[_Block]) -> set[int]:
+    """Teasers of other pages: blocks ending in "[…]", and ellipsis-ended blocks when several
+    have about one length (a site cuts its excerpts at a fixed width; a writer's sentences
+    trailing off "..." have no such common length)."""
+    cut = {
+        i: len(b.text)
+        for i, b in enumerate(blocks)
+        if b.text.endswith(_ELLIPSES)
+        and _TRUNCATED_RE.search(b.text)
+        and len(_words(b.text)) >= MIN_PROSE_WORDS
+    }
+    found = {i for i, b in enumerate(blocks) if b.text.endswith(_EXCERPT_MARKS)}
+    lengths = sorted(cut.values())
+    for i, length in cut.items():
+        low = bisect_left(lengths, length - EXCERPT_LENGTH_SLACK)
+        high = bisect_right(lengths, length + EXCERPT_LENGTH_SLACK)
+        if high - low >= MIN_EXCERPTS:
+            found.add(i)
+    return found
+
+
+def _small_print(blocks: list[_Block]) -> list[tuple[int, int]]:
+    """Runs of prose shut in between the site's copyright notice and other boilerplate: the
+    footer's disclaimers and trademark notices. An article's own prose is not enclosed this
+    way: its headline or byline stands on its other side.
+    """
+    runs: list[tuple[int, int]] = []
+    for i, block in enumerate(blocks):
+        if block.prose or not _PAGE_COPYRIGHT_RE.search(block.text):
+            continue
+        for step in (-1, 1):
+            j = i + step
+            while 0 <= j < len(blocks) and blocks[j].prose:
+                j += step
+            inside = (j + 1, i) if step < 0 else (i + 1, j)
+            enclosed = inside[0] < inside[1] and 0 <= j < len(blocks)
+            if enclosed and _BOILERPLATE_RE.search(blocks[j].text):
+                runs.append(inside)
+    return runs
+
+
+def _is_credit(line: str) -> bool:
+    """A photo credit under its caption ("Image copyright X" heads the picture instead)."""
+    return (
+        len(_words(line)) <= MAX_CREDIT_WORDS
+        and bool(_CREDIT_RE.search(line))
+        and not _has_inline_credit(line)
+        and "copyright" not in line.lower()
+    )
+
+
+def _has_inline_credit(line: str) -> bool:
+    return "redit:" in line and bool(_INLINE_CREDIT_RE.search(line))
 
 
 def _is_menu(raw_line: str) -> bool:
@@ -226,7 +341,8 @@ def _keep_in_body(block: _Block) -> bool:
         return True
     line = block.text
     return (
-        len(_words(line)) >= 3
+        not block.aside
+        and len(_words(line)) >= 3
         and bool(_SENTENCE_END_RE.search(line))
         and not _LIST_ITEM_RE.match(line)
         and not _BOILERPLATE_RE.search(line)
@@ -241,11 +357,22 @@ def _body_region(blocks: Sequence[_Block]) -> tuple[int, int]:
     start, end = _densest_region(blocks)
     if start < 0:
         return start, end
+    end = _before_author_bio(blocks, start, end)
     while start > 0 and _is_short_sentence(blocks[start - 1]):
         start -= 1
     while end < len(blocks) and _is_short_sentence(blocks[end]):
         end += 1
     return start, end
+
+
+def _before_author_bio(blocks: Sequence[_Block], start: int, end: int) -> int:
+    """Where the article ends when its last blocks are an author's bio ("About Jane Doe", a
+    paragraph or two): the bio reads like prose but is about someone else. A longer stretch
+    after such a line is the article going on under a subheading."""
+    for i in range(start + 1, end):
+        if _AUTHOR_BIO_RE.match(blocks[i].text) and end - i - 1 <= MAX_BIO_BLOCKS:
+            return i
+    return end
 
 
 def _chrome_cost(block: _Block) -> int:
@@ -261,6 +388,7 @@ def _is_short_sentence(block: _Block) -> bool:
     line = block.text
     return (
         not block.prose
+        and not block.aside
         and len(_words(line)) >= 3
         and line.endswith(".")
         and not _LIST_ITEM_RE.match(line)

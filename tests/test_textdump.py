@@ -166,6 +166,144 @@ def test_hard_wrapped_paragraphs_are_joined() -> None:
     assert article.body.split("\n\n") == PARAGRAPHS
 
 
+TEASERS = [
+    "The harbour authority says repairs to the storm-damaged east wall will not start before "
+    "the autumn, because the contractor it hired in March has gone into administration and "
+    "the work must be tendered again from the start.",
+    "Westmere Rovers beat Dunmoor three goals to one on Saturday and will play the cup "
+    "semi-final at home next month, the first time the club has reached that stage of the "
+    "competition since its founding in 1921.",
+    "Ferry passengers face higher fares from June after the operator blamed the cost of fuel "
+    "and new safety rules, although season tickets for island residents will stay frozen for "
+    "at least another year, it said.",
+    "A family bakery in Millbrook has won a national award for its sourdough loaf, beating "
+    "more than four hundred entries from across the country in a blind tasting held in the "
+    "capital last week, the judges announced.",
+]
+
+
+def _cut(text: str, width: int) -> str:
+    return text[:width].rstrip() + "..."
+
+
+def test_teaser_excerpts_cut_at_one_length_are_left_out() -> None:
+    lines = [TITLE, "By Hannah Reed", "", *PARAGRAPHS, "", "More from the Echo"]
+    for headline, teaser in zip(SIDEBAR, TEASERS, strict=True):
+        lines += [headline, _cut(teaser, 160), _cut(teaser, 160)[:60] + "..."]
+    article = extract_text("\n".join(lines))
+    assert article.title == TITLE
+    assert article.body.split("\n\n") == PARAGRAPHS
+
+
+def test_sentences_trailing_off_with_an_ellipsis_are_kept() -> None:
+    comments = [
+        "I used the Millbrook branch every week as a child and I can't imagine the town "
+        "without it...",
+        "Close the council offices instead and leave the libraries alone. Honestly, what next...",
+        "My daughter learnt to read there. Whoever decided this has clearly never set foot "
+        "inside one of those buildings on a rainy Saturday morning, I suspect...",
+    ]
+    lines = [TITLE, "Your comments", ""]
+    for n, comment in enumerate(comments):
+        lines += [comment, f"Reader {n}, Westmere", ""]
+    lines += ["Sign up for our newsletter"]
+    article = extract_text("\n".join(lines))
+    assert article.body.split("\n\n") == comments
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        "Photo: Ann Lee, Westmere Echo",
+        "Ann Lee | Westmere Echo | Getty Images",
+        "(AP Photo/Ann Lee)",
+    ],
+)
+def test_photo_caption_above_a_credit_line_is_left_out(credit: str) -> None:
+    caption = (
+        "Campaigners with books and banners outside the town hall in Westmere on Tuesday "
+        "evening, before councillors voted on the library closures."
+    )
+    lines = [TITLE, "By Hannah Reed", "", *PARAGRAPHS[:2], caption, credit, *PARAGRAPHS[2:]]
+    article = extract_text("\n".join(lines))
+    assert article.body.split("\n\n") == PARAGRAPHS
+
+
+def test_caption_ending_in_its_credit_is_left_out() -> None:
+    caption = (
+        "Councillor Ada Pike outside the Eastgate branch on Monday morning, a few hours before "
+        "the vote. The branch lent more books last year than any other in the county, "
+        "according to figures the campaigners published on Sunday (Credit: Ann Lee)"
+    )
+    lines = [TITLE, "By Hannah Reed", "", *PARAGRAPHS[:2], caption, *PARAGRAPHS[2:]]
+    article = extract_text("\n".join(lines))
+    assert article.body.split("\n\n") == PARAGRAPHS
+
+
+def test_footer_small_print_between_copyright_and_boilerplate_is_left_out() -> None:
+    small_print = [
+        "The information on this website is provided for general guidance only and does not "
+        "constitute legal, financial or professional advice of any kind. Readers should take "
+        "independent advice before acting on anything published here, and no liability is "
+        "accepted for any loss arising from reliance on it.",
+        "Westmere Echo is a trading name of Westmere Echo Media Ltd, registered in England and "
+        "Wales with company number 01234567, whose registered office is at 1 Harbour Street, "
+        "Westmere. The Echo logo and masthead are registered trademarks of the company and may "
+        "not be used without its prior written consent.",
+        "Prices, opening hours and other details mentioned in our listings were correct at the "
+        "time of publication but may have changed since, so please check with the venue or the "
+        "organiser before you travel to any of the events we describe.",
+    ]
+    lines = [
+        "Westmere Echo",
+        "Home | News | Sport",
+        TITLE,
+        "By Hannah Reed",
+        *PARAGRAPHS[:2],
+        "Related stories",
+        *SIDEBAR,
+        "Follow us on social media",
+        *small_print,
+        "© 2005 Westmere Echo Media Ltd. All rights reserved.",
+        "Terms of use | Privacy policy",
+    ]
+    article = extract_text("\n".join(lines))
+    assert article.title == TITLE
+    assert article.body.split("\n\n") == PARAGRAPHS[:2]
+
+
+def test_author_bio_after_the_article_is_left_out() -> None:
+    bio = (
+        "Hannah Reed has covered local government for the Westmere Echo since 1998. Before "
+        "that she worked for a news agency in the capital and taught journalism at the "
+        "college in Dunmoor, where she still runs an evening course for young reporters who "
+        "want to learn how councils, courts and public inquiries really work."
+    )
+    lines = [TITLE, "By Hannah Reed", "", *PARAGRAPHS, "About Hannah Reed", bio, "Contact us"]
+    article = extract_text("\n".join(lines))
+    assert article.body.split("\n\n") == PARAGRAPHS
+
+
+def test_subheading_starting_with_about_does_not_end_the_article() -> None:
+    lines = [
+        TITLE,
+        "By Hannah Reed",
+        "",
+        *PARAGRAPHS[:1],
+        "About Eastgate Library",
+        *PARAGRAPHS[1:],
+    ]
+    article = extract_text("\n".join(lines))
+    assert article.body.split("\n\n") == PARAGRAPHS
+
+
+def test_calls_to_action_are_not_body() -> None:
+    promo = "Click the picture above to see every library opening time in Westmere this week."
+    lines = [TITLE, "By Hannah Reed", "", *PARAGRAPHS, "", promo, "Most read", *SIDEBAR]
+    article = extract_text("\n".join(lines))
+    assert article.body.split("\n\n") == PARAGRAPHS
+
+
 def test_empty_or_chrome_only_input_gives_empty_body() -> None:
     assert extract_text("").body == ""
     assert extract_text("Home | News | Sport\n- Weather\n- Contact us").body == ""
