@@ -19,6 +19,18 @@ if config.config_file_name is not None:
 
 target_metadata = Base.metadata
 
+# Database objects the migrations create beside the models (0005): views, the SQLite FTS5 table
+# with its shadow tables (versions_fts_data, ...) and the PostgreSQL full-text index. They are
+# not in the metadata, so autogenerate and `alembic check` must not offer to drop them.
+_NOT_IN_MODELS = {"story_summary", "version_matches", "site_copies", "ix_versions_fts"}
+_NOT_IN_MODELS_PREFIX = "versions_fts"
+
+
+def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    if type_ in {"table", "index"} and name is not None:
+        return name not in _NOT_IN_MODELS and not name.startswith(_NOT_IN_MODELS_PREFIX)
+    return True
+
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Write the archive's column types as their plain SQL types: a migration must not import
@@ -41,6 +53,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -54,6 +67,7 @@ def run_migrations_online() -> None:
             render_as_batch=True,
             compare_type=True,
             render_item=_render_item,
+            include_name=_include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -231,3 +231,29 @@ class MatchKey(Base):
     version_id: Mapped[int] = mapped_column(
         ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class VersionRemoval(Base):
+    """A version taken out with ``archive remove``: what it was and what became of its story.
+
+    The removed version and its links are gone, so nothing here is a foreign key: the log must
+    outlive the rows it describes.
+    """
+
+    __tablename__ = "version_removals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer, doc="the removed version's id")
+    source_path: Mapped[str] = mapped_column(Text, doc="the removed version's source path")
+    content_sha256: Mapped[str] = mapped_column(String(64), doc="SHA-256 of its raw bytes")
+    title: Mapped[str] = mapped_column(Text, doc="the removed version's title")
+    story_id: Mapped[int] = mapped_column(
+        Integer, index=True, doc="the story it was a version of (keeps its id if any remain)"
+    )
+    remaining_versions: Mapped[int] = mapped_column(
+        Integer, doc="versions left in story_id; 0 when the story went with its last version"
+    )
+    new_story_ids: Mapped[str | None] = mapped_column(
+        Text, doc="comma-separated ids of the stories split off story_id; NULL when none"
+    )
+    removed_at: Mapped[datetime] = mapped_column(UTCDateTime)

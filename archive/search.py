@@ -1,0 +1,109 @@
+"""Full-text search over versions: SQLite FTS5 or PostgreSQL's tsvector index (migration 0005)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, TextualSelect, text
+
+from archive.models import UTCDateTime
+
+# A search term is a run of letters and digits, as both full-text tokenizers split words
+# (FTS5 unicode61 and PostgreSQL's 'simple' parser); a trailing * asks for a prefix.
+_TERM = re.compile(r"([^\W_]+)(\*?)")
+SNIPPET_WORDS = 16
+_HEADLINE_OPTIONS = (
+    f"StartSel=[, StopSel=], MaxFragments=1, MinWords={SNIPPET_WORDS // 2}, "
+    f"MaxWords={SNIPPET_WORDS}"
+)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A version whose title or body has every searched word, best match first."""
+
+    version_id: int
+    story_id: int
+    title: str
+    site: str | None
+    source_path: str
+    published_at: datetime | None
+    snippet: str  # a passage of the body with the found words in [brackets]
+
+
+def search_terms(query: str) -> list[tuple[str, bool]]:
+    """The words of ``query``, lower-cased, each with whether it ends in * (a prefix)."""
+    return [(word.lower(), bool(star)) for word, star in _TERM.findall(query)]
+
+
+def search_versions(engine: Engine, query: str, *, limit: int = 20) -> list[SearchHit]:
+    """Versions that contain every word of ``query`` in their title or body, best first.
+
+    Words are matched whole and case-insensitively (``barrier`` does not find ``barriers``;
+    ``barrier*`` does). Raises ValueError when ``query`` has no word.
+    """
+    terms = search_terms(query)
+    if not terms:
+        raise ValueError(f"nothing to search for in {query!r}: give at least one word")
+    with engine.connect() as connection:
+        statement, params = search_statement(connection.dialect.name, terms, limit)
+        return [
+            SearchHit(
+                version_id=row.id,
+                story_id=row.story_id,
+                title=row.title,
+                site=row.site,
+                source_path=row.source_path,
+                published_at=row.published_at,
+                snippet=" ".join(row.snippet.split()),
+            )
+            for row in connection.execute(statement, params)
+        ]
+
+
+def search_statement(
+    dialect: str, terms: list[tuple[str, bool]], limit: int
+) -> tuple[TextualSelect, dict[str, object]]:
+    """The query that finds ``terms`` on this database (``sqlite`` or ``postgresql``), and its
+    parameters."""
+    if dialect == "sqlite":
+        # Each word quoted, so FTS5 reads it as a word, never as an operator (AND, NEAR, ...).
+        match = " ".join(f'"{word}"' + ("*" if prefix else "") for word, prefix in terms)
+        return _SQLITE_SEARCH, {"match": match, "limit": limit, "words": SNIPPET_WORDS}
+    # Terms are letters and digits only, so they are safe inside a to_tsquery expression.
+    tsquery = " & ".join(word + (":*" if prefix else "") for word, prefix in terms)
+    return _POSTGRES_SEARCH, {"q": tsquery, "limit": limit, "options": _HEADLINE_OPTIONS}
+
+
+_SQLITE_SEARCH = text(
+    """
+    SELECT v.id, v.story_id, v.title, v.site, v.source_path, v.published_at,
+           snippet(versions_fts, -1, '[', ']', '…', :words) AS snippet
+    FROM versions_fts
+    JOIN versions v ON v.id = versions_fts.rowid
+    WHERE versions_fts MATCH :match
+    ORDER BY bm25(versions_fts), v.id
+    LIMIT :limit
+    """
+).columns(published_at=UTCDateTime())
+
+# The WHERE expression is the indexed one (ix_versions_fts) word for word, or the index is not
+# used. Headlines are costly, so they are made for the page of hits only.
+_POSTGRES_SEARCH = text(
+    """
+    SELECT hit.id, hit.story_id, hit.title, hit.site, hit.source_path, hit.published_at,
+           ts_headline('simple', hit.body, to_tsquery('simple', :q), :options) AS snippet
+    FROM (
+        SELECT v.id, v.story_id, v.title, v.site, v.source_path, v.published_at, v.body,
+               ts_rank(to_tsvector('simple', v.title || ' ' || v.body),
+                       to_tsquery('simple', :q)) AS rank
+        FROM versions v
+        WHERE to_tsvector('simple', v.title || ' ' || v.body) @@ to_tsquery('simple', :q)
+        ORDER BY rank DESC, v.id
+        LIMIT :limit
+    ) hit
+    ORDER BY hit.rank DESC, hit.id
+    """
+).columns(published_at=UTCDateTime())
