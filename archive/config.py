@@ -1,13 +1,32 @@
-"""Where the archive database is: one rule shared by the CLI, the library and Alembic."""
+"""Where the archive database is: one rule shared by the CLI, the library and Alembic.
+
+Also the one limit on input size (:func:`max_article_bytes`), read here so that the worker
+processes of an ingest see the same value as the process that started them.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///archive.db"
 DATABASE_URL_ENV = "ARCHIVE_DB"
+
+MASK = "***"
+# libpq and most drivers also take credentials as query parameters: ?password=, ?sslpassword=
+_SECRET_PARAMETER = re.compile(r"pass|secret|token|credential", re.IGNORECASE)
+
+MEGABYTE = 1_000_000
+# One article (a text, HTML or JSON document, a JSONL line, a WARC record's page) larger than
+# this is refused without being read whole. Extraction and fingerprinting take about 50 bytes of
+# memory per byte of text and about a second per megabyte, so the limit bounds a worker
+# at about 250 MB and 5 s a file; a long-form news article is well under 1 MB of text, a heavy
+# news page under 5 MB of HTML. Container files (JSONL, WARC) have no limit: they are streamed.
+DEFAULT_MAX_ARTICLE_MB = 5
+MAX_ARTICLE_MB_ENV = "ARCHIVE_MAX_ARTICLE_MB"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -18,8 +37,57 @@ def database_url(explicit: str | None = None) -> str:
 
 
 def display_url(url: str) -> str:
-    """The URL with any password masked, fit for messages and logs."""
+    """The URL with any password masked (in the user part and in query parameters), fit for
+    messages and logs."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except Exception:
+        # An unparseable URL may still hold a password somewhere: show none of it.
         return "<unparseable database URL>"
+    query = {
+        key: (MASK if _SECRET_PARAMETER.search(key) else value)
+        for key, value in parsed.query.items()
+    }
+    shown = parsed.set(query=query).render_as_string(hide_password=True)
+    return shown.replace(quote(MASK, safe=""), MASK)  # the mask, not its percent-encoding
+
+
+def mask_secrets(text: str, url: str) -> str:
+    """``text`` (an error message, say) with every secret of the database ``url`` masked."""
+    for secret in _secrets_of(url):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _secrets_of(url: str) -> list[str]:
+    try:
+        parsed = make_url(url)
+    except Exception:
+        # Cannot tell the password apart: mask everything between "://" and "@" instead.
+        match = re.search(r"://([^@/]*)@", url)
+        return [match.group(1)] if match and match.group(1) else []
+    secrets = [parsed.password] if parsed.password else []
+    for key, value in parsed.query.items():
+        if _SECRET_PARAMETER.search(key):
+            secrets.extend([value] if isinstance(value, str) else value)
+    # A secret is also printed percent-encoded, as it stands in the URL itself.
+    encoded = [quote(s, safe="") for s in secrets] + [quote_plus(s, safe="") for s in secrets]
+    return sorted({s for s in secrets + encoded if s}, key=len, reverse=True)
+
+
+def max_article_bytes() -> int:
+    """The size limit of one article: ``$ARCHIVE_MAX_ARTICLE_MB`` megabytes, else
+    :data:`DEFAULT_MAX_ARTICLE_MB`. Raises ValueError when the variable is not a positive
+    number."""
+    value = os.environ.get(MAX_ARTICLE_MB_ENV, "").strip()
+    if not value:
+        return DEFAULT_MAX_ARTICLE_MB * MEGABYTE
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = 0.0
+    if not 0 < megabytes < float("inf"):
+        raise ValueError(
+            f"{MAX_ARTICLE_MB_ENV} must be a positive number of megabytes, not {value!r}"
+        )
+    return int(megabytes * MEGABYTE)

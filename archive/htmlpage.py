@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from html import unescape
 
 import trafilatura
 from lxml import etree
@@ -26,6 +27,16 @@ _DATE_OPTIONS = {
     "original_date": True,
     "extensive_search": True,
 }
+
+# huge_tree: keep markup nested past libxml2's default 256 levels instead of dropping its text
+_PARSER = lxml_html.HTMLParser(huge_tree=True)
+_INVISIBLE_OPEN_RE = re.compile(r"<!--|<(script|style|noscript|template|svg|head)\b", re.I)
+_CLOSING_RE = {
+    name: re.compile("-->" if name == "--" else f"</{name}[^<>]*>?", re.I)
+    for name in ("--", "script", "style", "noscript", "template", "svg", "head")
+}
+# [^<>]: a tag ends at the next "<" too, so a page of unclosed "<" is read in linear time
+_TAG_RE = re.compile(r"<[^<>]*>")
 
 _SKIPPED_TAGS = frozenset(
     [
@@ -94,6 +105,9 @@ def extract_html(html: str, url: str | None = None) -> Article:
     body = _body_from_trafilatura(document, meta["title"])
     if not body:
         fallback = extract_text(html_to_text(html))
+        if not fallback.body:
+            # Markup nested deeper than lxml keeps (2048 levels) loses its text in the tree.
+            fallback = extract_text(strip_tags(html))
         body = fallback.body
         meta["title"] = meta["title"] or fallback.title
         meta["published"] = meta["published"] or fallback.published_at
@@ -117,8 +131,10 @@ def _trafilatura_document(html: str, url: str | None) -> trafilatura.settings.Do
             date_extraction_params=_DATE_OPTIONS,
             **_TRAFILATURA_OPTIONS,
         )
-    except (ValueError, TypeError, etree.LxmlError):
-        # trafilatura and lxml reject some malformed inputs instead of returning None
+    except Exception:
+        # trafilatura and lxml reject some malformed inputs instead of returning None, with
+        # whatever error their code meets (ValueError, LxmlError, RecursionError on deep
+        # markup...); the page still has the text fallback, so it must not fail here.
         return None
     return result if isinstance(result, trafilatura.settings.Document) else None
 
@@ -167,9 +183,9 @@ def _parse_iso(value: str | None) -> datetime | None:
 def html_to_text(html: str) -> str:
     """Render a page as text: one line per block element, list items as ``- item``."""
     try:
-        root = lxml_html.fromstring(html)
+        root = lxml_html.fromstring(html, parser=_PARSER)
     except (ValueError, etree.LxmlError):
-        return re.sub(r"<[^>]*>", "\n", html)
+        return strip_tags(html)
     lines: list[str] = []
     current: list[str] = []
     _render(root, lines, current)
@@ -177,25 +193,49 @@ def html_to_text(html: str) -> str:
     return "\n".join(lines)
 
 
-def _render(element: etree._Element, lines: list[str], current: list[str]) -> None:
-    tag = element.tag if isinstance(element.tag, str) else ""
-    if tag in _SKIPPED_TAGS or element.get("hidden") is not None:
-        if element.tail:
-            current.append(element.tail)
-        return
-    block = tag in _BLOCK_TAGS
-    if block:
-        _flush(lines, current)
-    if tag == "li":
-        current.append("- ")
-    if isinstance(element.tag, str) and element.text:
-        current.append(element.text)
-    for child in element:
-        _render(child, lines, current)
-    if block:
-        _flush(lines, current)
-    if element.tail:
-        current.append(element.tail)
+def strip_tags(html: str) -> str:
+    """The page's text by pattern alone, one line per tag: for markup no parser can take."""
+    visible: list[str] = []
+    position = 0
+    # Scripts, styles and comments cut out with one forward scan (a pattern with ".*?" would
+    # rescan the rest of the page from every unclosed "<script").
+    while opening := _INVISIBLE_OPEN_RE.search(html, position):
+        visible.append(html[position : opening.start()])
+        closing = _CLOSING_RE[(opening.group(1) or "--").lower()]
+        found = closing.search(html, opening.end())
+        if found is None:
+            position = len(html)  # never closed: the rest of the page is inside it
+            break
+        position = found.end()
+    visible.append(html[position:])
+    return unescape(_TAG_RE.sub("\n", "\n".join(visible)))
+
+
+def _render(root: etree._Element, lines: list[str], current: list[str]) -> None:
+    # A loop, not recursion: pages nest thousands of elements deep (huge_tree lets lxml keep
+    # 2048 levels), past Python's recursion limit.
+    stack: list[tuple[etree._Element, bool]] = [(root, False)]
+    while stack:
+        element, closing = stack.pop()
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if closing:
+            if tag in _BLOCK_TAGS:
+                _flush(lines, current)
+            if element.tail:
+                current.append(element.tail)
+            continue
+        if tag in _SKIPPED_TAGS or element.get("hidden") is not None:
+            if element.tail:
+                current.append(element.tail)
+            continue
+        if tag in _BLOCK_TAGS:
+            _flush(lines, current)
+        if tag == "li":
+            current.append("- ")
+        if isinstance(element.tag, str) and element.text:
+            current.append(element.text)
+        stack.append((element, True))
+        stack.extend((child, False) for child in reversed(element))
 
 
 def _flush(lines: list[str], current: list[str]) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive import match, store
 from archive.models import IngestError, IngestRun
-from archive.parse import ParsedRecord, ParseFailure, ParseResult, parse_file
+from archive.parse import ParsedRecord, ParseFailure, ParseResult, RefusedPath, parse_file
 
 DEFAULT_BATCH_SIZE = 200
 _COUNTERS = (
@@ -81,19 +81,82 @@ class Report:
         )
 
 
-def collect_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
+def collect_files(
+    paths: Iterable[str | os.PathLike[str]], *, follow_symlinks: bool = False
+) -> Iterator[str]:
     """The files to ingest, each as its path as given: files as they are, folders walked
-    recursively in sorted order, skipping hidden entries (names starting with a dot)."""
-    for given in paths:
-        path = Path(given)
-        if not path.is_dir():
-            yield str(given)
-            continue
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith("."):
-                    yield os.path.join(root, name)
+    recursively in sorted order, skipping hidden entries (names starting with a dot).
+
+    A path given is read even when it is a symbolic link: it was asked for. Inside a walked
+    folder, links are followed only to what lies within the given paths (a link to a folder is
+    never walked twice, so link loops end), unless ``follow_symlinks``; a link out of them, and
+    a folder that cannot be listed, come out as a :class:`~archive.parse.RefusedPath` that
+    ingests as a failure with the reason, never silently skipped.
+    """
+    given = [os.fspath(p) for p in paths]
+    allowed = [os.path.realpath(p) for p in given]
+    for path in given:
+        if Path(path).is_dir():
+            yield from _walk(path, allowed, follow_symlinks)
+        else:
+            yield path
+
+
+def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
+    def inside(target: str) -> bool:
+        return any(os.path.commonpath([root, target]) == root for root in allowed)
+
+    unlistable: list[RefusedPath] = []
+
+    def on_error(exc: OSError) -> None:
+        where = exc.filename if isinstance(exc.filename, str) else top
+        unlistable.append(RefusedPath(where, f"cannot list folder: {exc.strerror or exc}"))
+
+    # Each folder once, by identity: a link or bind mount back up the tree cannot loop.
+    walked = {_identity(top)}
+    for root, dirs, files in os.walk(top, onerror=on_error, followlinks=follow_symlinks):
+        yield from unlistable
+        unlistable.clear()
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            folder = os.path.join(root, name)
+            if os.path.islink(folder) and not follow_symlinks:
+                target = os.path.realpath(folder)
+                if not inside(target):
+                    yield RefusedPath(
+                        folder,
+                        f"symbolic link to a folder outside the given paths ({target}), "
+                        "not followed",
+                    )
+                continue  # a folder inside the given paths is walked where it really is
+            identity = _identity(folder)
+            if identity not in walked:
+                walked.add(identity)
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            file = os.path.join(root, name)
+            if not follow_symlinks and os.path.islink(file) and os.path.exists(file):
+                target = os.path.realpath(file)
+                if not inside(target):
+                    yield RefusedPath(
+                        file,
+                        f"symbolic link to a file outside the given paths ({target}), not read",
+                    )
+                    continue
+            # Broken links and link loops go on to the parser, which reports them.
+            yield file
+    yield from unlistable
+
+
+def _identity(folder: str) -> tuple[int, int] | str:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return os.path.realpath(folder)
+    return (info.st_dev, info.st_ino)
 
 
 @dataclass(frozen=True)

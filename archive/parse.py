@@ -1,22 +1,36 @@
-"""From a file on disk to article records: format detection and dispatch to the extractors."""
+"""From a file on disk to article records: format detection and dispatch to the extractors.
+
+Nothing a file contains makes the parser raise: every problem is a :class:`ParseFailure` with a
+reason. Memory stays bounded whatever the file: a single-article file (text, HTML, a JSON
+document) larger than :func:`archive.config.max_article_bytes` is refused before it is read,
+gzip content is decompressed only up to that limit, and container files (JSONL, WARC, either
+gzipped) are streamed record by record, each record under the same limit.
+"""
 
 from __future__ import annotations
 
+import codecs
+import errno
 import gzip
 import hashlib
 import io
 import json
+import os
+import re
+import stat
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO, AnyStr, BinaryIO
 
 from archive.article import Article
-from archive.decode import UndecodableError, decode_text
+from archive.config import MAX_ARTICLE_MB_ENV, MEGABYTE, max_article_bytes
+from archive.decode import UndecodableError, decode_text, sniff_text_encoding
 from archive.htmlpage import extract_html
 from archive.records import RecordError, article_from_record
 from archive.textdump import extract_text
-from archive.warc import WARC_MAGIC, WarcError, iter_html_pages
+from archive.warc import WARC_MAGIC, ByteStream, OversizedRecord, WarcError, iter_html_pages
 
 FORMATS = ("text", "html", "json", "jsonl", "warc")
 
@@ -25,6 +39,18 @@ _HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
 _JSON_SUFFIXES = {".json"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".jsonlines"}
 _HTML_SNIFF = (b"<!doctype html", b"<html", b"<head", b"<body")
+_SNIFF_BYTES = 4096
+_CHUNK = 1 << 20
+# PostgreSQL text cannot hold NUL, and no database driver can encode a lone surrogate (JSON's
+# "\ud800" escapes make them): both are dropped from extracted text, on every backend alike.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 @dataclass(frozen=True)
@@ -48,63 +74,233 @@ class ParseFailure:
 ParseResult = ParsedRecord | ParseFailure
 
 
+class RefusedPath(str):
+    """A path that the file walk found but will not have read (a symbolic link out of the given
+    folders, a folder it cannot list), carrying the reason.
+
+    It is a ``str`` so that it travels through the ingest pipeline (and to worker processes)
+    like any other path; :func:`parse_file` turns it into a :class:`ParseFailure`.
+    """
+
+    reason: str
+
+    def __new__(cls, path: str, reason: str) -> RefusedPath:
+        refused = super().__new__(cls, path)
+        refused.reason = reason
+        return refused
+
+    def __reduce__(self) -> tuple[type[RefusedPath], tuple[str, str]]:
+        return (RefusedPath, (str(self), self.reason))
+
+
+class _Refused(Exception):
+    """A file that is not read at all; the message is the reason."""
+
+
 def record_path(path: str, record_no: int) -> str:
     """The ``source_path`` of record ``record_no`` (0-based) inside a container file."""
     return f"{path}#{record_no}"
 
 
-def parse_file(path: str | Path) -> Iterator[ParseResult]:
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as stored in ``source_path``: exactly as given, except that bytes of a file name
+    that are not UTF-8 (which no database text column can hold) are written as ``\\xNN``."""
+    text = str(os.fspath(path))  # a plain str, also for a RefusedPath
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return os.fsencode(text).decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def parse_file(path: str | os.PathLike[str]) -> Iterator[ParseResult]:
     """Every article record in the file at ``path``; failures are yielded, never raised.
 
     A container file (JSONL, a JSON array, WARC) yields one result per record, so one bad record
-    does not hide the good ones around it.
+    does not hide the good ones around it. Only regular files are read: a named pipe, device or
+    folder is refused without being opened for long (a pipe would block the ingest forever).
     """
-    source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        yield ParseFailure(source, f"cannot read file: {exc.strerror or exc}")
+    source = display_path(path)
+    if isinstance(path, RefusedPath):
+        yield ParseFailure(source, path.reason)
         return
-    yield from parse_bytes(raw, source)
+    try:
+        limit = max_article_bytes()
+        stream, size = _open_regular_file(os.fspath(path))
+    except (_Refused, ValueError) as exc:
+        yield ParseFailure(source, str(exc))
+        return
+    with stream:
+        try:
+            yield from _parse_stream(stream, size, source, limit)
+        except OSError as exc:
+            yield ParseFailure(source, f"cannot read file: {exc.strerror or exc}")
 
 
 def parse_bytes(raw: bytes, source_path: str) -> Iterator[ParseResult]:
     """Every article record in ``raw``, the content of the file named ``source_path``."""
-    name = source_path.lower()
-    data = raw
-    if raw.startswith(_GZIP_MAGIC):
-        if _decompressed_prefix(raw).startswith(WARC_MAGIC):
-            yield from _parse_warc(raw, source_path)
-            return
-        try:
-            data = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            yield ParseFailure(source_path, f"damaged gzip file: {exc}")
-            return
-        name = name.removesuffix(".gz").removesuffix(".gzip")
-    if data.startswith(WARC_MAGIC):
-        yield from _parse_warc(data, source_path)
+    try:
+        limit = max_article_bytes()
+    except ValueError as exc:
+        yield ParseFailure(source_path, str(exc))
         return
+    yield from _parse_stream(io.BytesIO(raw), len(raw), display_path(source_path), limit)
+
+
+def _open_regular_file(path: str) -> tuple[BinaryIO, int]:
+    # O_NONBLOCK: opening a named pipe would otherwise wait for a writer that may never come.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _Refused(_open_error(path, exc)) from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused(f"not a regular file: {_kind(info.st_mode)}, not read")
+        return os.fdopen(fd, "rb"), info.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_error(path: str, exc: OSError) -> str:
+    kind = _special_kind(path)
+    if kind is not None:  # a socket cannot be opened at all (ENXIO)
+        return f"not a regular file: {kind}, not read"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop (too many levels of symbolic links), not read"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return f"broken symbolic link: its target {os.readlink(path)!r} does not exist"
+    return f"cannot read file: {exc.strerror or exc}"
+
+
+def _special_kind(path: str) -> str | None:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else _kind(mode)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _FILE_KINDS if test(mode)), "a special file")
+
+
+def _parse_stream(stream: BinaryIO, size: int, source: str, limit: int) -> Iterator[ParseResult]:
+    head = stream.read(_SNIFF_BYTES)
+    stream.seek(0)
+    name = source.lower()
+    if head.startswith(_GZIP_MAGIC):
+        yield from _parse_gzip(stream, size, source, name, limit)
+    elif head.startswith(WARC_MAGIC):
+        yield from _parse_warc(stream, source, limit)
+    elif Path(name).suffix in _JSONL_SUFFIXES:
+        yield from _parse_jsonl(stream, source, limit)
+    elif size > limit:
+        yield ParseFailure(source, _too_large("file", size, limit))
+    else:
+        raw = stream.read(limit + 1)
+        if len(raw) > limit:  # the file grew since it was measured
+            yield ParseFailure(source, _too_large("file", len(raw), limit))
+        else:
+            yield from _parse_document(raw, raw, name, source)
+
+
+def _parse_gzip(
+    stream: BinaryIO, size: int, source: str, name: str, limit: int
+) -> Iterator[ParseResult]:
+    inner_name = name.removesuffix(".gz").removesuffix(".gzip")
+    try:
+        prefix = gzip.GzipFile(fileobj=stream, mode="rb").read(len(WARC_MAGIC))
+    except (EOFError, OSError, zlib.error) as exc:
+        yield ParseFailure(source, _gzip_error(exc))
+        return
+    stream.seek(0)
+    if prefix.startswith(WARC_MAGIC):
+        # Unbuffered: a buffered read of n bytes drops what it had when the damage stops it.
+        yield from _parse_warc(_GzipStream(stream), source, limit)
+        return
+    if Path(inner_name).suffix in _JSONL_SUFFIXES:
+        yield from _parse_jsonl(_GzipStream(stream), source, limit)
+        return
+    if size > limit:
+        yield ParseFailure(source, _too_large("file", size, limit))
+        return
+    raw = stream.read()
+    try:
+        # Capped: a small gzip file can hold gigabytes (a "gzip bomb").
+        data = gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb").read(limit + 1)
+    except (EOFError, OSError, zlib.error) as exc:
+        yield ParseFailure(source, _gzip_error(exc))
+        return
+    if len(data) > limit:
+        yield ParseFailure(source, _too_large("file", len(data), limit, decompressed=True))
+        return
+    yield from _parse_document(data, raw, inner_name, source)
+
+
+class _GzipStream(io.RawIOBase):
+    """The decompressed content of a gzip stream, read as it goes; damage raises
+    :class:`GzipDamaged` from the read that reaches it, after the intact part was read."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            # read1: what one step decompresses, so every byte before the damage is handed out
+            # before the error (read(n) would drop the part of n it had when it hit the end).
+            data = self._gzip.read1(len(buffer))
+        except (EOFError, OSError, zlib.error) as exc:
+            raise GzipDamaged(_gzip_error(exc)) from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class GzipDamaged(ValueError):
+    """A gzip stream that is truncated or corrupt; the message says which."""
+
+
+def _gzip_error(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "damaged gzip file: truncated (it ends before the end of its compressed data)"
+    return f"damaged gzip file: {exc}"
+
+
+def _too_large(what: str, size: int, limit: int, *, decompressed: bool = False) -> str:
+    megabytes = f"{limit / MEGABYTE:g} MB"
+    if decompressed:
+        message = f"{what} too large: over {megabytes} once decompressed, the limit"
+    else:
+        message = f"{what} too large: {size / MEGABYTE:.1f} MB > {megabytes} limit"
+    message += f" for one article (${MAX_ARTICLE_MB_ENV})"
+    if what == "file":
+        message += "; a collection of articles can be a JSONL or WARC file of any size"
+    return message
+
+
+def _parse_document(data: bytes, raw: bytes, name: str, source: str) -> Iterator[ParseResult]:
+    """One whole file's content: a text, HTML or JSON document (a JSON array of records too)."""
     if not data.strip():
-        yield ParseFailure(source_path, "empty file")
+        yield ParseFailure(source, "empty file")
         return
     try:
         text = decode_text(data)
     except UndecodableError as exc:
-        yield ParseFailure(source_path, str(exc))
+        yield ParseFailure(source, str(exc))
         return
     suffix = Path(name).suffix
-    if suffix in _JSONL_SUFFIXES:
-        yield from _parse_jsonl(text, source_path)
-    elif suffix in _JSON_SUFFIXES:
-        yield from _parse_json(text, source_path)
+    if suffix in _JSON_SUFFIXES:
+        yield from _parse_json(text, source)
     elif suffix not in _HTML_SUFFIXES and _is_json_document(text):
         # A file named otherwise is JSON only when it parses; "[Review] ..." is plain text.
-        yield from _parse_json(text, source_path)
+        yield from _parse_json(text, source)
     elif suffix in _HTML_SUFFIXES or _looks_like_html(data):
-        yield _single(source_path, "html", raw, lambda: extract_html(text))
+        yield _single(source, "html", raw, lambda: extract_html(text))
     else:
-        yield _single(source_path, "text", raw, lambda: extract_text(text))
+        yield _single(source, "text", raw, lambda: extract_text(text))
 
 
 def _single(source_path: str, fmt: str, raw: bytes, extract: Callable[[], Article]) -> ParseResult:
@@ -112,21 +308,43 @@ def _single(source_path: str, fmt: str, raw: bytes, extract: Callable[[], Articl
 
 
 def _checked(source_path: str, fmt: str, content_sha256: str, article: Article) -> ParseResult:
+    article = _storable(article)
     if not article.body.strip():
         return ParseFailure(source_path, f"no article text found in this {fmt} file")
     return ParsedRecord(source_path, fmt, content_sha256, article)
 
 
+def _storable(article: Article) -> Article:
+    def clean(value: str) -> str:
+        return _UNSTORABLE.sub("", value)
+
+    if not any(
+        _UNSTORABLE.search(value or "")
+        for value in (article.title, article.body, article.url, article.site)
+    ):
+        return article
+    return replace(
+        article,
+        title=clean(article.title),
+        body=clean(article.body),
+        url=clean(article.url) if article.url else article.url,
+        site=clean(article.site) if article.site else article.site,
+    )
+
+
 def _parse_json(text: str, source_path: str) -> Iterator[ParseResult]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = _json_loads(text)
+    except ValueError as exc:
         if "\n{" in text.strip():  # several objects, one per line, in a file named .json
-            yield from _parse_jsonl(text, source_path)
+            lines = io.BytesIO(text.encode("utf-8", "surrogatepass"))
+            yield from _parse_jsonl(lines, source_path, len(text) * 4)
         else:
             yield ParseFailure(source_path, f"invalid JSON: {exc}")
         return
-    if isinstance(value, list):
+    if value == []:
+        yield ParseFailure(source_path, "empty JSON array: no records")
+    elif isinstance(value, list):
         for record_no, record in enumerate(value):
             canonical = json.dumps(record, sort_keys=True, ensure_ascii=False)
             yield _record(record, record_path(source_path, record_no), "json", canonical)
@@ -134,17 +352,106 @@ def _parse_json(text: str, source_path: str) -> Iterator[ParseResult]:
         yield _record(value, source_path, "json", text)
 
 
-def _parse_jsonl(text: str, source_path: str) -> Iterator[ParseResult]:
-    for line_no, line in enumerate(text.splitlines()):
-        if not line.strip():
+def _json_loads(text: str) -> object:
+    """``json.loads`` whose every failure is a ValueError with a reason."""
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        # json recurses once per level: "[[[[..." thousands deep exhausts the stack.
+        raise ValueError("nested too deeply") from exc
+
+
+def _parse_jsonl(stream: ByteStream, source: str, limit: int) -> Iterator[ParseResult]:
+    """One record per line, read line by line; a line longer than ``limit`` bytes fails alone,
+    skipped without being held in memory."""
+    found = False
+    try:
+        for line_no, line, size in _jsonl_lines(stream, limit):
+            path = record_path(source, line_no)
+            if line is None:
+                yield ParseFailure(path, _too_large(f"line {line_no + 1}", size, limit))
+                found = True
+                continue
+            if not line.strip():
+                continue
+            found = True
+            try:
+                record = _json_loads(line)
+            except ValueError as exc:
+                yield ParseFailure(path, f"invalid JSON on line {line_no + 1}: {exc}")
+                continue
+            yield _record(record, path, "jsonl", line.rstrip("\r\n"))
+    except (GzipDamaged, UndecodableError) as exc:
+        yield ParseFailure(source, str(exc))
+        return
+    if not found:
+        yield ParseFailure(source, "empty file")
+
+
+def _jsonl_lines(stream: ByteStream, limit: int) -> Iterator[tuple[int, str | None, int]]:
+    """(line number, text, size in bytes) of each line; the text is None for a line over
+    ``limit`` bytes."""
+    reader = _peekable(stream)
+    wide = sniff_text_encoding(reader.peek(_SNIFF_BYTES)[:_SNIFF_BYTES])
+    if wide is not None:
+        # UTF-16/32: a newline is several bytes with NULs, so lines are split after decoding.
+        text_stream = io.TextIOWrapper(reader, encoding=wide, errors="replace", newline="\n")
+        for line_no, (line, size) in enumerate(_capped_lines(text_stream.readline, limit, "\n")):
+            yield line_no, None if line is None else line.lstrip("\ufeff"), size
+        return
+    for line_no, (data, size) in enumerate(_capped_lines(reader.readline, limit, b"\n")):
+        yield line_no, None if data is None else _decode_line(data, line_no), size
+
+
+def _peekable(stream: ByteStream) -> io.BufferedReader:
+    if isinstance(stream, io.BufferedReader):
+        return stream
+    if isinstance(stream, io.RawIOBase):
+        return io.BufferedReader(stream)
+    # Any other binary stream (BytesIO): BufferedReader needs a raw stream to wrap.
+    return io.BufferedReader(_RawAdapter(stream))
+
+
+class _RawAdapter(io.RawIOBase):
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _capped_lines(
+    readline: Callable[[int], AnyStr], limit: int, newline: AnyStr
+) -> Iterator[tuple[AnyStr | None, int]]:
+    """Each line with its length, or None and its length for one over ``limit``."""
+    while piece := readline(limit + 1):
+        if len(piece) <= limit or piece.endswith(newline):
+            yield piece, len(piece)
             continue
-        path = record_path(source_path, line_no)
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield ParseFailure(path, f"invalid JSON on line {line_no + 1}: {exc}")
-            continue
-        yield _record(record, path, "jsonl", line)
+        size = len(piece)
+        while piece and not piece.endswith(newline):
+            piece = readline(_CHUNK)
+            size += len(piece)
+        yield None, size
+
+
+def _decode_line(data: bytes, line_no: int) -> str:
+    if line_no == 0 and data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return decode_text(data)
+    except UndecodableError:
+        # Not text: the JSON parser then fails this line alone, with its own message.
+        return data.decode("utf-8", errors="replace")
 
 
 def _record(record: object, source_path: str, fmt: str, raw_text: str) -> ParseResult:
@@ -152,15 +459,18 @@ def _record(record: object, source_path: str, fmt: str, raw_text: str) -> ParseR
         article = article_from_record(record)
     except RecordError as exc:
         return ParseFailure(source_path, str(exc))
-    return _checked(source_path, fmt, _sha256(raw_text.encode("utf-8")), article)
+    return _checked(source_path, fmt, _sha256(raw_text.encode("utf-8", "surrogatepass")), article)
 
 
-def _parse_warc(data: bytes, source_path: str) -> Iterator[ParseResult]:
+def _parse_warc(stream: ByteStream, source_path: str, limit: int) -> Iterator[ParseResult]:
     found = 0
     try:
-        for page in iter_html_pages(io.BytesIO(data)):
+        for page in iter_html_pages(stream, max_payload=limit):
             found += 1
             path = record_path(source_path, page.record_no)
+            if isinstance(page, OversizedRecord):
+                yield ParseFailure(path, _too_large("WARC record", page.size, limit))
+                continue
             try:
                 html = _decode_payload(page.payload, page.charset)
             except UndecodableError as exc:
@@ -168,7 +478,7 @@ def _parse_warc(data: bytes, source_path: str) -> Iterator[ParseResult]:
                 continue
             article = extract_html(html, url=page.url)
             yield _checked(path, "warc", _sha256(page.payload), article)
-    except WarcError as exc:
+    except (WarcError, GzipDamaged) as exc:
         yield ParseFailure(source_path, str(exc))
         return
     if not found:
@@ -179,24 +489,17 @@ def _decode_payload(payload: bytes, charset: str | None) -> str:
     if charset:
         try:
             return payload.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeDecodeError, ValueError):
             pass
     return decode_text(payload)
-
-
-def _decompressed_prefix(raw: bytes, size: int = 64) -> bytes:
-    try:
-        return zlib.decompressobj(wbits=zlib.MAX_WBITS | 16).decompress(raw, size)
-    except zlib.error:
-        return b""
 
 
 def _is_json_document(text: str) -> bool:
     if text.lstrip()[:1] not in ("{", "["):
         return False
     try:
-        json.loads(text)
-    except json.JSONDecodeError:
+        _json_loads(text)
+    except ValueError:
         return False
     return True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from archive.article import Article
@@ -21,6 +22,11 @@ DATE_FIELDS = (
 SITE_FIELDS = ("site", "sitename", "source", "publisher", "domain", "outlet", "provider")
 
 _HTML_TAG = re.compile(r"<(p|div|br|span|a|article|h[1-6]|ul|li|html|body)\b", re.IGNORECASE)
+
+
+# Text nested deeper than this in lists and objects is not article text; the bound keeps
+# recursion far from Python's limit on hostile JSON ("[[[[...]]]]" hundreds deep).
+_MAX_DEPTH = 20
 
 
 class RecordError(ValueError):
@@ -47,8 +53,16 @@ def article_from_record(record: object) -> Article:
         body=body.strip(),
         url=url,
         site=site or None,
-        published_at=parse_date(_first(fields, DATE_FIELDS)),
+        published_at=_date_of(_first(fields, DATE_FIELDS)),
     )
+
+
+def _date_of(value: object) -> datetime | None:
+    try:
+        return parse_date(value)
+    except (OverflowError, ValueError):
+        # A JSON integer too large for a float (1e400 written out): no date, not a bad record.
+        return None
 
 
 def _normalise_key(key: object) -> str:
@@ -63,18 +77,19 @@ def _first(fields: Mapping[str, object], names: tuple[str, ...]) -> object:
     return None
 
 
-def _text_of(value: object) -> str:
+def _text_of(value: object, depth: int = 0) -> str:
     """Strings as they are; lists of paragraphs joined; objects by their name or text."""
-    if value is None:
+    if value is None or depth > _MAX_DEPTH:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return "\n\n".join(part for part in (_text_of(item).strip() for item in value) if part)
+        parts = (_text_of(item, depth + 1).strip() for item in value)
+        return "\n\n".join(part for part in parts if part)
     if isinstance(value, Mapping):
         for key in ("name", "text", "value", "url", "@id"):
             if key in value:
-                return _text_of(value[key])
+                return _text_of(value[key], depth + 1)
         return ""
     return str(value)
 
@@ -82,5 +97,8 @@ def _text_of(value: object) -> str:
 def _host(url: str | None) -> str:
     if not url:
         return ""
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # "http://[::1": a malformed IPv6 host
+        return ""
     return host.removeprefix("www.")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
 
 WARC_MAGIC = b"WARC/"
+ByteStream = IO[bytes] | io.RawIOBase
+_DRAIN_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -22,34 +27,107 @@ class WarcPage:
     charset: str | None
 
 
+@dataclass(frozen=True)
+class OversizedRecord:
+    """An HTML response whose payload is over the size limit: skipped, never held whole."""
+
+    record_no: int
+    size: int  # bytes of the record (its Content-Length), at least the limit plus one
+
+
 class WarcError(ValueError):
     """The WARC file is damaged: records up to the damage were read."""
 
 
-def iter_html_pages(stream: BinaryIO) -> Iterator[WarcPage]:
-    """Yield every HTML response record; raises :class:`WarcError` where the file breaks off."""
+def iter_html_pages(
+    stream: ByteStream, max_payload: int | None = None
+) -> Iterator[WarcPage | OversizedRecord]:
+    """Yield every HTML response record, reading one record at a time; a payload over
+    ``max_payload`` bytes is an :class:`OversizedRecord`. Raises :class:`WarcError` where the
+    file breaks off or stops being a WARC file."""
+    record_no = -1
     try:
-        for record_no, record in enumerate(ArchiveIterator(stream)):
-            if record.rec_type != "response" or record.http_headers is None:
-                continue
-            content_type = record.http_headers.get_header("Content-Type") or ""
-            if "html" not in content_type.lower():
-                continue
-            payload = record.content_stream().read()
-            # warcio hands out whatever bytes there are; bytes still owed to the record's
-            # Content-Length mean the file ends inside this record.
+        archive = ArchiveIterator(stream)
+        records = iter(archive)
+        while True:
+            with _quiet():
+                record = next(records, None)
+            if record is None:
+                _check_complete(archive, record_no)
+                return
+            record_no += 1
+            length = record.rec_headers.get_header("Content-Length") or ""
+            if record.format == "warc" and not length.strip().isdigit():
+                # Required in every WARC record; without it the headers were cut off.
+                raise WarcError(
+                    f"damaged WARC file: record {record_no} has no Content-Length "
+                    "(truncated or corrupt headers)"
+                )
+            with _quiet():
+                page = _html_page(record, record_no, max_payload)
+                # warcio hands out whatever bytes there are; bytes still owed to the record's
+                # Content-Length mean the file ends inside this record.
+                _drain(record)
             if getattr(record.raw_stream, "limit", 0) > 0:
-                raise WarcError(f"damaged WARC file: record {record_no} is cut short")
-            yield WarcPage(
-                record_no=record_no,
-                url=record.rec_headers.get_header("WARC-Target-URI"),
-                payload=payload,
-                charset=_charset(content_type),
-            )
+                raise WarcError(f"truncated WARC file: record {record_no} is cut short")
+            if page is not None:
+                yield page
     except WarcError:
         raise
-    except (ArchiveLoadFailed, EOFError, OSError, ValueError) as exc:
-        raise WarcError(f"damaged WARC file: {exc}") from exc
+    except Exception as exc:
+        # warcio meets a damaged file with whatever its parsing hits first (ArchiveLoadFailed,
+        # EOFError, ValueError, AttributeError on a missing header...): all mean damage here.
+        where = f"after record {record_no}" if record_no >= 0 else "at its start"
+        detail = str(exc) if isinstance(exc, ArchiveLoadFailed | ValueError) else ""
+        raise WarcError(
+            f"damaged WARC file (truncated or corrupt) {where}: "
+            f"{detail or 'unreadable record headers'}"
+        ) from exc
+
+
+def _html_page(
+    record: ArcWarcRecord, record_no: int, max_payload: int | None
+) -> WarcPage | OversizedRecord | None:
+    if record.rec_type != "response" or record.http_headers is None:
+        return None
+    content_type = record.http_headers.get_header("Content-Type") or ""
+    if "html" not in content_type.lower():
+        return None
+    content = record.content_stream()
+    payload = content.read() if max_payload is None else content.read(max_payload + 1)
+    if max_payload is not None and len(payload) > max_payload:
+        length = record.rec_headers.get_header("Content-Length") or ""
+        size = int(length) if length.isdigit() else len(payload)
+        return OversizedRecord(record_no, max(size, len(payload)))
+    return WarcPage(
+        record_no=record_no,
+        url=record.rec_headers.get_header("WARC-Target-URI"),
+        payload=payload,
+        charset=_charset(content_type),
+    )
+
+
+def _check_complete(archive: ArchiveIterator, record_no: int) -> None:
+    """warcio ends quietly when the file stops inside a record's headers: the bytes it read
+    past the end of the last whole record say so."""
+    end_of_records = getattr(archive, "offset", None)
+    read = archive.fh.tell() if hasattr(archive.fh, "tell") else None
+    if isinstance(end_of_records, int) and isinstance(read, int) and read > end_of_records:
+        where = f"after record {record_no}" if record_no >= 0 else "at its start"
+        raise WarcError(f"truncated WARC file: it ends inside the headers of a record {where}")
+
+
+def _drain(record: ArcWarcRecord) -> None:
+    while record.raw_stream.read(_DRAIN_CHUNK):
+        pass
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    # warcio writes its complaints about damaged records straight to stderr, in the middle of
+    # the ingest's progress display; the damage is reported as a WarcError instead.
+    with contextlib.redirect_stderr(io.StringIO()):
+        yield
 
 
 def _charset(content_type: str) -> str | None:
