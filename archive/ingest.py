@@ -215,9 +215,17 @@ def _write_batch(
     now = datetime.now(UTC)
     done = Report()
     with writing(engine) as session:
+        archived = store.archived_sources(
+            session,
+            [r.source_path for p in batch for r, _ in p.records if isinstance(r, ParsedRecord)],
+        )
         for prepared in batch:
             for result, fingerprint in prepared.records:
                 if isinstance(result, ParsedRecord) and fingerprint is not None:
+                    if (result.source_path, result.content_sha256) in archived:
+                        done.duplicates_skipped += 1
+                        continue
+                    archived.add((result.source_path, result.content_sha256))
                     result = _write_record(session, result, fingerprint, run_id, now, done)
                 if isinstance(result, ParseFailure):
                     done.failure(result)
@@ -246,9 +254,6 @@ def _write_record(
     now: datetime,
     report: Report,
 ) -> ParseFailure | None:
-    if store.is_archived(session, record):
-        report.duplicates_skipped += 1
-        return None
     try:
         with session.begin_nested():
             candidates = store.find_candidates(session, fingerprint)
