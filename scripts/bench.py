@@ -73,6 +73,7 @@ class Run:
 def main() -> int:
     args = _arguments()
     scratch = Path(args.workdir or tempfile.mkdtemp(prefix="archive-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
     scale = 300 if args.smoke else args.scale
     corpus = Path(args.corpus) if args.corpus else _generate(Path(args.kit), scratch, scale)
     files = list(collect_files([str(corpus / "corpus")]))
