@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -90,23 +92,67 @@ def ingest_command(
     err = Console(stderr=True, soft_wrap=True)
     engine = _open(url)
     show_progress = not quiet and sys.stderr.isatty()
-    if show_progress:
-        total = sum(1 for _ in collect_files(paths))
-        with _progress_bar(err) as progress:
-            task = progress.add_task("ingesting", total=total)
-            report = ingest(
-                paths,
-                engine,
-                batch_size=batch_size,
-                workers=workers,
-                on_file=lambda _: progress.advance(task),
-            )
-    else:
-        report = ingest(paths, engine, batch_size=batch_size, workers=workers)
+    stop = _StopAfterBatch(err)
+    try:
+        with stop.installed():
+            if show_progress:
+                total = sum(1 for _ in collect_files(paths))
+                with _progress_bar(err) as progress:
+                    task = progress.add_task("ingesting", total=total)
+                    report = ingest(
+                        paths,
+                        engine,
+                        batch_size=batch_size,
+                        workers=workers,
+                        on_file=lambda _: progress.advance(task),
+                        should_stop=stop.requested,
+                    )
+            else:
+                report = ingest(
+                    paths,
+                    engine,
+                    batch_size=batch_size,
+                    workers=workers,
+                    should_stop=stop.requested,
+                )
+    except KeyboardInterrupt:
+        err.print(f"Interrupted; the unfinished batch was rolled back. {RESUME_HINT}")
+        sys.exit(130)
     _print_report(report, url, quiet, err)
+    if report.interrupted:
+        err.print(f"Interrupted after {report.files_seen} files. {RESUME_HINT}")
+        sys.exit(130)
     if not quiet:
         _print_linked_stories(engine, report)
     sys.exit(report.exit_code)
+
+
+RESUME_HINT = "Run the same command again to resume: what is archived already is skipped."
+
+
+class _StopAfterBatch:
+    """First Ctrl-C: finish the batch being written, then stop. Second: stop at once."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._asked = False
+
+    def requested(self) -> bool:
+        return self._asked
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _on_interrupt(self, _signum: int, _frame: object) -> None:
+        if self._asked:
+            raise KeyboardInterrupt
+        self._asked = True
+        self._console.print("Stopping after the current batch (Ctrl-C again to stop at once).")
 
 
 @main.command("parse")

@@ -40,26 +40,49 @@ def simhash64(feature_list: Sequence[str] | WeightedFeatures) -> int:
 
     The package sets bit i when the weighted share of features whose hash has bit i set is over
     one half, a feature's hash being the last 8 bytes of the MD5 of its UTF-8 text. Here that
-    vote is one matrix product instead of a Python loop over batches. Weights must be integers
-    from 0 to 255: integers keep the sums exact, so ties fall as in the package, and the package
-    itself fails on weights above 255 (it scales 8-bit arrays by them). Tests compare the two on
-    random inputs.
+    vote is one matrix product instead of a Python loop over batches, and each word's MD5 is
+    computed once per process. Weights must be integers from 0 to 255: integers keep the sums
+    exact, so ties fall as in the package, and the package itself fails on weights above 255
+    (it scales 8-bit arrays by them). Tests compare the two on random inputs.
     """
     if not feature_list:
         return 0
     if isinstance(feature_list[0], str):
         texts: Sequence[str] = feature_list  # type: ignore[assignment]
-        weights = np.ones(len(feature_list), dtype=np.int64)
+        weights = np.ones(len(feature_list))
     else:
-        texts = [text for text, _ in feature_list]  # type: ignore[misc]
-        weights = np.fromiter((w for _, w in feature_list), dtype=np.int64)  # type: ignore[misc]
-        if weights.min() < 0 or weights.max() > MAX_FEATURE_WEIGHT:
+        texts, raw_weights = zip(*feature_list, strict=True)  # type: ignore[assignment]
+        weights = np.array(raw_weights, dtype=np.float64)
+        if weights.min() < 0 or weights.max() > MAX_FEATURE_WEIGHT or (weights % 1).any():
             raise ValueError(f"feature weights must be integers from 0 to {MAX_FEATURE_WEIGHT}")
-    digests = b"".join(hashlib.md5(t.encode("utf-8")).digest()[-8:] for t in texts)
+    hashes = list(map(_hashes.get, texts))
+    if None in hashes:
+        hashes = list(map(_feature_hash, texts))
+    digests = b"".join(hashes)  # type: ignore[arg-type]
     bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(-1, 64)
-    votes = weights @ bits
-    majority = np.packbits(2 * votes > int(weights.sum()))
+    # Floating point, for BLAS speed, yet exact: the sums are integers far below 2**53.
+    votes = weights @ bits.astype(np.float64)
+    majority = np.packbits(2 * votes > weights.sum())
     return int.from_bytes(majority.tobytes(), "big")
+
+
+_hashes: dict[str, bytes] = {}
+_HASH_CACHE_SIZE = 500_000
+
+
+def _feature_hash(text: str) -> bytes:
+    """The last 8 bytes of the MD5 of a feature, as the simhash package hashes it.
+
+    Cached: the features are words, and an archive's vocabulary repeats from one article to
+    the next, so most MD5s would be computed again and again (the cache is emptied when full,
+    which keeps memory bounded at a few tens of MB).
+    """
+    digest = _hashes.get(text)
+    if digest is None:
+        if len(_hashes) >= _HASH_CACHE_SIZE:
+            _hashes.clear()
+        digest = _hashes[text] = hashlib.md5(text.encode("utf-8")).digest()[-8:]
+    return digest
 
 
 def hamming(a: int, b: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive import match, store
+from archive.db import writing
 from archive.models import IngestError, IngestRun
 from archive.parse import ParsedRecord, ParseFailure, ParseResult, RefusedPath, parse_file
 
@@ -46,6 +48,7 @@ class Report:
     failed: int = 0
     failures: list[ParseFailure] = field(default_factory=list)
     run_id: int | None = None
+    interrupted: bool = False  # stopped on request before all files were seen
 
     def stored(self, outcome: store.StoredVersion) -> None:
         self.versions_stored += 1
@@ -196,6 +199,7 @@ def ingest(
     batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int = 1,
     on_file: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Report:
     """Ingest every file under ``paths`` into the archive behind ``engine``.
 
@@ -203,7 +207,9 @@ def ingest(
     process, which alone writes to the database, batch after batch in input order: the result
     is the same for any number of workers. Each batch is one transaction; a record that fails is
     rolled back alone (a savepoint) and logged in ``ingest_errors``, and the batch goes on.
-    ``on_file`` is called after each file, for progress display.
+    ``on_file`` is called after each file, for progress display. ``should_stop`` is asked after
+    each batch: when it answers True the run ends there, marked ``interrupted``; running the
+    same ingest again resumes it, since what is archived already is skipped.
     """
     report = Report()
     own_files = _database_files(engine)
@@ -215,7 +221,10 @@ def ingest(
     try:
         for batch in _prepared_batches(files, batch_size, workers):
             _write_batch(engine, batch, run_id, report, on_file)
-        status = "finished"
+            if should_stop is not None and should_stop():
+                report.interrupted = True
+                break
+        status = "interrupted" if report.interrupted else "finished"
     except KeyboardInterrupt:
         status = "interrupted"
         raise
@@ -237,7 +246,7 @@ def _prepared_batches(
     # forkserver: workers must not inherit this process's open database connections.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["archive.ingest"])
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts) as pool:
         pending: list[Future[PreparedFile]] | None = None
         for chunk in chunks:
             submitted = [pool.submit(prepare_file, f) for f in chunk]
@@ -246,6 +255,12 @@ def _prepared_batches(
             pending = submitted
         if pending is not None:
             yield [future.result() for future in pending]
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C is for the writer to handle (finish the batch, or stop at once); a worker that died
+    # of it would only add tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -262,10 +277,18 @@ def _write_batch(
 ) -> None:
     now = datetime.now(UTC)
     done = Report()
-    with Session(engine) as session, session.begin():
+    with writing(engine) as session:
+        archived = store.archived_sources(
+            session,
+            [r.source_path for p in batch for r, _ in p.records if isinstance(r, ParsedRecord)],
+        )
         for prepared in batch:
             for result, fingerprint in prepared.records:
                 if isinstance(result, ParsedRecord) and fingerprint is not None:
+                    if (result.source_path, result.content_sha256) in archived:
+                        done.duplicates_skipped += 1
+                        continue
+                    archived.add((result.source_path, result.content_sha256))
                     result = _write_record(session, result, fingerprint, run_id, now, done)
                 if isinstance(result, ParseFailure):
                     done.failure(result)
@@ -294,9 +317,6 @@ def _write_record(
     now: datetime,
     report: Report,
 ) -> ParseFailure | None:
-    if store.is_archived(session, record):
-        report.duplicates_skipped += 1
-        return None
     try:
         with session.begin_nested():
             candidates = store.find_candidates(session, fingerprint)
@@ -325,7 +345,7 @@ def _database_files(engine: Engine) -> frozenset[str]:
 
 
 def _start_run(engine: Engine, paths: Sequence[str | os.PathLike[str]]) -> int:
-    with Session(engine) as session, session.begin():
+    with writing(engine) as session:
         run = IngestRun(
             started_at=datetime.now(UTC),
             status="running",
@@ -350,7 +370,7 @@ def _save_counts(session: Session, run_id: int, before: Report, batch: Report) -
 
 
 def _finish_run(engine: Engine, run_id: int, report: Report, status: str) -> None:
-    with Session(engine) as session, session.begin():
+    with writing(engine) as session:
         run = session.get_one(IngestRun, run_id)
         run.status = status
         run.finished_at = datetime.now(UTC)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from archive import match, store
 from archive.article import Article
+from archive.db import writing
 from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
 
 CHUNK = 1000
@@ -60,7 +61,7 @@ def relink(
     """
     report = RelinkReport()
     now = datetime.now(UTC)
-    with Session(engine) as session, session.begin():
+    with writing(engine) as session:
         meta = {
             row.id: _Meta(row.story_id, row.published_at, row.ingested_at, row.title)
             for row in session.execute(

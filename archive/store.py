@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.match import Candidate, Fingerprint, Verdict, best_verdict
@@ -30,15 +30,19 @@ class StoredVersion:
     merged_stories: int = 0  # how many other stories this version's links merged into its own
 
 
-def is_archived(session: Session, record: ParsedRecord) -> bool:
-    """True when this source with this exact content is in the archive already."""
-    query = select(
-        exists().where(
-            Version.source_path == record.source_path,
-            Version.content_sha256 == record.content_sha256,
+def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str, str]]:
+    """The (source path, content hash) pairs already archived for these source paths: one
+    query for a whole batch."""
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(source_paths), 500):
+        chunk = source_paths[start : start + 500]
+        rows = session.execute(
+            select(Version.source_path, Version.content_sha256).where(
+                Version.source_path.in_(chunk)
+            )
         )
-    )
-    return bool(session.scalar(query))
+        found.update((path, content) for path, content in rows)
+    return found
 
 
 def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidate]:

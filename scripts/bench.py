@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""Benchmark ingest throughput, growth, lookup latency, memory and size, beside two references.
+
+    python scripts/bench.py --scale 100000                  # SQLite and PostgreSQL
+    python scripts/bench.py --scale 1000000 --db sqlite      # one database
+    python scripts/bench.py --smoke                          # seconds; what CI runs
+
+Generates a corpus with ``../shared/eval/make_corpus.py --scale N`` into a scratch folder (or
+takes ``--corpus``), then, in this one process and on the same documents:
+
+- reference (a): the ``simhash`` package computing ``Simhash(features)`` against
+  ``archive.fingerprint.simhash64`` (checked bit for bit);
+- reference (b): datasketch ``MinHashLSH`` (128 permutations) inserting and querying each
+  document's word set in memory;
+- ``archive.ingest`` end to end (read, parse, fingerprint, link, commit) into a fresh SQLite
+  file and/or a fresh PostgreSQL database (``--pg-url``, else ``$ARCHIVE_TEST_POSTGRES_URL``,
+  a server URL under which a database is created), with the cost of each tenth of the run,
+  candidate-lookup latency at each checkpoint, peak RSS and database size per version.
+
+Results go to stdout as Markdown, and to ``--out`` (``docs/performance.md``) when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from archive import match, store  # noqa: E402
+from archive.db import open_archive  # noqa: E402
+from archive.fingerprint import features, simhash64  # noqa: E402
+from archive.ingest import collect_files, ingest  # noqa: E402
+from archive.parse import ParsedRecord, parse_file  # noqa: E402
+from archive.terms import analyse  # noqa: E402
+
+SLICES = 10
+
+
+@dataclass
+class Run:
+    """One database's ingest: throughput, per-slice cost, lookups, memory and size."""
+
+    database: str
+    documents: int = 0
+    seconds: float = 0.0
+    slice_ms: list[float] = field(default_factory=list)
+    lookups: dict[int, tuple[float, float]] = field(default_factory=dict)  # size: p50, p99 ms
+    bytes_per_version: float = 0.0
+    peak_rss_mb: float = 0.0
+
+
+def main() -> int:
+    args = _arguments()
+    scratch = Path(args.workdir or tempfile.mkdtemp(prefix="archive-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    scale = 300 if args.smoke else args.scale
+    corpus = Path(args.corpus) if args.corpus else _generate(Path(args.kit), scratch, scale)
+    files = list(collect_files([str(corpus / "corpus")]))
+    checkpoints = sorted({c for c in args.checkpoints if c < len(files)} | {len(files)})
+    sample = _sample_articles(files, 200 if args.smoke else args.reference_docs)
+
+    lines = [f"## Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "", _machine(), ""]
+    command = f"python scripts/bench.py {' '.join(sys.argv[1:])}"
+    lines.append(f"Command: `{command}`; corpus: {len(files):,} files.")
+    lines += ["", *_references(sample), ""]
+    runs = []
+    for database in args.db:
+        url = _database_url(database, scratch, args.pg_url)
+        if url is None:
+            lines.append(f"{database}: skipped (no server URL)")
+            continue
+        runs.append(_ingest_run(database, url, files, checkpoints, args.workers, args.lookups))
+    lines += _run_tables(runs, checkpoints)
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if args.out:
+        Path(args.out).write_text(_document(report), encoding="utf-8")
+    return 0
+
+
+def _sample_articles(files: list[str], count: int) -> list:
+    chosen = random.Random(1).sample(files, min(count, len(files)))
+    return [r.article for f in chosen for r in parse_file(f) if isinstance(r, ParsedRecord)]
+
+
+def _references(articles: list) -> list[str]:
+    """Reference points on the same documents: the simhash package and datasketch."""
+    from datasketch import MinHash, MinHashLSH
+    from simhash import Simhash
+
+    feature_lists = [features(analyse(a.body)) for a in articles]
+    started = time.perf_counter()
+    package = [Simhash(f).value for f in feature_lists]
+    package_s = time.perf_counter() - started
+    started = time.perf_counter()
+    ours = [simhash64(f) for f in feature_lists]
+    ours_s = time.perf_counter() - started
+    if ours != package:
+        raise SystemExit("simhash64 differs from the simhash package")
+
+    started = time.perf_counter()
+    for article in articles:
+        match.fingerprint(article)
+    fingerprint_s = time.perf_counter() - started
+
+    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    started = time.perf_counter()
+    for number, article in enumerate(articles):
+        minhash = MinHash(num_perm=128)
+        minhash.update_batch([w.encode() for w in set(article.body.lower().split())])
+        lsh.query(minhash)
+        lsh.insert(str(number), minhash)
+    lsh_s = time.perf_counter() - started
+    n = len(articles)
+    return [
+        f"Reference points on {n:,} documents of the corpus (one process):",
+        "",
+        "| what | documents/s | ratio |",
+        "|---|---|---|",
+        f"| simhash package `Simhash(features)` | {n / package_s:,.0f} | 1 |",
+        f"| `simhash64` (numpy; bit-identical, checked) | {n / ours_s:,.0f} "
+        f"| {package_s / ours_s:.1f}x the package |",
+        f"| `match.fingerprint` (analysis, SimHash, keys, profile) | {n / fingerprint_s:,.0f} | |",
+        f"| datasketch `MinHashLSH` (128 perm) insert + query, in memory | {n / lsh_s:,.0f} | 1 |",
+        "",
+        f"LSH_DOCS_PER_S={n / lsh_s:.0f}",
+    ]
+
+
+def _ingest_run(
+    database: str, url: str, files: list[str], checkpoints: list[int], workers: int, lookups: int
+) -> Run:
+    run = Run(database)
+    engine = open_archive(url)
+    clock = _PausableClock()  # lookups are measured between chunks, off the ingest clock
+    stamps = [clock.now()]
+    done = 0
+    for checkpoint in checkpoints:
+        ingest(
+            files[done:checkpoint],
+            engine,
+            workers=workers,
+            on_file=lambda _: stamps.append(clock.now()),
+        )
+        done = checkpoint
+        with clock.paused():
+            run.lookups[checkpoint] = _lookup_latency(engine, files[:checkpoint], lookups)
+    run.documents = len(files)
+    run.seconds = stamps[-1] - stamps[0]
+    run.slice_ms = _slice_costs(stamps, len(files))
+    run.bytes_per_version = _database_bytes(engine) / max(1, len(files))
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    run.peak_rss_mb = max(usage, children) / 1024
+    engine.dispose()
+    return run
+
+
+class _PausableClock:
+    def __init__(self) -> None:
+        self._paused = 0.0
+
+    def now(self) -> float:
+        return time.perf_counter() - self._paused
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._paused += time.perf_counter() - started
+
+
+def _slice_costs(stamps: list[float], total: int) -> list[float]:
+    """Milliseconds per document in each tenth of the run; ``stamps[k]`` is when k files were
+    done. Files are counted as their batch commits, so a slice is at least a batch long."""
+    edges = [round(total * k / SLICES) for k in range(SLICES + 1)]
+    return [
+        1000 * (stamps[high] - stamps[low]) / (high - low)
+        for low, high in itertools.pairwise(edges)
+        if high > low and high < len(stamps)
+    ]
+
+
+def _lookup_latency(engine, files: list[str], count: int) -> tuple[float, float]:
+    """p50 and p99 of ``store.find_candidates`` for documents of the archive, in ms."""
+    chosen = random.Random(len(files)).sample(files, min(count, len(files)))
+    fingerprints = [
+        match.fingerprint(r.article)
+        for f in chosen
+        for r in parse_file(f)
+        if isinstance(r, ParsedRecord)
+    ]
+    latencies = []
+    with Session(engine) as session:
+        for fingerprint in fingerprints:
+            started = time.perf_counter()
+            store.find_candidates(session, fingerprint)
+            latencies.append(1000 * (time.perf_counter() - started))
+    latencies.sort()
+    return statistics.median(latencies), latencies[
+        min(len(latencies) - 1, int(0.99 * len(latencies)))
+    ]
+
+
+def _database_bytes(engine) -> int:
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database)
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    with engine.connect() as connection:
+        return int(connection.scalar(text("SELECT pg_database_size(current_database())")))
+
+
+def _database_url(database: str, scratch: Path, pg_url: str | None) -> str | None:
+    if database == "sqlite":
+        path = scratch / "bench.db"
+        for stale in scratch.glob("bench.db*"):
+            stale.unlink()
+        return f"sqlite:///{path}"
+    server = pg_url or os.environ.get("ARCHIVE_TEST_POSTGRES_URL")
+    if not server:
+        return None
+    name = f"archive_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def _run_tables(runs: list[Run], checkpoints: list[int]) -> list[str]:
+    if not runs:
+        return []
+    lines = [
+        "| database | documents | documents/s | first 10% ms/doc | last 10% ms/doc | last/first "
+        "| peak RSS MB | bytes/version |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        first, last = (run.slice_ms[0], run.slice_ms[-1]) if run.slice_ms else (0.0, 0.0)
+        lines.append(
+            f"| {run.database} | {run.documents:,} | {run.documents / run.seconds:,.0f} | "
+            f"{first:.2f} | {last:.2f} | {last / first if first else 0:.2f} | "
+            f"{run.peak_rss_mb:,.0f} | {run.bytes_per_version:,.0f} |"
+        )
+    lines += ["", "Cost per document in each tenth of the run (ms):", ""]
+    for run in runs:
+        lines.append(f"- {run.database}: " + ", ".join(f"{c:.2f}" for c in run.slice_ms))
+    lines += [
+        "",
+        "| database | " + " | ".join(f"lookup p50 / p99 at {c:,} (ms)" for c in checkpoints) + " |",
+    ]
+    lines.append("|---|" + "---|" * len(checkpoints))
+    for run in runs:
+        cells = [f"{run.lookups[c][0]:.2f} / {run.lookups[c][1]:.2f}" for c in checkpoints]
+        lines.append(f"| {run.database} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _machine() -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    python = platform.python_version()
+    return f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {python}."
+
+
+def _document(report: str) -> str:
+    return (
+        "# Performance\n\nMeasured with `scripts/bench.py` (see its docstring); the newest run "
+        "first. Targets and what is left: see the section after the runs.\n\n" + report
+    )
+
+
+def _generate(kit: Path, scratch: Path, scale: int) -> Path:
+    out = scratch / f"scale-{scale}"
+    if not (out / "labels.csv").exists():
+        subprocess.run(
+            [sys.executable, str(kit / "make_corpus.py"), "--out", str(out), "--scale",
+             str(scale), "--quiet"],
+            check=True,
+        )  # fmt: skip
+    return out
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kit", default=str(REPO.parent / "shared" / "eval"), help="eval kit")
+    parser.add_argument("--scale", type=int, default=10_000, help="documents to generate")
+    parser.add_argument("--corpus", help="a corpus folder made by make_corpus.py --scale")
+    parser.add_argument(
+        "--db", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
+    parser.add_argument("--pg-url", help="PostgreSQL server URL to create a database under")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--checkpoints", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--lookups", type=int, default=200, help="lookups timed per checkpoint")
+    parser.add_argument("--reference-docs", type=int, default=5000, help="docs for references")
+    parser.add_argument("--workdir", help="scratch folder (default: a new temporary one)")
+    parser.add_argument("--out", help="write the report to this Markdown file")
+    parser.add_argument("--smoke", action="store_true", help="300 documents: a check it runs")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""The benchmark script runs end to end on a small corpus, so that it cannot rot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+KIT = REPO.parent / "shared" / "eval"
+
+
+@pytest.mark.skipif(not (KIT / "make_corpus.py").exists(), reason="needs ../shared/eval")
+def test_benchmark_smoke_run_reports_every_measure(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--smoke", "--db", "sqlite", "--workers", "2",
+         "--workdir", str(tmp_path), "--out", str(tmp_path / "performance.md")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = (tmp_path / "performance.md").read_text(encoding="utf-8")
+    for measure in ("simhash package", "MinHashLSH", "documents/s", "lookup p50 / p99",
+                    "peak RSS MB", "bytes/version"):  # fmt: skip
+        assert measure in report
