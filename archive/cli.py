@@ -21,7 +21,13 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import __version__
-from archive.config import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, database_url, display_url
+from archive.config import (
+    DATABASE_URL_ENV,
+    DEFAULT_DATABASE_URL,
+    database_url,
+    display_url,
+    mask_secrets,
+)
 from archive.db import open_archive
 from archive.diff import diff_versions, render_plain, render_rich
 from archive.export import FORMATS, Format, export
@@ -84,8 +90,18 @@ def main() -> None:
     type=click.IntRange(min=1),
     help="Processes that parse and fingerprint; one more writes. Results do not depend on it.",
 )
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Follow links in folders also where they point outside the given paths.",
+)
 def ingest_command(
-    paths: tuple[str, ...], db_url: str | None, quiet: bool, batch_size: int, workers: int
+    paths: tuple[str, ...],
+    db_url: str | None,
+    quiet: bool,
+    batch_size: int,
+    workers: int,
+    follow_symlinks: bool,
 ) -> None:
     """Parse, fingerprint and link every article file under PATHS (folders recursively)."""
     url = database_url(db_url)
@@ -96,7 +112,7 @@ def ingest_command(
     try:
         with stop.installed():
             if show_progress:
-                total = sum(1 for _ in collect_files(paths))
+                total = sum(1 for _ in collect_files(paths, follow_symlinks=follow_symlinks))
                 with _progress_bar(err) as progress:
                     task = progress.add_task("ingesting", total=total)
                     report = ingest(
@@ -106,6 +122,7 @@ def ingest_command(
                         workers=workers,
                         on_file=lambda _: progress.advance(task),
                         should_stop=stop.requested,
+                        follow_symlinks=follow_symlinks,
                     )
             else:
                 report = ingest(
@@ -114,6 +131,7 @@ def ingest_command(
                     batch_size=batch_size,
                     workers=workers,
                     should_stop=stop.requested,
+                    follow_symlinks=follow_symlinks,
                 )
     except KeyboardInterrupt:
         err.print(f"Interrupted; the unfinished batch was rolled back. {RESUME_HINT}")
@@ -629,10 +647,10 @@ def _record_fields(record: ParsedRecord) -> dict[str, Any]:
 def _open(url: str) -> Any:
     try:
         return open_archive(url)
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, ValueError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise click.ClickException(
-            f"cannot open the archive at {display_url(url)}: {reason}"
+            f"cannot open the archive at {display_url(url)}: {mask_secrets(reason, url)}"
         ) from exc
 
 

@@ -19,7 +19,11 @@ def parse_date(value: object) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return _from_timestamp(float(value))
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer too big for a float is no date
+            return None
+        return _from_timestamp(seconds)
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()

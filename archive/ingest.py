@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from archive import match, store
 from archive.db import writing
 from archive.models import IngestError, IngestRun
-from archive.parse import ParsedRecord, ParseFailure, ParseResult, RefusedPath, parse_file
+from archive.parse import (
+    ParsedRecord,
+    ParseFailure,
+    ParseResult,
+    RefusedPath,
+    display_path,
+    parse_file,
+)
 
 DEFAULT_BATCH_SIZE = 200
 _COUNTERS = (
@@ -189,7 +196,7 @@ def prepare_file(file_path: str) -> PreparedFile:
 
 
 def _internal_error(source_path: str, exc: Exception) -> ParseFailure:
-    return ParseFailure(source_path, f"internal error while parsing: {exc!r}")
+    return ParseFailure(display_path(source_path), f"internal error while parsing: {exc!r}")
 
 
 def ingest(
@@ -200,6 +207,7 @@ def ingest(
     workers: int = 1,
     on_file: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    follow_symlinks: bool = False,
 ) -> Report:
     """Ingest every file under ``paths`` into the archive behind ``engine``.
 
@@ -210,6 +218,8 @@ def ingest(
     ``on_file`` is called after each file, for progress display. ``should_stop`` is asked after
     each batch: when it answers True the run ends there, marked ``interrupted``; running the
     same ingest again resumes it, since what is archived already is skipped.
+    ``follow_symlinks`` follows links in walked folders that point outside the given paths
+    (see :func:`collect_files`).
     """
     report = Report()
     own_files = _database_files(engine)
@@ -217,7 +227,11 @@ def ingest(
     report.run_id = run_id
     status = "failed"
     # The archive never ingests its own database.
-    files = (f for f in collect_files(paths) if os.path.abspath(f) not in own_files)
+    files = (
+        f
+        for f in collect_files(paths, follow_symlinks=follow_symlinks)
+        if os.path.abspath(f) not in own_files
+    )
     try:
         for batch in _prepared_batches(files, batch_size, workers):
             _write_batch(engine, batch, run_id, report, on_file)
@@ -330,7 +344,11 @@ def _write_record(
                 now=now,
             )
     except SQLAlchemyError as exc:
-        return ParseFailure(record.source_path, f"database error: {exc.__class__.__name__}: {exc}")
+        # The driver's message alone: the statement and its parameters are the whole article.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return ParseFailure(
+            record.source_path, f"database error: {exc.__class__.__name__}: {reason}"
+        )
     report.stored(outcome)
     return None
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive import store
+from archive.db import writing
 from archive.match import Verdict, best_verdict
 from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink, VersionRemoval
 from archive.queries import get_version
@@ -41,7 +42,7 @@ def remove_version(engine: Engine, version_id: int, *, now: datetime | None = No
     seen-times again. Raises :class:`archive.queries.NotFoundError` for an unknown id.
     """
     now = now or datetime.now(UTC)
-    with Session(engine) as session, session.begin():
+    with writing(engine) as session:
         version = get_version(session, version_id)
         story_id, source_path = version.story_id, version.source_path
         removal = VersionRemoval(
