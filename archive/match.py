@@ -29,6 +29,9 @@ KEY_MIN_RARITY = 2.0  # Zipf 5 or rarer: "russia" yes, "minister", "said" or "ye
 KEY_RARITY_CAP = 5.0
 _TERM_KEY_BASE = 1 << 20  # term-pair keys sit above every band key
 
+# SimHashes further apart than this are not compared further: no copy or rewrite measured on
+# the dev corpus was more than 28 bits apart, two unrelated bodies are 32 on average.
+MAX_DISTANCE = 30
 # Verification (see verify): weighted word overlap that makes a copy on its own...
 DEFAULT_THRESHOLD = 0.5
 # ...and the evidence that makes a rewrite: most sentences of the shorter body reworded, in
@@ -148,6 +151,12 @@ def candidate_profile(candidate: Candidate) -> align.Profile:
     return computed
 
 
+def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str) -> bool:
+    """Whether a stored version could pass :func:`verify`, judged by its fingerprint alone: so
+    the bodies of most chance candidates are never read."""
+    return body_sha256 == new.body_sha256 or hamming(new.simhash, simhash) <= MAX_DISTANCE
+
+
 def verify(
     new: Fingerprint,
     candidate: Candidate,
@@ -158,6 +167,7 @@ def verify(
     """A verdict if ``candidate`` is a version of the new one's story, else None.
 
     - ``exact``: the normalised bodies are equal;
+    - otherwise nothing when the SimHashes are more than 30 bits apart;
     - ``near``: rarity-weighted word overlap at least ``threshold`` (default 0.5): copies,
       trimmed or edited copies;
     - ``rewrite``: overlap at least 0.3, and at least 80% of the shorter body's sentences are
@@ -167,6 +177,8 @@ def verify(
     distance = hamming(new.simhash, candidate.simhash)
     if new.body_sha256 == candidate.body_sha256:
         return Verdict(candidate.version_id, candidate.story_id, distance, 1.0, EXACT, 1.0)
+    if distance > MAX_DISTANCE:
+        return None
     copy_threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     other = candidate_profile(candidate)
     similarity = align.overlap(new.profile, other)

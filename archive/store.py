@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from archive.match import Candidate, Fingerprint, Verdict, best_verdict
+from archive.match import Candidate, Fingerprint, Verdict, best_verdict, worth_comparing
 from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink, as_utc
 from archive.parse import ParsedRecord
 
@@ -16,6 +16,10 @@ NEW_STORY = "new story"
 # One shared key is chance (a common pair of words, one equal SimHash band); copies and rewrites
 # of a story share many. The count is symmetric, so candidates do not depend on ingest order.
 MIN_SHARED_KEYS = 2
+# Versions of one story share most of their keys; a version that shares a few with hundreds of
+# others (a boilerplate sentence, two names of one beat) needs only its closest candidates
+# verified. This bounds the work per new version however large the archive grows.
+MAX_CANDIDATES = 50
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
@@ -46,14 +50,28 @@ def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str
 
 
 def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidate]:
-    """Stored versions with the same body or sharing at least ``MIN_SHARED_KEYS`` index keys,
-    found through indexes only."""
+    """Stored versions with the same body, and of the ``MAX_CANDIDATES`` that share the most
+    index keys (at least ``MIN_SHARED_KEYS``) those whose SimHash is near enough to be worth
+    comparing (:func:`archive.match.worth_comparing`), found through indexes only; bodies are
+    read for those alone."""
     keyed = (
         select(MatchKey.version_id)
         .where(MatchKey.key.in_(fingerprint.keys))
         .group_by(MatchKey.version_id)
         .having(func.count() >= MIN_SHARED_KEYS)
+        .order_by(func.count().desc(), MatchKey.version_id)
+        .limit(MAX_CANDIDATES)
     )
+    found = session.execute(
+        select(Version.id, Version.simhash, Version.body_sha256)
+        .where(or_(Version.body_sha256 == fingerprint.body_sha256, Version.id.in_(keyed)))
+        .order_by(Version.id)
+    ).all()
+    wanted = [
+        v for v, simhash, body_hash in found if worth_comparing(fingerprint, simhash, body_hash)
+    ]
+    if not wanted:
+        return []
     rows = session.execute(
         select(
             Version.id,
@@ -63,7 +81,7 @@ def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidat
             Version.title,
             Version.body,
         )
-        .where(or_(Version.body_sha256 == fingerprint.body_sha256, Version.id.in_(keyed)))
+        .where(Version.id.in_(wanted))
         .order_by(Version.id)
     )
     return [Candidate(*row) for row in rows]
