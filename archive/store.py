@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from archive.match import Candidate, Fingerprint, Verdict, best_verdict, worth_comparing
@@ -62,9 +62,16 @@ def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidat
         .order_by(func.count().desc(), MatchKey.version_id)
         .limit(MAX_CANDIDATES)
     )
+    # Two lookups, each on its own index; one query with "body_sha256 = x OR id IN (...)"
+    # makes PostgreSQL scan every version.
+    ids = set(session.scalars(keyed)) | set(
+        session.scalars(select(Version.id).where(Version.body_sha256 == fingerprint.body_sha256))
+    )
+    if not ids:
+        return []
     found = session.execute(
         select(Version.id, Version.simhash, Version.body_sha256)
-        .where(or_(Version.body_sha256 == fingerprint.body_sha256, Version.id.in_(keyed)))
+        .where(Version.id.in_(ids))
         .order_by(Version.id)
     ).all()
     wanted = [
