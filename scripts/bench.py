@@ -17,7 +17,8 @@ takes ``--corpus``), then, in this one process and on the same documents:
   a server URL under which a database is created), with the cost of each tenth of the run,
   candidate-lookup latency at each checkpoint, peak RSS and database size per version.
 
-Results go to stdout as Markdown, and to ``--out`` (``docs/performance.md``) when given.
+Results go to stdout as Markdown, and to ``--out`` (``docs/performance.md``) when given: the
+run replaces the previous one there, the text before it is kept.
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def main() -> int:
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:
-        Path(args.out).write_text(_document(report), encoding="utf-8")
+        out = Path(args.out)
+        existing = out.read_text(encoding="utf-8") if out.exists() else None
+        out.write_text(_document(report, existing), encoding="utf-8")
     return 0
 
 
@@ -290,11 +293,13 @@ def _machine() -> str:
     return f"Machine: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {python}."
 
 
-def _document(report: str) -> str:
-    return (
-        "# Performance\n\nMeasured with `scripts/bench.py` (see its docstring); the newest run "
-        "first. Targets and what is left: see the section after the runs.\n\n" + report
-    )
+def _document(report: str, existing: str | None) -> str:
+    """The performance document with ``report`` as its run: what stands before the first run
+    (the targets and their status, written by hand) is kept."""
+    head = "# Performance\n\nMeasured with `scripts/bench.py` (see its docstring).\n\n"
+    if existing and "\n## Run of " in existing:
+        head = existing.split("\n## Run of ", 1)[0] + "\n"
+    return head + report
 
 
 def _generate(kit: Path, scratch: Path, scale: int) -> Path:
