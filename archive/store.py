@@ -54,29 +54,29 @@ def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidat
     index keys (at least ``MIN_SHARED_KEYS``) those whose SimHash is near enough to be worth
     comparing (:func:`archive.match.worth_comparing`), found through indexes only; bodies are
     read for those alone."""
-    keyed = (
+    ranked = (
         select(MatchKey.version_id)
         .where(MatchKey.key.in_(fingerprint.keys))
         .group_by(MatchKey.version_id)
         .having(func.count() >= MIN_SHARED_KEYS)
         .order_by(func.count().desc(), MatchKey.version_id)
         .limit(MAX_CANDIDATES)
+        .subquery()
     )
+    fingerprints = select(Version.id, Version.simhash, Version.body_sha256)
     # Two lookups, each on its own index; one query with "body_sha256 = x OR id IN (...)"
     # makes PostgreSQL scan every version.
-    ids = set(session.scalars(keyed)) | set(
-        session.scalars(select(Version.id).where(Version.body_sha256 == fingerprint.body_sha256))
-    )
-    if not ids:
-        return []
-    found = session.execute(
-        select(Version.id, Version.simhash, Version.body_sha256)
-        .where(Version.id.in_(ids))
-        .order_by(Version.id)
-    ).all()
-    wanted = [
+    found = {
+        (version_id, simhash, body_hash)
+        for query in (
+            fingerprints.join(ranked, Version.id == ranked.c.version_id),
+            fingerprints.where(Version.body_sha256 == fingerprint.body_sha256),
+        )
+        for version_id, simhash, body_hash in session.execute(query)
+    }
+    wanted = sorted(
         v for v, simhash, body_hash in found if worth_comparing(fingerprint, simhash, body_hash)
-    ]
+    )
     if not wanted:
         return []
     rows = session.execute(
@@ -142,12 +142,14 @@ def add_version(
     session.flush()
     if fingerprint.keys:
         session.execute(
-            insert(MatchKey), [{"key": key, "version_id": version.id} for key in fingerprint.keys]
+            # the table, not the mapped class: a plain executemany, no ORM bulk machinery
+            insert(MatchKey.__table__),
+            [{"key": key, "version_id": version.id} for key in fingerprint.keys],
         )
     _take_into_story(session, story, version)
     if verdicts:
         session.execute(
-            insert(VersionLink),
+            insert(VersionLink.__table__),
             [
                 {
                     "version_id": version.id,
