@@ -66,7 +66,8 @@ class Run:
     documents: int = 0
     seconds: float = 0.0
     slice_ms: list[float] = field(default_factory=list)
-    lookups: dict[int, tuple[float, float]] = field(default_factory=dict)  # size: p50, p99 ms
+    # archive size: lookup p50 and p99 in ms, mean candidates compared
+    lookups: dict[int, tuple[float, float, float]] = field(default_factory=dict)
     bytes_per_version: float = 0.0
     peak_rss_mb: float = 0.0
 
@@ -207,8 +208,9 @@ def _slice_costs(stamps: list[float], total: int) -> list[float]:
     ]
 
 
-def _lookup_latency(engine, files: list[str], count: int) -> tuple[float, float]:
-    """p50 and p99 of ``store.find_candidates`` for documents of the archive, in ms."""
+def _lookup_latency(engine, files: list[str], count: int) -> tuple[float, float, float]:
+    """p50 and p99 of ``store.find_candidates`` for documents of the archive, in ms, and the
+    mean number of candidates it returned (whose bodies are then compared)."""
     chosen = random.Random(len(files)).sample(files, min(count, len(files)))
     fingerprints = [
         match.fingerprint(r.article)
@@ -217,15 +219,15 @@ def _lookup_latency(engine, files: list[str], count: int) -> tuple[float, float]
         if isinstance(r, ParsedRecord)
     ]
     latencies = []
+    found = 0
     with Session(engine) as session:
         for fingerprint in fingerprints:
             started = time.perf_counter()
-            store.find_candidates(session, fingerprint)
+            found += len(store.find_candidates(session, fingerprint))
             latencies.append(1000 * (time.perf_counter() - started))
     latencies.sort()
-    return statistics.median(latencies), latencies[
-        min(len(latencies) - 1, int(0.99 * len(latencies)))
-    ]
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    return statistics.median(latencies), p99, found / max(1, len(fingerprints))
 
 
 def _database_bytes(engine) -> int:
@@ -271,13 +273,14 @@ def _run_tables(runs: list[Run], checkpoints: list[int]) -> list[str]:
     lines += ["", "Cost per document in each tenth of the run (ms):", ""]
     for run in runs:
         lines.append(f"- {run.database}: " + ", ".join(f"{c:.2f}" for c in run.slice_ms))
-    lines += [
-        "",
-        "| database | " + " | ".join(f"lookup p50 / p99 at {c:,} (ms)" for c in checkpoints) + " |",
-    ]
+    header = " | ".join(f"at {c:,}: lookup p50 / p99 (ms), candidates" for c in checkpoints)
+    lines += ["", f"| database | {header} |"]
     lines.append("|---|" + "---|" * len(checkpoints))
     for run in runs:
-        cells = [f"{run.lookups[c][0]:.2f} / {run.lookups[c][1]:.2f}" for c in checkpoints]
+        cells = [
+            f"{run.lookups[c][0]:.2f} / {run.lookups[c][1]:.2f}, {run.lookups[c][2]:.1f}"
+            for c in checkpoints
+        ]
         lines.append(f"| {run.database} | " + " | ".join(cells) + " |")
     return lines
 
