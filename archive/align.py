@@ -26,7 +26,7 @@ import bisect
 import math
 from dataclasses import dataclass
 
-from archive.terms import CONTENT_RARITY, Analysis, analyse
+from archive.terms import CONTENT_RARITY, Analysis, analyse, rarity, words
 
 # Weighted Dice of two sentences' content words at which they count as one sentence reworded.
 SENTENCE_MATCH = 0.3
@@ -34,13 +34,25 @@ SENTENCE_MATCH = 0.3
 MIN_SENTENCE_TERMS = 2
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Profile:
-    """What a body is compared by: its words' rarity and its sentences' content words."""
+    """What a body is compared by: its words' rarity and its sentences' content words.
+
+    The sentences of a stored candidate are worked out only when its word overlap makes them
+    matter (:func:`lazy_profile`): most candidates are told apart by their words alone.
+    """
 
     weights: dict[str, float]
     total: float
-    sentences: tuple[frozenset[str], ...]
+    body: str | None = None
+    _sentences: tuple[frozenset[str], ...] | None = None
+
+    @property
+    def sentences(self) -> tuple[frozenset[str], ...]:
+        """The content words of each sentence long enough to compare."""
+        if self._sentences is None:
+            self._sentences = _sentence_terms(analyse(self.body or ""))
+        return self._sentences
 
 
 @dataclass(frozen=True)
@@ -56,15 +68,30 @@ NO_CORRESPONDENCE = Correspondence(0.0, 0.0, 0.0)
 
 
 def profile(body: str | Analysis) -> Profile:
-    """The :class:`Profile` of an article body (or of its analysis)."""
+    """The :class:`Profile` of an article body (or of its analysis), sentences included."""
     analysis = analyse(body) if isinstance(body, str) else body
     weights = analysis.rarities
-    sentence_terms = []
+    return Profile(weights, math.fsum(weights.values()), None, _sentence_terms(analysis))
+
+
+def lazy_profile(body: str) -> Profile:
+    """The :class:`Profile` of an article body, its sentences read only when asked for.
+
+    The words are those :func:`profile` finds: tokens never span the whitespace at which
+    sentences are split.
+    """
+    weights = {word: rarity(word) for word in set(words(body))}
+    return Profile(weights, math.fsum(weights.values()), body)
+
+
+def _sentence_terms(analysis: Analysis) -> tuple[frozenset[str], ...]:
+    weights = analysis.rarities
+    found = []
     for sentence in analysis.sentences:
         terms = frozenset(word for word in sentence if weights[word] >= CONTENT_RARITY)
         if len(terms) >= MIN_SENTENCE_TERMS:
-            sentence_terms.append(terms)
-    return Profile(weights, math.fsum(weights.values()), tuple(sentence_terms))
+            found.append(terms)
+    return tuple(found)
 
 
 def overlap(a: Profile, b: Profile) -> float:

@@ -144,7 +144,7 @@ def candidate_profile(candidate: Candidate) -> align.Profile:
     if cached is not None:
         _profiles.move_to_end(key)
         return cached
-    computed = align.profile(candidate.body)
+    computed = align.lazy_profile(candidate.body)
     _profiles[key] = computed
     if len(_profiles) > _PROFILE_CACHE_SIZE:
         _profiles.popitem(last=False)

@@ -19,7 +19,7 @@ MIN_SHARED_KEYS = 2
 # Versions of one story share most of their keys; a version that shares a few with hundreds of
 # others (a boilerplate sentence, two names of one beat) needs only its closest candidates
 # verified. This bounds the work per new version however large the archive grows.
-MAX_CANDIDATES = 50
+MAX_CANDIDATES = 20
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
