@@ -30,7 +30,6 @@ import platform
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from kit import DEFAULT_KIT, make_corpus  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
@@ -77,7 +77,11 @@ def main() -> int:
     scratch = Path(args.workdir or tempfile.mkdtemp(prefix="archive-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
     scale = 300 if args.smoke else args.scale
-    corpus = Path(args.corpus) if args.corpus else _generate(Path(args.kit), scratch, scale)
+    corpus = (
+        Path(args.corpus)
+        if args.corpus
+        else make_corpus(Path(args.kit), scratch / f"scale-{scale}", "--scale", str(scale))
+    )
     files = list(collect_files([str(corpus / "corpus")]))
     checkpoints = sorted({c for c in args.checkpoints if c < len(files)} | {len(files)})
     sample = _sample_articles(files, 200 if args.smoke else args.reference_docs)
@@ -305,20 +309,9 @@ def _document(report: str, existing: str | None) -> str:
     return head + report
 
 
-def _generate(kit: Path, scratch: Path, scale: int) -> Path:
-    out = scratch / f"scale-{scale}"
-    if not (out / "labels.csv").exists():
-        subprocess.run(
-            [sys.executable, str(kit / "make_corpus.py"), "--out", str(out), "--scale",
-             str(scale), "--quiet"],
-            check=True,
-        )  # fmt: skip
-    return out
-
-
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kit", default=str(REPO.parent / "shared" / "eval"), help="eval kit")
+    parser.add_argument("--kit", default=str(DEFAULT_KIT), help="eval kit")
     parser.add_argument("--scale", type=int, default=10_000, help="documents to generate")
     parser.add_argument("--corpus", help="a corpus folder made by make_corpus.py --scale")
     parser.add_argument(

@@ -26,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from kit import DEFAULT_KIT, make_corpus  # noqa: E402
 from sqlalchemy import Engine, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -42,7 +43,11 @@ def main() -> int:
     kit = Path(args.kit).resolve()
     scratch = Path(args.workdir or tempfile.mkdtemp(prefix="archive-eval-"))
     scratch.mkdir(parents=True, exist_ok=True)
-    corpus = Path(args.corpus) if args.corpus else _generate(kit, scratch, args.seed)
+    corpus = (
+        Path(args.corpus)
+        if args.corpus
+        else make_corpus(kit, scratch / f"corpus-seed{args.seed}", "--seed", str(args.seed))
+    )
     labels = corpus / "labels.csv"
     db_url = args.db or f"sqlite:///{scratch / 'eval.db'}"
     if not args.db:
@@ -107,20 +112,9 @@ def _label_path(source_path: str) -> str:
     return source_path.split("/corpus/", 1)[-1]
 
 
-def _generate(kit: Path, scratch: Path, seed: int) -> Path:
-    out = scratch / f"corpus-seed{seed}"
-    if not (out / "labels.csv").exists():
-        subprocess.run(
-            [sys.executable, str(kit / "make_corpus.py"), "--out", str(out), "--seed", str(seed),
-             "--quiet"],
-            check=True,
-        )  # fmt: skip
-    return out
-
-
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kit", default=str(REPO.parent / "shared" / "eval"), help="eval kit")
+    parser.add_argument("--kit", default=str(DEFAULT_KIT), help="eval kit")
     parser.add_argument("--seed", type=int, default=1, help="corpus generator seed")
     parser.add_argument("--corpus", help="a corpus folder (with corpus/ and labels.csv)")
     parser.add_argument("--db", help="an empty database URL (default: SQLite in the workdir)")
