@@ -115,11 +115,12 @@ def correspondence(a: Profile, b: Profile) -> Correspondence:
 
 
 def _correspond(short: Profile, long: Profile) -> Correspondence:
-    weights = {**short.weights, **long.weights}
+    # A word weighs the same in both profiles: each sentence is weighed by its own profile.
+    weights = long.weights
     long_weights = [math.fsum(weights[w] for w in terms) for terms in long.sentences]
     partners: list[int] = []
     for terms in short.sentences:
-        own = math.fsum(weights[w] for w in terms)
+        own = math.fsum(short.weights[w] for w in terms)
         best, partner = 0.0, -1
         for index, other in enumerate(long.sentences):
             shared = terms & other
