@@ -296,25 +296,33 @@ def _write_batch(
             session,
             [r.source_path for p in batch for r, _ in p.records if isinstance(r, ParsedRecord)],
         )
+        todo: list[tuple[ParsedRecord, match.Fingerprint]] = []
+        failures: list[ParseFailure] = []
         for prepared in batch:
             for result, fingerprint in prepared.records:
-                if isinstance(result, ParsedRecord) and fingerprint is not None:
-                    if (result.source_path, result.content_sha256) in archived:
-                        done.duplicates_skipped += 1
-                        continue
+                if isinstance(result, ParseFailure) or fingerprint is None:
+                    failures.append(result)  # type: ignore[arg-type]
+                elif (result.source_path, result.content_sha256) in archived:
+                    done.duplicates_skipped += 1
+                else:
                     archived.add((result.source_path, result.content_sha256))
-                    result = _write_record(session, result, fingerprint, run_id, now, done)
-                if isinstance(result, ParseFailure):
-                    done.failure(result)
-                    session.add(
-                        IngestError(
-                            run_id=run_id,
-                            source_path=result.source_path,
-                            error=result.error,
-                            occurred_at=now,
-                        )
-                    )
+                    todo.append((result, fingerprint))
             done.files_seen += 1
+        for outcome in _store_records(session, todo, run_id, now):
+            if isinstance(outcome, ParseFailure):
+                failures.append(outcome)
+            else:
+                done.stored(outcome)
+        for failure in failures:
+            done.failure(failure)
+            session.add(
+                IngestError(
+                    run_id=run_id,
+                    source_path=failure.source_path,
+                    error=failure.error,
+                    occurred_at=now,
+                )
+            )
         _save_counts(session, run_id, report, done)
     # Counts and progress move on once the batch is committed, never ahead of the database.
     report.merge(done)
@@ -323,34 +331,41 @@ def _write_batch(
             on_file(prepared.file_path)
 
 
-def _write_record(
+def _store_records(
     session: Session,
-    record: ParsedRecord,
-    fingerprint: match.Fingerprint,
+    records: list[tuple[ParsedRecord, match.Fingerprint]],
     run_id: int,
     now: datetime,
-    report: Report,
-) -> ParseFailure | None:
+) -> list[store.StoredVersion | ParseFailure]:
+    """Link and store ``records`` in order, all in one go; when the database refuses something,
+    the batch is undone and each record is stored on its own, so that one bad record fails
+    alone and leaves nothing half-written."""
+    if not records:
+        return []
     try:
         with session.begin_nested():
-            candidates = store.find_candidates(session, fingerprint)
-            verdicts = [v for c in candidates if (v := match.verify(fingerprint, c))]
-            outcome = store.add_version(
-                session,
-                record,
-                fingerprint,
-                verdicts,
-                run_id=run_id,
-                now=now,
-            )
+            writer = store.BatchWriter(session, run_id=run_id, now=now, expected=len(records))
+            outcomes: list[store.StoredVersion | ParseFailure] = []
+            for record, fingerprint in records:
+                candidates = writer.candidates(fingerprint)
+                verdicts = [v for c in candidates if (v := match.verify(fingerprint, c))]
+                outcomes.append(writer.add(record, fingerprint, verdicts))
+            writer.flush()
+            return outcomes
     except SQLAlchemyError as exc:
+        if len(records) > 1:
+            return [
+                outcome
+                for item in records
+                for outcome in _store_records(session, [item], run_id, now)
+            ]
         # The driver's message alone: the statement and its parameters are the whole article.
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return ParseFailure(
-            record.source_path, f"database error: {exc.__class__.__name__}: {reason}"
-        )
-    report.stored(outcome)
-    return None
+        return [
+            ParseFailure(
+                records[0][0].source_path, f"database error: {exc.__class__.__name__}: {reason}"
+            )
+        ]
 
 
 def _database_files(engine: Engine) -> frozenset[str]:

@@ -56,14 +56,15 @@ class Fingerprint:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A stored version that shares an index key (or its body hash) with the new one."""
+    """A stored version that shares index keys (or its body hash) with the new one: its body,
+    or its comparison profile when that is at hand (cached, or a version of the same batch)."""
 
     version_id: int
     story_id: int
     simhash: int
     body_sha256: str
-    title: str
-    body: str
+    body: str | None = None
+    profile: align.Profile | None = None
 
 
 @dataclass(frozen=True)
@@ -139,16 +140,38 @@ def candidate_profile(candidate: Candidate) -> align.Profile:
     """The comparison profile of a stored version, cached: the same versions come up as
     candidates again and again while their story is being ingested. The body hash is part of
     the key, so two archives opened in one process never share an entry."""
-    key = (candidate.version_id, candidate.body_sha256)
+    if candidate.profile is not None:
+        return candidate.profile
+    cached = cached_profile(candidate.version_id, candidate.body_sha256)
+    if cached is not None:
+        return cached
+    if candidate.body is None:
+        raise ValueError(f"candidate {candidate.version_id} has neither a body nor a profile")
+    computed = align.lazy_profile(candidate.body)
+    _remember(candidate.version_id, candidate.body_sha256, computed)
+    return computed
+
+
+def cached_profile(version_id: int, body_sha256: str) -> align.Profile | None:
+    """The cached comparison profile of a stored version, if any."""
+    key = (version_id, body_sha256)
     cached = _profiles.get(key)
     if cached is not None:
         _profiles.move_to_end(key)
-        return cached
-    computed = align.lazy_profile(candidate.body)
-    _profiles[key] = computed
+    return cached
+
+
+def remember_profile(version_id: int, fingerprint: Fingerprint) -> None:
+    """Cache the profile of a version just stored: copies of a story tend to arrive together,
+    so it is likely to be a candidate soon."""
+    _remember(version_id, fingerprint.body_sha256, fingerprint.profile)
+
+
+def _remember(version_id: int, body_sha256: str, computed: align.Profile) -> None:
+    _profiles[(version_id, body_sha256)] = computed
+    _profiles.move_to_end((version_id, body_sha256))
     if len(_profiles) > _PROFILE_CACHE_SIZE:
         _profiles.popitem(last=False)
-    return computed
 
 
 def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str) -> bool:

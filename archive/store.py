@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    bindparam,
+    column,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
 
+from archive import match
 from archive.match import Candidate, Fingerprint, Verdict, best_verdict, worth_comparing
-from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink, as_utc
+from archive.models import (
+    MatchKey,
+    Story,
+    StoryMerge,
+    UnsignedBigInt,
+    Version,
+    VersionLink,
+    as_utc,
+)
 from archive.parse import ParsedRecord
 
 NEW_STORY = "new story"
@@ -20,7 +44,16 @@ MIN_SHARED_KEYS = 2
 # others (a boilerplate sentence, two names of one beat) needs only its closest candidates
 # verified. This bounds the work per new version however large the archive grows.
 MAX_CANDIDATES = 20
+# A key that hundreds of versions hold (two names of one beat, a crowded SimHash band) tells
+# little; only its most recent holders are counted, so a lookup reads at most 49 x 100 index
+# entries however large the archive grows. The versions of one big story are the most recent
+# holders of that story's own keys, so they are still found.
+POSTINGS_PER_KEY = 100
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+
+_versions = Version.__table__
+_stories = Story.__table__
+_match_keys = MatchKey.__table__
 
 
 @dataclass(frozen=True)
@@ -32,6 +65,17 @@ class StoredVersion:
     method: str  # "exact", "near", "rewrite" or "new story"
     verdict: Verdict | None
     merged_stories: int = 0  # how many other stories this version's links merged into its own
+
+
+@dataclass(frozen=True)
+class IndexHit:
+    """A stored version the index offers for a new one, with its fingerprint (not its body)."""
+
+    version_id: int
+    story_id: int
+    simhash: int
+    body_sha256: str
+    shared_keys: int  # index keys shared with the new version; 0 when found by its body hash
 
 
 def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str, str]]:
@@ -49,162 +93,94 @@ def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str
     return found
 
 
-def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidate]:
-    """Stored versions with the same body, and of the ``MAX_CANDIDATES`` that share the most
-    index keys (at least ``MIN_SHARED_KEYS``) those whose SimHash is near enough to be worth
-    comparing (:func:`archive.match.worth_comparing`), found through indexes only; bodies are
-    read for those alone."""
-    ranked = (
-        select(MatchKey.version_id)
-        .where(MatchKey.key.in_(fingerprint.keys))
-        .group_by(MatchKey.version_id)
-        .having(func.count() >= MIN_SHARED_KEYS)
-        .order_by(func.count().desc(), MatchKey.version_id)
-        .limit(MAX_CANDIDATES)
-        .subquery()
+@functools.cache
+def _ranked_lookup(key_count: int) -> TextualSelect:
+    """The ranked key lookup of :func:`index_hits` for ``key_count`` keys, bound as ``key0``,
+    ``key1``...: one statement per count, written as SQL because SQLAlchemy compiles a VALUES
+    construct anew on every execution (5 ms here, more than the lookup itself).
+
+    For each wanted key, ``floor`` is the oldest of its ``POSTINGS_PER_KEY`` most recent
+    postings, found one step down the (key, version_id) index; the join then reads only the
+    postings from there on.
+    """
+    wanted = ", ".join(f"(CAST(:key{n} AS BIGINT))" for n in range(key_count))
+    sql = f"""
+        WITH wanted ("key") AS (VALUES {wanted}),
+        floors AS (
+            SELECT wanted."key" AS "key", COALESCE((
+                SELECT older.version_id FROM match_keys AS older
+                WHERE older."key" = wanted."key"
+                ORDER BY older.version_id DESC LIMIT 1 OFFSET {POSTINGS_PER_KEY - 1:d}
+            ), 0) AS floor
+            FROM wanted
+        ),
+        ranked AS (
+            SELECT match_keys.version_id AS version_id, count(*) AS shared
+            FROM floors JOIN match_keys
+                ON match_keys."key" = floors."key" AND match_keys.version_id >= floors.floor
+            GROUP BY match_keys.version_id
+            HAVING count(*) >= {MIN_SHARED_KEYS:d}
+            ORDER BY count(*) DESC, match_keys.version_id
+            LIMIT {MAX_CANDIDATES:d}
+        )
+        SELECT versions.id, versions.story_id, versions.simhash, versions.body_sha256,
+            ranked.shared
+        FROM versions JOIN ranked ON versions.id = ranked.version_id
+    """
+    return text(sql).columns(
+        column("id", Integer),
+        column("story_id", Integer),
+        column("simhash", UnsignedBigInt),
+        column("body_sha256", String),
+        column("shared", Integer),
     )
-    fingerprints = select(Version.id, Version.simhash, Version.body_sha256)
-    # Two lookups, each on its own index; one query with "body_sha256 = x OR id IN (...)"
+
+
+def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
+    """Stored versions with the same body, and the ``MAX_CANDIDATES`` that share the most index
+    keys (at least ``MIN_SHARED_KEYS``, counting each key's ``POSTINGS_PER_KEY`` most recent
+    holders): one statement, through indexes only."""
+    keys = sorted(set(fingerprint.keys))
+    hits: dict[int, IndexHit] = {}
+    if keys:
+        rows = session.execute(
+            _ranked_lookup(len(keys)), {f"key{n}": key for n, key in enumerate(keys)}
+        )
+        hits.update((row[0], IndexHit(*row)) for row in rows)
+    # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
     # makes PostgreSQL scan every version.
-    found = {
-        (version_id, simhash, body_hash)
-        for query in (
-            fingerprints.join(ranked, Version.id == ranked.c.version_id),
-            fingerprints.where(Version.body_sha256 == fingerprint.body_sha256),
-        )
-        for version_id, simhash, body_hash in session.execute(query)
-    }
-    wanted = sorted(
-        v for v, simhash, body_hash in found if worth_comparing(fingerprint, simhash, body_hash)
-    )
-    if not wanted:
-        return []
     rows = session.execute(
-        select(
-            Version.id,
-            Version.story_id,
-            Version.simhash,
-            Version.body_sha256,
-            Version.title,
-            Version.body,
+        select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
+            Version.body_sha256 == fingerprint.body_sha256
         )
-        .where(Version.id.in_(wanted))
-        .order_by(Version.id)
     )
-    return [Candidate(*row) for row in rows]
+    for row in rows:
+        hits.setdefault(row[0], IndexHit(*row, shared_keys=0))
+    return sorted(hits.values(), key=lambda hit: hit.version_id)
 
 
-def add_version(
-    session: Session,
-    record: ParsedRecord,
-    fingerprint: Fingerprint,
-    verdicts: list[Verdict],
-    *,
-    run_id: int | None,
-    now: datetime,
-) -> StoredVersion:
-    """Store ``record`` as a version of the story its verdicts point to, or of a new story.
-
-    The version's match evidence is its best verdict. When verdicts point to several stories,
-    the new version is a version of each, so they become one (see :func:`merge_stories`).
-    """
-    verdict = best_verdict(verdicts)
-    article = record.article
-    published_at = as_utc(article.published_at) if article.published_at else None
-    seen_at = published_at or now
-    if verdict is None:
-        story = Story(title=article.title, first_seen_at=seen_at, last_seen_at=seen_at)
-        session.add(story)
-        session.flush()
-    else:
-        story = session.get_one(Story, verdict.story_id)
-    version = Version(
-        story_id=story.id,
-        source_path=record.source_path,
-        format=record.format,
-        content_sha256=record.content_sha256,
-        body_sha256=fingerprint.body_sha256,
-        simhash=fingerprint.simhash,
-        title=article.title,
-        body=article.body,
-        url=article.url,
-        site=article.site,
-        published_at=published_at,
-        ingested_at=now,
-        run_id=run_id,
-        matched_version_id=verdict.version_id if verdict else None,
-        match_distance=verdict.distance if verdict else None,
-        match_similarity=verdict.similarity if verdict else None,
-        match_method=verdict.method if verdict else NEW_STORY,
-        match_sentences=verdict.sentences if verdict else None,
-    )
-    session.add(version)
-    session.flush()
-    if fingerprint.keys:
-        session.execute(
-            # the table, not the mapped class: a plain executemany, no ORM bulk machinery
-            insert(MatchKey.__table__),
-            [{"key": key, "version_id": version.id} for key in fingerprint.keys],
-        )
-    _take_into_story(session, story, version)
-    if verdicts:
-        session.execute(
-            insert(VersionLink.__table__),
-            [
-                {
-                    "version_id": version.id,
-                    "linked_version_id": v.version_id,
-                    "distance": v.distance,
-                    "similarity": v.similarity,
-                    "method": v.method,
-                    "sentences": v.sentences,
-                }
-                for v in verdicts
-            ],
-        )
-    linked_stories = {v.story_id for v in verdicts}
-    survivor = merge_stories(session, linked_stories, version.id, now)
-    if survivor is None:
-        return StoredVersion(version.id, story.id, version.match_method, verdict)
-    return StoredVersion(
-        version.id, survivor.id, version.match_method, verdict, len(linked_stories) - 1
-    )
+def candidates_of(
+    session: Session, fingerprint: Fingerprint, hits: list[IndexHit]
+) -> list[Candidate]:
+    """The hits worth comparing (:func:`archive.match.worth_comparing`) as candidates; the
+    bodies of those whose comparison profile is not cached are read in one statement."""
+    wanted = [h for h in hits if worth_comparing(fingerprint, h.simhash, h.body_sha256)]
+    unread = [
+        h.version_id for h in wanted if match.cached_profile(h.version_id, h.body_sha256) is None
+    ]
+    bodies: dict[int, str] = {}
+    if unread:
+        rows = session.execute(select(Version.id, Version.body).where(Version.id.in_(unread)))
+        bodies = {version_id: body for version_id, body in rows}
+    return [
+        Candidate(h.version_id, h.story_id, h.simhash, h.body_sha256, body=bodies.get(h.version_id))
+        for h in wanted
+    ]
 
 
-def merge_stories(
-    session: Session, story_ids: set[int], version_id: int, now: datetime
-) -> Story | None:
-    """Make one story of ``story_ids``: the oldest id survives and takes every version.
-
-    Each absorbed id is recorded in ``story_merges`` (re-pointing earlier merges into it), so an
-    old story id always resolves with one lookup. Returns the survivor, or None when there was
-    nothing to merge.
-    """
-    if len(story_ids) < 2:
-        return None
-    survivor_id, *absorbed = sorted(story_ids)
-    survivor = session.get_one(Story, survivor_id)
-    session.execute(
-        update(Version).where(Version.story_id.in_(absorbed)).values(story_id=survivor_id)
-    )
-    session.execute(
-        update(StoryMerge).where(StoryMerge.story_id.in_(absorbed)).values(story_id=survivor_id)
-    )
-    for story_id in absorbed:
-        absorbed_story = session.get_one(Story, story_id)
-        survivor.first_seen_at = min(survivor.first_seen_at, absorbed_story.first_seen_at)
-        survivor.last_seen_at = max(survivor.last_seen_at, absorbed_story.last_seen_at)
-        if absorbed_story.canonical_version_id is not None:
-            canonical = session.get_one(Version, absorbed_story.canonical_version_id)
-            _consider_canonical(session, survivor, canonical)
-        session.add(
-            StoryMerge(
-                merged_story_id=story_id, story_id=survivor_id, version_id=version_id, merged_at=now
-            )
-        )
-        session.delete(absorbed_story)
-    session.flush()
-    return survivor
+def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidate]:
+    """The stored versions a new one is compared with: :func:`index_hits` worth comparing."""
+    return candidates_of(session, fingerprint, index_hits(session, fingerprint))
 
 
 def resolve_story_id(session: Session, story_id: int) -> int | None:
@@ -227,18 +203,355 @@ def canonical_order(version: Version) -> tuple[bool, datetime, datetime, int]:
     return canonical_key(version.published_at, version.ingested_at, version.id)
 
 
-def _take_into_story(session: Session, story: Story, version: Version) -> None:
-    seen_at = version.published_at or version.ingested_at
-    story.first_seen_at = min(story.first_seen_at, seen_at)
-    story.last_seen_at = max(story.last_seen_at, seen_at)
-    _consider_canonical(session, story, version)
-    session.flush()
+@dataclass
+class _StoryState:
+    """A story as the batch leaves it; written when the batch is flushed."""
+
+    id: int
+    title: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    canonical: tuple[bool, datetime, datetime, int] | None  # canonical_key of its canonical version
+    stored: bool  # already a row (else inserted on flush)
+
+    def take(
+        self, key: tuple[bool, datetime, datetime, int], title: str, seen_at: datetime
+    ) -> None:
+        self.first_seen_at = min(self.first_seen_at, seen_at)
+        self.last_seen_at = max(self.last_seen_at, seen_at)
+        if self.canonical is None or key < self.canonical:
+            self.canonical = key
+            self.title = title
 
 
-def _consider_canonical(session: Session, story: Story, version: Version) -> None:
-    current = (
-        session.get(Version, story.canonical_version_id) if story.canonical_version_id else None
+@dataclass(frozen=True)
+class _BatchVersion:
+    """A version added in this batch: found by later versions of the batch from memory."""
+
+    version_id: int
+    story_id: int
+    fingerprint: Fingerprint
+
+
+_canonical = _versions.alias("canonical")
+# A stored story as a batch starts from: built once, so SQLAlchemy compiles it once.
+_STORY_STATE = (
+    select(
+        Story.id,
+        Story.title,
+        Story.first_seen_at,
+        Story.last_seen_at,
+        Story.canonical_version_id,
+        _canonical.c.published_at,
+        _canonical.c.ingested_at,
     )
-    if current is None or canonical_order(version) < canonical_order(current):
-        story.canonical_version_id = version.id
-        story.title = version.title
+    .outerjoin(_canonical, _canonical.c.id == Story.canonical_version_id)
+    .where(Story.id == bindparam("story"))
+)
+
+
+class BatchWriter:
+    """Links and stores the versions of one batch, in order, as if each were written alone.
+
+    Each version is looked up with one statement (:func:`index_hits`) and with the batch's own
+    earlier versions, held in memory; the rows of the whole batch (stories, versions, index
+    keys, links, merges) are written together by :meth:`flush`, a few bulk statements instead
+    of a dozen round trips per version. Use inside the writer lock (:func:`archive.db.writing`):
+    ids are handed out here.
+    """
+
+    def __init__(
+        self, session: Session, *, run_id: int | None, now: datetime, expected: int = 64
+    ) -> None:
+        self._session = session
+        self._run_id = run_id
+        self._now = now
+        self._version_ids = _IdSource(session, _versions, expected)
+        self._story_ids = _IdSource(session, _stories, expected)
+        self._stories: dict[int, _StoryState] = {}
+        self._merged_into: dict[int, int] = {}
+        self._absorbed_stored: list[int] = []
+        self._added: list[_BatchVersion] = []
+        self._by_key: defaultdict[int, list[int]] = defaultdict(list)  # key -> indexes in _added
+        self._by_body: defaultdict[str, list[int]] = defaultdict(list)
+        self._version_rows: list[dict[str, Any]] = []
+        self._key_rows: list[dict[str, Any]] = []
+        self._link_rows: list[dict[str, Any]] = []
+        self._merge_rows: list[dict[str, Any]] = []
+
+    def candidates(self, fingerprint: Fingerprint) -> list[Candidate]:
+        """The versions, stored or added earlier in this batch, to compare ``fingerprint``
+        with: the same ranking and cut as :func:`find_candidates` over both."""
+        stored = index_hits(self._session, fingerprint)
+        shared: defaultdict[int, int] = defaultdict(int)
+        for key in set(fingerprint.keys):
+            for index in self._by_key.get(key, ()):
+                shared[index] += 1
+        batch_hits = {index: count for index, count in shared.items() if count >= MIN_SHARED_KEYS}
+        # Batch versions are newer than every stored one, so they rank after stored versions
+        # with as many shared keys, as they would in the index.
+        ranked = sorted(
+            [(-hit.shared_keys, hit.version_id, hit) for hit in stored if hit.shared_keys]
+            + [
+                (-count, self._added[index].version_id, index)
+                for index, count in batch_hits.items()
+            ],
+            key=lambda entry: entry[:2],
+        )[:MAX_CANDIDATES]
+        chosen_stored = [entry[2] for entry in ranked if isinstance(entry[2], IndexHit)]
+        chosen_batch = {entry[2] for entry in ranked if isinstance(entry[2], int)}
+        chosen_stored += [
+            hit
+            for hit in stored
+            if not hit.shared_keys or hit.body_sha256 == fingerprint.body_sha256
+        ]
+        chosen_batch.update(self._by_body.get(fingerprint.body_sha256, ()))
+        hits = [
+            IndexHit(
+                h.version_id, self._resolve(h.story_id), h.simhash, h.body_sha256, h.shared_keys
+            )
+            for h in {h.version_id: h for h in chosen_stored}.values()
+        ]
+        found = candidates_of(self._session, fingerprint, sorted(hits, key=lambda h: h.version_id))
+        for index in sorted(chosen_batch):
+            added = self._added[index]
+            other = added.fingerprint
+            if worth_comparing(fingerprint, other.simhash, other.body_sha256):
+                found.append(
+                    Candidate(
+                        added.version_id,
+                        self._resolve(added.story_id),
+                        other.simhash,
+                        other.body_sha256,
+                        profile=other.profile,
+                    )
+                )
+        return found
+
+    def add(
+        self, record: ParsedRecord, fingerprint: Fingerprint, verdicts: list[Verdict]
+    ) -> StoredVersion:
+        """Add ``record`` as a version of the story its verdicts point to, or of a new story.
+
+        The version's match evidence is its best verdict. When verdicts point to several
+        stories, the new version is a version of each, so they become one: the oldest id
+        survives, and each absorbed id is recorded in ``story_merges`` (re-pointing earlier
+        merges into it), so an old story id always resolves with one lookup.
+        """
+        verdict = best_verdict(verdicts)
+        article = record.article
+        published_at = as_utc(article.published_at) if article.published_at else None
+        seen_at = published_at or self._now
+        version_id = next(self._version_ids)
+        if verdict is None:
+            story = _StoryState(
+                next(self._story_ids), article.title, seen_at, seen_at, None, stored=False
+            )
+            self._stories[story.id] = story
+        else:
+            story = self._story(self._resolve(verdict.story_id))
+        story.take(canonical_key(published_at, self._now, version_id), article.title, seen_at)
+        self._version_rows.append(
+            {
+                "id": version_id,
+                "story_id": story.id,
+                "source_path": record.source_path,
+                "format": record.format,
+                "content_sha256": record.content_sha256,
+                "body_sha256": fingerprint.body_sha256,
+                "simhash": fingerprint.simhash,
+                "title": article.title,
+                "body": article.body,
+                "url": article.url,
+                "site": article.site,
+                "published_at": published_at,
+                "ingested_at": self._now,
+                "run_id": self._run_id,
+                "matched_version_id": verdict.version_id if verdict else None,
+                "match_distance": verdict.distance if verdict else None,
+                "match_similarity": verdict.similarity if verdict else None,
+                "match_method": verdict.method if verdict else NEW_STORY,
+                "match_sentences": verdict.sentences if verdict else None,
+            }
+        )
+        self._key_rows.extend({"key": key, "version_id": version_id} for key in fingerprint.keys)
+        self._link_rows.extend(
+            {
+                "version_id": version_id,
+                "linked_version_id": v.version_id,
+                "distance": v.distance,
+                "similarity": v.similarity,
+                "method": v.method,
+                "sentences": v.sentences,
+            }
+            for v in verdicts
+        )
+        linked = {self._resolve(v.story_id) for v in verdicts}
+        merged = self._merge(linked, version_id) if len(linked) > 1 else 0
+        index = len(self._added)
+        self._added.append(_BatchVersion(version_id, story.id, fingerprint))
+        for key in set(fingerprint.keys):
+            self._by_key[key].append(index)
+        self._by_body[fingerprint.body_sha256].append(index)
+        method = verdict.method if verdict else NEW_STORY
+        return StoredVersion(version_id, self._resolve(story.id), method, verdict, merged)
+
+    def flush(self) -> None:
+        """Write the batch: stories, versions, their index keys and links, merges, in an order
+        that keeps every foreign key satisfied at each statement."""
+        session = self._session
+        new_stories = [s for s in self._stories.values() if not s.stored]
+        if new_stories:
+            session.execute(
+                _stories.insert(),
+                [
+                    {
+                        "id": s.id,
+                        "title": s.title,
+                        "canonical_version_id": None,
+                        "first_seen_at": s.first_seen_at,
+                        "last_seen_at": s.last_seen_at,
+                    }
+                    for s in new_stories
+                ],
+            )
+        if self._absorbed_stored:
+            for table in (_versions, StoryMerge.__table__):
+                session.execute(
+                    update(table)
+                    .where(table.c.story_id == bindparam("absorbed"))
+                    .values(story_id=bindparam("survivor")),
+                    [{"absorbed": a, "survivor": self._resolve(a)} for a in self._absorbed_stored],
+                )
+        for row in self._version_rows:
+            row["story_id"] = self._resolve(row["story_id"])
+        for table, rows in (
+            (_versions, self._version_rows),
+            (_match_keys, self._key_rows),
+            (VersionLink.__table__, self._link_rows),
+        ):
+            if rows:
+                session.execute(table.insert(), rows)
+        if self._merge_rows:
+            for row in self._merge_rows:
+                row["story_id"] = self._resolve(row["story_id"])
+            session.execute(StoryMerge.__table__.insert(), self._merge_rows)
+            session.execute(delete(_stories).where(_stories.c.id.in_(self._absorbed_stored)))
+        if self._stories:
+            story = _stories.c
+            session.execute(
+                update(_stories)
+                .where(story.id == bindparam("story"))
+                .values(
+                    title=bindparam("new_title"),
+                    canonical_version_id=bindparam("canonical"),
+                    first_seen_at=bindparam("first"),
+                    last_seen_at=bindparam("last"),
+                ),
+                [
+                    {
+                        "story": s.id,
+                        "new_title": s.title,
+                        "canonical": s.canonical[3] if s.canonical else None,
+                        "first": s.first_seen_at,
+                        "last": s.last_seen_at,
+                    }
+                    for s in self._stories.values()
+                ],
+            )
+        self._version_ids.give_back_unused()
+        self._story_ids.give_back_unused()
+        for added in self._added:
+            match.remember_profile(added.version_id, added.fingerprint)
+        # Rows changed behind the ORM's back: objects it holds must be read again.
+        session.expire_all()
+
+    def _resolve(self, story_id: int) -> int:
+        while story_id in self._merged_into:
+            story_id = self._merged_into[story_id]
+        return story_id
+
+    def _story(self, story_id: int) -> _StoryState:
+        known = self._stories.get(story_id)
+        if known is not None:
+            return known
+        row = self._session.execute(_STORY_STATE, {"story": story_id}).one()
+        story_key = None if row[4] is None else canonical_key(row[5], row[6], row[4])
+        state = _StoryState(row[0], row[1], row[2], row[3], story_key, stored=True)
+        self._stories[story_id] = state
+        return state
+
+    def _merge(self, story_ids: set[int], version_id: int) -> int:
+        survivor_id, *absorbed = sorted(story_ids)
+        survivor = self._story(survivor_id)
+        for story_id in absorbed:
+            gone = self._story(story_id)
+            survivor.first_seen_at = min(survivor.first_seen_at, gone.first_seen_at)
+            survivor.last_seen_at = max(survivor.last_seen_at, gone.last_seen_at)
+            if gone.canonical is not None and (
+                survivor.canonical is None or gone.canonical < survivor.canonical
+            ):
+                survivor.canonical, survivor.title = gone.canonical, gone.title
+            self._merged_into[story_id] = survivor_id
+            del self._stories[story_id]
+            if gone.stored:
+                self._absorbed_stored.append(story_id)
+            self._merge_rows.append(
+                {
+                    "merged_story_id": story_id,
+                    "story_id": survivor_id,
+                    "version_id": version_id,
+                    "merged_at": self._now,
+                }
+            )
+        return len(absorbed)
+
+
+class _IdSource:
+    """New primary keys for one table, handed out by the batch before its rows are written.
+
+    SQLite: one past the highest id (for stories, also past every id merged away, so an old
+    story id never comes back as another story). PostgreSQL: the column's sequence, in blocks
+    of ``block``; unused ids go back to the sequence when the batch is written. Both are safe
+    because only writers, one at a time, add stories and versions.
+    """
+
+    def __init__(self, session: Session, table: Table, block: int) -> None:
+        self._session = session
+        self._table = table
+        self._block = max(block, 1)
+        self._postgres = session.get_bind().dialect.name == "postgresql"
+        self._free: list[int] = []
+        self._next: int | None = None
+        self._last: int | None = None
+
+    def __next__(self) -> int:
+        if self._postgres:
+            if not self._free:
+                self._free = list(
+                    self._session.scalars(
+                        text(
+                            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                            "FROM generate_series(1, :n) ORDER BY 1 DESC"
+                        ),
+                        {"table": self._table.name, "n": self._block},
+                    )
+                )
+            self._last = self._free.pop()
+            return self._last
+        if self._next is None:
+            top = self._session.scalar(select(func.max(self._table.c.id))) or 0
+            if self._table is _stories:
+                merged = select(func.max(StoryMerge.merged_story_id))
+                top = max(top, self._session.scalar(merged) or 0)
+            self._next = top + 1
+        self._last, self._next = self._next, self._next + 1
+        return self._last
+
+    def give_back_unused(self) -> None:
+        if self._postgres and self._free:
+            self._session.execute(
+                text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :next, false)"),
+                {"table": self._table.name, "next": min(self._free)},
+            )
+            self._free = []

@@ -199,16 +199,16 @@ def test_bad_files_are_logged_and_the_batch_goes_on(engine: Engine, tmp_path: Pa
 def test_a_record_failing_in_the_database_leaves_nothing_half_written(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_take_into_story = store._take_into_story
+    real_flush = store.BatchWriter.flush
 
-    def failing(session: Session, story: Story, version: Version) -> None:
-        real_take_into_story(session, story, version)
-        if "library" in version.source_path:
+    def failing(writer: store.BatchWriter) -> None:
+        real_flush(writer)  # the rows are written, then the database fails
+        if any("library" in row["source_path"] for row in writer._version_rows):
             from sqlalchemy.exc import OperationalError
 
             raise OperationalError("UPDATE stories", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(store, "_take_into_story", failing)
+    monkeypatch.setattr(store.BatchWriter, "flush", failing)
     report = ingest([str(SAMPLES / "harbour-barrier.txt"), str(SAMPLES / "library-closures.txt")],
                     engine)  # fmt: skip
     assert report.versions_stored == 1
