@@ -26,7 +26,7 @@ import bisect
 import math
 from dataclasses import dataclass
 
-from archive.terms import CONTENT_RARITY, Analysis, analyse, rarity, words
+from archive.terms import CONTENT_RARITY, Analysis, analyse, word_rarities
 
 # Weighted Dice of two sentences' content words at which they count as one sentence reworded.
 SENTENCE_MATCH = 0.3
@@ -80,7 +80,7 @@ def lazy_profile(body: str) -> Profile:
     The words are those :func:`profile` finds: tokens never span the whitespace at which
     sentences are split.
     """
-    weights = {word: rarity(word) for word in set(words(body))}
+    weights = word_rarities(body)
     return Profile(weights, math.fsum(weights.values()), body)
 
 

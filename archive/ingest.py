@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -261,14 +261,16 @@ def _prepared_batches(
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["archive.ingest"])
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts) as pool:
-        pending: list[Future[PreparedFile]] | None = None
+        pending: Iterator[PreparedFile] | None = None
         for chunk in chunks:
-            submitted = [pool.submit(prepare_file, f) for f in chunk]
+            # Files go to the workers in chunks: one message per file costs the writer more
+            # than some files take to parse.
+            submitted = pool.map(prepare_file, chunk, chunksize=max(1, len(chunk) // (4 * workers)))
             if pending is not None:
-                yield [future.result() for future in pending]
+                yield list(pending)
             pending = submitted
         if pending is not None:
-            yield [future.result() for future in pending]
+            yield list(pending)
 
 
 def _ignore_interrupts() -> None:

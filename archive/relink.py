@@ -80,9 +80,10 @@ def relink(
         clusters = _UnionFind()
         for version_id, article in _stored_articles(session, sorted(meta)):
             fingerprint = match.fingerprint(article)
-            candidates = [
-                c for c in store.find_candidates(session, fingerprint) if c.version_id < version_id
+            earlier = [
+                h for h in store.index_hits(session, fingerprint) if h.version_id < version_id
             ]
+            candidates = store.candidates_of(session, store.choose(fingerprint, earlier))
             verdicts = [
                 v
                 for c in candidates

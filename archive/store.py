@@ -23,7 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
-from archive import match
+from archive import align, match
+from archive.fingerprint import hamming
 from archive.match import Candidate, Fingerprint, Verdict, best_verdict, worth_comparing
 from archive.models import (
     MatchKey,
@@ -44,6 +45,9 @@ MIN_SHARED_KEYS = 2
 # others (a boilerplate sentence, two names of one beat) needs only its closest candidates
 # verified. This bounds the work per new version however large the archive grows.
 MAX_CANDIDATES = 20
+# Of those, the ones whose bodies are compared: the most promising first (most shared keys,
+# nearest SimHash). Comparing bodies costs far more than a step in the index.
+MAX_COMPARED = 8
 # A key that hundreds of versions hold (two names of one beat, a crowded SimHash band) tells
 # little; only its most recent holders are counted, so a lookup reads at most 49 x 100 index
 # entries however large the archive grows. The versions of one big story are the most recent
@@ -159,28 +163,57 @@ def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
     return sorted(hits.values(), key=lambda hit: hit.version_id)
 
 
+def choose(fingerprint: Fingerprint, hits: list[IndexHit]) -> list[IndexHit]:
+    """The hits to compare with the new version: every one with the same body (told apart
+    without reading it), and of those whose SimHash is near enough to be worth comparing
+    (:func:`archive.match.worth_comparing`) the ``MAX_COMPARED`` that share the most keys,
+    the nearest SimHash first. In version id order."""
+    same_body = [h for h in hits if h.body_sha256 == fingerprint.body_sha256]
+    others = [
+        (-h.shared_keys, hamming(fingerprint.simhash, h.simhash), h.version_id, h)
+        for h in hits
+        if h.body_sha256 != fingerprint.body_sha256
+        and worth_comparing(fingerprint, h.simhash, h.body_sha256)
+    ]
+    others.sort(key=lambda entry: entry[:3])
+    chosen = same_body + [entry[3] for entry in others[:MAX_COMPARED]]
+    return sorted(chosen, key=lambda h: h.version_id)
+
+
 def candidates_of(
-    session: Session, fingerprint: Fingerprint, hits: list[IndexHit]
+    session: Session,
+    hits: list[IndexHit],
+    profiles: dict[int, align.Profile] | None = None,
 ) -> list[Candidate]:
-    """The hits worth comparing (:func:`archive.match.worth_comparing`) as candidates; the
-    bodies of those whose comparison profile is not cached are read in one statement."""
-    wanted = [h for h in hits if worth_comparing(fingerprint, h.simhash, h.body_sha256)]
+    """``hits`` as candidates to verify; the bodies of those whose comparison profile is
+    neither given in ``profiles`` nor cached are read in one statement."""
+    profiles = profiles or {}
     unread = [
-        h.version_id for h in wanted if match.cached_profile(h.version_id, h.body_sha256) is None
+        h.version_id
+        for h in hits
+        if h.version_id not in profiles
+        and match.cached_profile(h.version_id, h.body_sha256) is None
     ]
     bodies: dict[int, str] = {}
     if unread:
         rows = session.execute(select(Version.id, Version.body).where(Version.id.in_(unread)))
         bodies = {version_id: body for version_id, body in rows}
     return [
-        Candidate(h.version_id, h.story_id, h.simhash, h.body_sha256, body=bodies.get(h.version_id))
-        for h in wanted
+        Candidate(
+            h.version_id,
+            h.story_id,
+            h.simhash,
+            h.body_sha256,
+            body=bodies.get(h.version_id),
+            profile=profiles.get(h.version_id),
+        )
+        for h in hits
     ]
 
 
 def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidate]:
-    """The stored versions a new one is compared with: :func:`index_hits` worth comparing."""
-    return candidates_of(session, fingerprint, index_hits(session, fingerprint))
+    """The stored versions a new one is compared with: :func:`index_hits`, :func:`choose`."""
+    return candidates_of(session, choose(fingerprint, index_hits(session, fingerprint)))
 
 
 def resolve_story_id(session: Session, story_id: int) -> int | None:
@@ -272,6 +305,7 @@ class BatchWriter:
         self._merged_into: dict[int, int] = {}
         self._absorbed_stored: list[int] = []
         self._added: list[_BatchVersion] = []
+        self._added_by_id: dict[int, _BatchVersion] = {}
         self._by_key: defaultdict[int, list[int]] = defaultdict(list)  # key -> indexes in _added
         self._by_body: defaultdict[str, list[int]] = defaultdict(list)
         self._version_rows: list[dict[str, Any]] = []
@@ -281,52 +315,45 @@ class BatchWriter:
 
     def candidates(self, fingerprint: Fingerprint) -> list[Candidate]:
         """The versions, stored or added earlier in this batch, to compare ``fingerprint``
-        with: the same ranking and cut as :func:`find_candidates` over both."""
+        with: the same ranking and choice as :func:`find_candidates` over both."""
         stored = index_hits(self._session, fingerprint)
         shared: defaultdict[int, int] = defaultdict(int)
         for key in set(fingerprint.keys):
             for index in self._by_key.get(key, ()):
                 shared[index] += 1
-        batch_hits = {index: count for index, count in shared.items() if count >= MIN_SHARED_KEYS}
-        # Batch versions are newer than every stored one, so they rank after stored versions
-        # with as many shared keys, as they would in the index.
-        ranked = sorted(
-            [(-hit.shared_keys, hit.version_id, hit) for hit in stored if hit.shared_keys]
-            + [
-                (-count, self._added[index].version_id, index)
-                for index, count in batch_hits.items()
-            ],
-            key=lambda entry: entry[:2],
-        )[:MAX_CANDIDATES]
-        chosen_stored = [entry[2] for entry in ranked if isinstance(entry[2], IndexHit)]
-        chosen_batch = {entry[2] for entry in ranked if isinstance(entry[2], int)}
-        chosen_stored += [
-            hit
-            for hit in stored
-            if not hit.shared_keys or hit.body_sha256 == fingerprint.body_sha256
-        ]
-        chosen_batch.update(self._by_body.get(fingerprint.body_sha256, ()))
-        hits = [
-            IndexHit(
-                h.version_id, self._resolve(h.story_id), h.simhash, h.body_sha256, h.shared_keys
-            )
-            for h in {h.version_id: h for h in chosen_stored}.values()
-        ]
-        found = candidates_of(self._session, fingerprint, sorted(hits, key=lambda h: h.version_id))
-        for index in sorted(chosen_batch):
+        batch = []
+        for index in shared.keys() | set(self._by_body.get(fingerprint.body_sha256, ())):
             added = self._added[index]
-            other = added.fingerprint
-            if worth_comparing(fingerprint, other.simhash, other.body_sha256):
-                found.append(
-                    Candidate(
+            count = shared.get(index, 0)
+            if count >= MIN_SHARED_KEYS or added.fingerprint.body_sha256 == fingerprint.body_sha256:
+                batch.append(
+                    IndexHit(
                         added.version_id,
-                        self._resolve(added.story_id),
-                        other.simhash,
-                        other.body_sha256,
-                        profile=other.profile,
+                        added.story_id,
+                        added.fingerprint.simhash,
+                        added.fingerprint.body_sha256,
+                        count if count >= MIN_SHARED_KEYS else 0,
                     )
                 )
-        return found
+        # The index's cut over stored and batch versions together: batch versions are newer
+        # than every stored one, so they rank after stored versions sharing as many keys.
+        by_keys = sorted(
+            (h for h in stored + batch if h.shared_keys),
+            key=lambda h: (-h.shared_keys, h.version_id),
+        )[:MAX_CANDIDATES]
+        same_body = [h for h in stored + batch if h.body_sha256 == fingerprint.body_sha256]
+        hits = [
+            IndexHit(h.version_id, self._resolve(h.story_id), h.simhash, h.body_sha256,
+                     h.shared_keys)
+            for h in {h.version_id: h for h in by_keys + same_body}.values()
+        ]  # fmt: skip
+        chosen = choose(fingerprint, hits)
+        profiles = {
+            h.version_id: self._added_by_id[h.version_id].fingerprint.profile
+            for h in chosen
+            if h.version_id in self._added_by_id
+        }
+        return candidates_of(self._session, chosen, profiles)
 
     def add(
         self, record: ParsedRecord, fingerprint: Fingerprint, verdicts: list[Verdict]
@@ -390,6 +417,7 @@ class BatchWriter:
         merged = self._merge(linked, version_id) if len(linked) > 1 else 0
         index = len(self._added)
         self._added.append(_BatchVersion(version_id, story.id, fingerprint))
+        self._added_by_id[version_id] = self._added[-1]
         for key in set(fingerprint.keys):
             self._by_key[key].append(index)
         self._by_body[fingerprint.body_sha256].append(index)

@@ -87,6 +87,12 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalise_text(text).lower())
 
 
+def word_rarities(text: str) -> dict[str, float]:
+    """Each distinct word of ``text`` (as :func:`words` finds them) with its rarity."""
+    table = _rarities()
+    return {word: table.get(word, MAX_RARITY) for word in set(words(text))}
+
+
 def sentences(body: str) -> list[str]:
     """The sentences of ``body``: paragraphs split at sentence ends."""
     found: list[str] = []
