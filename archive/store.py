@@ -6,7 +6,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
@@ -55,9 +55,12 @@ MAX_COMPARED = 8
 POSTINGS_PER_KEY = 100
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
-_versions = Version.__table__
-_stories = Story.__table__
-_match_keys = MatchKey.__table__
+# The mapped classes' tables, for Core statements (typed as tables: bulk inserts and updates).
+_versions = cast(Table, Version.__table__)
+_stories = cast(Table, Story.__table__)
+_match_keys = cast(Table, MatchKey.__table__)
+_links = cast(Table, VersionLink.__table__)
+_merges = cast(Table, StoryMerge.__table__)
 
 
 @dataclass(frozen=True)
@@ -153,13 +156,13 @@ def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
         hits.update((row[0], IndexHit(*row)) for row in rows)
     # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
     # makes PostgreSQL scan every version.
-    rows = session.execute(
+    same_body = session.execute(
         select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
             Version.body_sha256 == fingerprint.body_sha256
         )
     )
-    for row in rows:
-        hits.setdefault(row[0], IndexHit(*row, shared_keys=0))
+    for version_id, story_id, simhash, body_hash in same_body:
+        hits.setdefault(version_id, IndexHit(version_id, story_id, simhash, body_hash, 0))
     return sorted(hits.values(), key=lambda hit: hit.version_id)
 
 
@@ -444,7 +447,7 @@ class BatchWriter:
                 ],
             )
         if self._absorbed_stored:
-            for table in (_versions, StoryMerge.__table__):
+            for table in (_versions, _merges):
                 session.execute(
                     update(table)
                     .where(table.c.story_id == bindparam("absorbed"))
@@ -456,14 +459,14 @@ class BatchWriter:
         for table, rows in (
             (_versions, self._version_rows),
             (_match_keys, self._key_rows),
-            (VersionLink.__table__, self._link_rows),
+            (_links, self._link_rows),
         ):
             if rows:
                 session.execute(table.insert(), rows)
         if self._merge_rows:
             for row in self._merge_rows:
                 row["story_id"] = self._resolve(row["story_id"])
-            session.execute(StoryMerge.__table__.insert(), self._merge_rows)
+            session.execute(_merges.insert(), self._merge_rows)
             session.execute(delete(_stories).where(_stories.c.id.in_(self._absorbed_stored)))
         if self._stories:
             story = _stories.c
