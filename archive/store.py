@@ -56,6 +56,8 @@ POSTINGS_PER_KEY = 100
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 # The mapped classes' tables, for Core statements (typed as tables: bulk inserts and updates).
+# Statements here run on the session's connection, not through the ORM: its result machinery
+# costs more than the small lookups it would wrap.
 _versions = cast(Table, Version.__table__)
 _stories = cast(Table, Story.__table__)
 _match_keys = cast(Table, MatchKey.__table__)
@@ -150,13 +152,13 @@ def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
     keys = sorted(set(fingerprint.keys))
     hits: dict[int, IndexHit] = {}
     if keys:
-        rows = session.execute(
+        rows = session.connection().execute(
             _ranked_lookup(len(keys)), {f"key{n}": key for n, key in enumerate(keys)}
         )
         hits.update((row[0], IndexHit(*row)) for row in rows)
     # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
     # makes PostgreSQL scan every version.
-    same_body = session.execute(
+    same_body = session.connection().execute(
         select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
             Version.body_sha256 == fingerprint.body_sha256
         )
@@ -199,7 +201,9 @@ def candidates_of(
     ]
     bodies: dict[int, str] = {}
     if unread:
-        rows = session.execute(select(Version.id, Version.body).where(Version.id.in_(unread)))
+        rows = session.connection().execute(
+            select(Version.id, Version.body).where(Version.id.in_(unread))
+        )
         bodies = {version_id: body for version_id, body in rows}
     return [
         Candidate(
@@ -433,7 +437,7 @@ class BatchWriter:
         session = self._session
         new_stories = [s for s in self._stories.values() if not s.stored]
         if new_stories:
-            session.execute(
+            session.connection().execute(
                 _stories.insert(),
                 [
                     {
@@ -448,7 +452,7 @@ class BatchWriter:
             )
         if self._absorbed_stored:
             for table in (_versions, _merges):
-                session.execute(
+                session.connection().execute(
                     update(table)
                     .where(table.c.story_id == bindparam("absorbed"))
                     .values(story_id=bindparam("survivor")),
@@ -462,15 +466,17 @@ class BatchWriter:
             (_links, self._link_rows),
         ):
             if rows:
-                session.execute(table.insert(), rows)
+                session.connection().execute(table.insert(), rows)
         if self._merge_rows:
             for row in self._merge_rows:
                 row["story_id"] = self._resolve(row["story_id"])
-            session.execute(_merges.insert(), self._merge_rows)
-            session.execute(delete(_stories).where(_stories.c.id.in_(self._absorbed_stored)))
+            session.connection().execute(_merges.insert(), self._merge_rows)
+            session.connection().execute(
+                delete(_stories).where(_stories.c.id.in_(self._absorbed_stored))
+            )
         if self._stories:
             story = _stories.c
-            session.execute(
+            session.connection().execute(
                 update(_stories)
                 .where(story.id == bindparam("story"))
                 .values(
@@ -506,7 +512,7 @@ class BatchWriter:
         known = self._stories.get(story_id)
         if known is not None:
             return known
-        row = self._session.execute(_STORY_STATE, {"story": story_id}).one()
+        row = self._session.connection().execute(_STORY_STATE, {"story": story_id}).one()
         story_key = None if row[4] is None else canonical_key(row[5], row[6], row[4])
         state = _StoryState(row[0], row[1], row[2], row[3], story_key, stored=True)
         self._stories[story_id] = state

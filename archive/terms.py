@@ -31,13 +31,11 @@ CONTENT_RARITY = 1.5
 
 _WORD = re.compile(r"\w+")
 # Typographic variants that copies of one text differ in: curly quotes, dashes, odd spaces.
-_TYPOGRAPHY = str.maketrans(
-    {
-        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
-        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
-        "\u2013": "-", "\u2014": "-", "\u2212": "-",
-        "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-    }
+_TYPOGRAPHY = (
+    ("\u2018", "'"), ("\u2019", "'"), ("\u201a", "'"), ("\u201b", "'"),
+    ("\u201c", '"'), ("\u201d", '"'), ("\u201e", '"'), ("\u201f", '"'),
+    ("\u2013", "-"), ("\u2014", "-"), ("\u2212", "-"),
+    ("\u00a0", " "), ("\u2009", " "), ("\u202f", " "),
 )  # fmt: skip
 # A sentence ends at . ! ? … followed by a capital or a digit, or by a closing quote or bracket.
 _SENTENCE_END = re.compile(r"(?<=[.!?…]['\")])\s+|(?<=[.!?…])\s+(?=['\"(\[]?[A-Z0-9])")
@@ -45,7 +43,13 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…]['\")])\s+|(?<=[.!?…])\s+(?=['\"(\[]?
 
 def normalise_text(text: str) -> str:
     """Text with Unicode, typography and whitespace differences removed."""
-    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    if not text.isascii():  # ASCII is in NFKC already and has no typographic variants
+        text = unicodedata.normalize("NFKC", text)
+        # One str.replace per variant present: str.translate looks up every character in a
+        # dict, five times slower on an article.
+        for variant, plain in _TYPOGRAPHY:
+            if variant in text:
+                text = text.replace(variant, plain)
     return " ".join(text.split())
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,7 @@ from simhash import Simhash
 
 from archive.article import Article
 from archive.fingerprint import MAX_FEATURE_WEIGHT, body_sha256, hamming, simhash64
-from archive.terms import normalise_text
+from archive.terms import _TYPOGRAPHY, normalise_text
 
 feature_text = st.text(min_size=0, max_size=30)
 
@@ -53,3 +55,16 @@ def test_typography_and_whitespace_do_not_change_the_body_hash() -> None:
     fancy = Article(title="t", body="He said \u201cno\u201d \u2013 twice.\n\n Then\u00a0left. ")
     assert body_sha256(plain) == body_sha256(fancy)
     assert normalise_text(fancy.body) == 'He said "no" - twice. Then left.'
+
+
+_TYPOGRAPHIC = [variant for variant, _ in _TYPOGRAPHY]
+
+
+@settings(max_examples=300)
+@given(
+    st.text(alphabet=st.sampled_from([*"ab .\n\t", *_TYPOGRAPHIC, "ﬁ", "é", "e", "\u0301"])) | st.text()
+)
+def test_normalising_maps_every_typographic_variant_like_one_translation_table(text: str) -> None:
+    table = str.maketrans(dict(_TYPOGRAPHY))
+    expected = " ".join(unicodedata.normalize("NFKC", text).translate(table).split())
+    assert normalise_text(text) == expected
