@@ -311,9 +311,8 @@ class BatchWriter:
         self._stories: dict[int, _StoryState] = {}
         self._merged_into: dict[int, int] = {}
         self._absorbed_stored: list[int] = []
-        self._added: list[_BatchVersion] = []
-        self._added_by_id: dict[int, _BatchVersion] = {}
-        self._by_key: defaultdict[int, list[int]] = defaultdict(list)  # key -> indexes in _added
+        self._added: dict[int, _BatchVersion] = {}  # by version id
+        self._by_key: defaultdict[int, list[int]] = defaultdict(list)  # key -> version ids
         self._by_body: defaultdict[str, list[int]] = defaultdict(list)
         self._version_rows: list[dict[str, Any]] = []
         self._key_rows: list[dict[str, Any]] = []
@@ -326,19 +325,20 @@ class BatchWriter:
         stored = index_hits(self._session, fingerprint)
         shared: defaultdict[int, int] = defaultdict(int)
         for key in set(fingerprint.keys):
-            for index in self._by_key.get(key, ()):
-                shared[index] += 1
+            for version_id in self._by_key.get(key, ()):
+                shared[version_id] += 1
+        same_body_ids = set(self._by_body.get(fingerprint.body_sha256, ()))
         batch = []
-        for index in shared.keys() | set(self._by_body.get(fingerprint.body_sha256, ())):
-            added = self._added[index]
-            count = shared.get(index, 0)
-            if count >= MIN_SHARED_KEYS or added.fingerprint.body_sha256 == fingerprint.body_sha256:
+        for version_id in shared.keys() | same_body_ids:
+            count = shared.get(version_id, 0)
+            if count >= MIN_SHARED_KEYS or version_id in same_body_ids:
+                other = self._added[version_id]
                 batch.append(
                     IndexHit(
-                        added.version_id,
-                        added.story_id,
-                        added.fingerprint.simhash,
-                        added.fingerprint.body_sha256,
+                        version_id,
+                        other.story_id,
+                        other.fingerprint.simhash,
+                        other.fingerprint.body_sha256,
                         count if count >= MIN_SHARED_KEYS else 0,
                     )
                 )
@@ -350,15 +350,16 @@ class BatchWriter:
         )[:MAX_CANDIDATES]
         same_body = [h for h in stored + batch if h.body_sha256 == fingerprint.body_sha256]
         hits = [
-            IndexHit(h.version_id, self._resolve(h.story_id), h.simhash, h.body_sha256,
-                     h.shared_keys)
+            IndexHit(
+                h.version_id, self._resolve(h.story_id), h.simhash, h.body_sha256, h.shared_keys
+            )
             for h in {h.version_id: h for h in by_keys + same_body}.values()
-        ]  # fmt: skip
+        ]
         chosen = choose(fingerprint, hits)
         profiles = {
-            h.version_id: self._added_by_id[h.version_id].fingerprint.profile
+            h.version_id: self._added[h.version_id].fingerprint.profile
             for h in chosen
-            if h.version_id in self._added_by_id
+            if h.version_id in self._added
         }
         return candidates_of(self._session, chosen, profiles)
 
@@ -422,12 +423,10 @@ class BatchWriter:
         )
         linked = {self._resolve(v.story_id) for v in verdicts}
         merged = self._merge(linked, version_id) if len(linked) > 1 else 0
-        index = len(self._added)
-        self._added.append(_BatchVersion(version_id, story.id, fingerprint))
-        self._added_by_id[version_id] = self._added[-1]
+        self._added[version_id] = _BatchVersion(version_id, story.id, fingerprint)
         for key in set(fingerprint.keys):
-            self._by_key[key].append(index)
-        self._by_body[fingerprint.body_sha256].append(index)
+            self._by_key[key].append(version_id)
+        self._by_body[fingerprint.body_sha256].append(version_id)
         method = verdict.method if verdict else NEW_STORY
         return StoredVersion(version_id, self._resolve(story.id), method, verdict, merged)
 
@@ -498,7 +497,7 @@ class BatchWriter:
             )
         self._version_ids.give_back_unused()
         self._story_ids.give_back_unused()
-        for added in self._added:
+        for added in self._added.values():
             match.remember_profile(added.version_id, added.fingerprint)
         # Rows changed behind the ORM's back: objects it holds must be read again.
         session.expire_all()

@@ -82,7 +82,7 @@ def main() -> int:
         if args.corpus
         else make_corpus(Path(args.kit), scratch / f"scale-{scale}", "--scale", str(scale))
     )
-    files = list(collect_files([str(corpus / "corpus")]))
+    files = list(collect_files([str(corpus / "corpus")]))[: args.limit]
     checkpoints = sorted({c for c in args.checkpoints if c < len(files)} | {len(files)})
     sample = _sample_articles(files, 200 if args.smoke else args.reference_docs)
 
@@ -349,6 +349,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--kit", default=str(DEFAULT_KIT), help="eval kit")
     parser.add_argument("--scale", type=int, default=10_000, help="documents to generate")
     parser.add_argument("--corpus", help="a corpus folder made by make_corpus.py --scale")
+    parser.add_argument("--limit", type=int, help="ingest only the corpus's first N files")
     parser.add_argument(
         "--db", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
     )
