@@ -18,7 +18,7 @@ from archive.db import make_engine, open_archive
 from archive.ingest import ingest
 from archive.models import IngestRun, Version, VersionLink
 
-from .story_corpus import write_story_corpus
+from .story_corpus import SAMPLES, write_story_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -87,6 +87,14 @@ def test_ingests_killed_at_random_points_then_rerun_equal_an_uninterrupted_run(
     db_url: str, tmp_path: Path
 ) -> None:
     parts = write_story_corpus(tmp_path / "corpus")
+    # Enough files that each of the three runs is killed before it could finish the corpus.
+    filler = tmp_path / "corpus" / "filler"
+    filler.mkdir()
+    barrier = (SAMPLES / "harbour-barrier.txt").read_text(encoding="utf-8")
+    for number in range(60):
+        note = f"Correction {number}: an earlier version of this story misspelt a name."
+        (filler / f"copy-{number:02d}.txt").write_text(f"{barrier}\n{note}\n", encoding="utf-8")
+    parts.append(filler)
     open_archive(db_url).dispose()
     command = archive_command(
         "ingest", "-q", "--workers", "1", "--batch-size", "1", "--db", db_url, *map(str, parts)
