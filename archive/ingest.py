@@ -213,8 +213,10 @@ def ingest(
 
     Files are parsed and fingerprinted by ``workers`` processes, one batch ahead of this
     process, which alone writes to the database, batch after batch in input order: the result
-    is the same for any number of workers. Each batch is one transaction; a record that fails is
-    rolled back alone (a savepoint) and logged in ``ingest_errors``, and the batch goes on.
+    is the same for any number of workers. Each batch is one transaction, linked and written at
+    once (:class:`archive.store.BatchWriter`); when the database refuses it, the batch is redone
+    record by record, each in a savepoint, so a record that fails is rolled back alone and
+    logged in ``ingest_errors``, and the batch goes on.
     ``on_file`` is called after each file, for progress display. ``should_stop`` is asked after
     each batch: when it answers True the run ends there, marked ``interrupted``; running the
     same ingest again resumes it, since what is archived already is skipped.
