@@ -304,11 +304,11 @@ def _write_batch(
         failures: list[ParseFailure] = []
         for prepared in batch:
             for result, fingerprint in prepared.records:
-                if isinstance(result, ParseFailure) or fingerprint is None:
-                    failures.append(result)  # type: ignore[arg-type]
+                if isinstance(result, ParseFailure):
+                    failures.append(result)
                 elif (result.source_path, result.content_sha256) in archived:
                     done.duplicates_skipped += 1
-                else:
+                elif fingerprint is not None:  # prepare_file fingerprints every parsed record
                     archived.add((result.source_path, result.content_sha256))
                     todo.append((result, fingerprint))
             done.files_seen += 1

@@ -130,39 +130,19 @@ def _stored_articles(session: Session, version_ids: list[int]) -> Iterator[tuple
 def _store_evidence(
     session: Session, version_id: int, fingerprint: match.Fingerprint, verdicts: list[match.Verdict]
 ) -> None:
-    best = match.best_verdict(verdicts)
     session.execute(
         update(Version)
         .where(Version.id == version_id)
         .values(
             simhash=fingerprint.simhash,
             body_sha256=fingerprint.body_sha256,
-            matched_version_id=best.version_id if best else None,
-            match_distance=best.distance if best else None,
-            match_similarity=best.similarity if best else None,
-            match_method=best.method if best else store.NEW_STORY,
-            match_sentences=best.sentences if best else None,
+            **store.match_evidence(match.best_verdict(verdicts)),
         )
     )
     if fingerprint.keys:
-        session.execute(
-            insert(MatchKey), [{"key": key, "version_id": version_id} for key in fingerprint.keys]
-        )
+        session.execute(insert(MatchKey), store.key_rows(version_id, fingerprint))
     if verdicts:
-        session.execute(
-            insert(VersionLink),
-            [
-                {
-                    "version_id": version_id,
-                    "linked_version_id": v.version_id,
-                    "distance": v.distance,
-                    "similarity": v.similarity,
-                    "method": v.method,
-                    "sentences": v.sentences,
-                }
-                for v in verdicts
-            ],
-        )
+        session.execute(insert(VersionLink), store.link_rows(version_id, verdicts))
 
 
 def _assign_stories(

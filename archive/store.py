@@ -223,6 +223,37 @@ def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidat
     return candidates_of(session, choose(fingerprint, index_hits(session, fingerprint)))
 
 
+def match_evidence(verdict: Verdict | None) -> dict[str, Any]:
+    """The ``versions`` columns that record how a version matched: its best verdict, or none."""
+    return {
+        "matched_version_id": verdict.version_id if verdict else None,
+        "match_distance": verdict.distance if verdict else None,
+        "match_similarity": verdict.similarity if verdict else None,
+        "match_method": verdict.method if verdict else NEW_STORY,
+        "match_sentences": verdict.sentences if verdict else None,
+    }
+
+
+def key_rows(version_id: int, fingerprint: Fingerprint) -> list[dict[str, int]]:
+    """The ``match_keys`` rows of a version."""
+    return [{"key": key, "version_id": version_id} for key in fingerprint.keys]
+
+
+def link_rows(version_id: int, verdicts: list[Verdict]) -> list[dict[str, Any]]:
+    """The ``version_links`` rows of a version: one per verdict."""
+    return [
+        {
+            "version_id": version_id,
+            "linked_version_id": v.version_id,
+            "distance": v.distance,
+            "similarity": v.similarity,
+            "method": v.method,
+            "sentences": v.sentences,
+        }
+        for v in verdicts
+    ]
+
+
 def resolve_story_id(session: Session, story_id: int) -> int | None:
     """The current id of a story that may have been merged into another; None if unknown."""
     if session.get(Story, story_id) is not None:
@@ -402,25 +433,11 @@ class BatchWriter:
                 "published_at": published_at,
                 "ingested_at": self._now,
                 "run_id": self._run_id,
-                "matched_version_id": verdict.version_id if verdict else None,
-                "match_distance": verdict.distance if verdict else None,
-                "match_similarity": verdict.similarity if verdict else None,
-                "match_method": verdict.method if verdict else NEW_STORY,
-                "match_sentences": verdict.sentences if verdict else None,
+                **match_evidence(verdict),
             }
         )
-        self._key_rows.extend({"key": key, "version_id": version_id} for key in fingerprint.keys)
-        self._link_rows.extend(
-            {
-                "version_id": version_id,
-                "linked_version_id": v.version_id,
-                "distance": v.distance,
-                "similarity": v.similarity,
-                "method": v.method,
-                "sentences": v.sentences,
-            }
-            for v in verdicts
-        )
+        self._key_rows.extend(key_rows(version_id, fingerprint))
+        self._link_rows.extend(link_rows(version_id, verdicts))
         linked = {self._resolve(v.story_id) for v in verdicts}
         merged = self._merge(linked, version_id) if len(linked) > 1 else 0
         self._added[version_id] = _BatchVersion(version_id, story.id, fingerprint)
