@@ -1,9 +1,15 @@
-"""A small corpus of several stories, each in several versions, written into a test's folder."""
+"""A small corpus of several stories, each in several versions, written into a test's folder,
+and the stories an archive ended with."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import Version
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 TEXT_ARTICLES = (
@@ -44,3 +50,12 @@ def write_story_corpus(folder: Path, parts: int = 4) -> list[Path]:
         else:
             target.write_text(content, encoding="utf-8")
     return subfolders
+
+
+def stored_stories(session: Session) -> tuple[dict[int, str], set[frozenset[str]]]:
+    """The source path of each stored version, and the stories as sets of source paths."""
+    paths = {v: path for v, path in session.execute(select(Version.id, Version.source_path))}
+    stories: dict[int, set[str]] = {}
+    for version_id, story_id in session.execute(select(Version.id, Version.story_id)):
+        stories.setdefault(story_id, set()).add(paths[version_id])
+    return paths, {frozenset(story) for story in stories.values()}

@@ -18,7 +18,7 @@ from archive.db import make_engine, open_archive
 from archive.ingest import ingest
 from archive.models import IngestRun, Version, VersionLink
 
-from .story_corpus import SAMPLES, write_story_corpus
+from .story_corpus import SAMPLES, stored_stories, write_story_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,10 +30,7 @@ def archive_command(*args: str) -> list[str]:
 def snapshot(engine: Engine) -> tuple[set[frozenset[str]], set[frozenset[str]], int]:
     """Stories as sets of source paths, links as unordered pairs of source paths, versions."""
     with Session(engine) as session:
-        paths = {v: p for v, p in session.execute(select(Version.id, Version.source_path))}
-        stories: dict[int, set[str]] = {}
-        for version_id, story_id in session.execute(select(Version.id, Version.story_id)):
-            stories.setdefault(story_id, set()).add(paths[version_id])
+        paths, stories = stored_stories(session)
         links = {
             frozenset((paths[a], paths[b]))
             for a, b in session.execute(
@@ -41,7 +38,7 @@ def snapshot(engine: Engine) -> tuple[set[frozenset[str]], set[frozenset[str]], 
             )
         }
         versions = session.scalar(select(func.count()).select_from(Version)) or 0
-    return {frozenset(s) for s in stories.values()}, links, versions
+    return stories, links, versions
 
 
 def version_count(engine: Engine) -> int:

@@ -15,7 +15,7 @@ from archive.ingest import ingest
 from archive.match import Fingerprint
 from archive.models import MatchKey, Story, Version, VersionLink
 
-from .story_corpus import write_story_corpus
+from .story_corpus import stored_stories, write_story_corpus
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -23,10 +23,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 def evidence(engine: Engine) -> tuple[set[frozenset[str]], set[tuple[str, str, str, float]]]:
     """The archive's stories (as sets of source paths) and links (paths, method, similarity)."""
     with Session(engine) as session:
-        path_of = {v: path for v, path in session.execute(select(Version.id, Version.source_path))}
-        stories: dict[int, set[str]] = {}
-        for version_id, story_id in session.execute(select(Version.id, Version.story_id)):
-            stories.setdefault(story_id, set()).add(path_of[version_id])
+        path_of, stories = stored_stories(session)
         links = {
             (path_of[new], path_of[old], method, round(similarity, 6))
             for new, old, method, similarity in session.execute(
@@ -38,7 +35,7 @@ def evidence(engine: Engine) -> tuple[set[frozenset[str]], set[tuple[str, str, s
                 )
             )
         }
-    return {frozenset(paths) for paths in stories.values()}, links
+    return stories, links
 
 
 def test_a_whole_batch_links_exactly_as_one_file_per_batch(engine: Engine, tmp_path: Path) -> None:
