@@ -26,7 +26,7 @@ import bisect
 import math
 from dataclasses import dataclass
 
-from archive.terms import CONTENT_RARITY, Analysis, analyse, word_rarities
+from archive.terms import CONTENT_RARITY, Analysis, analyse, rarities_of, words
 
 # Weighted Dice of two sentences' content words at which they count as one sentence reworded.
 SENTENCE_MATCH = 0.3
@@ -74,14 +74,28 @@ def profile(body: str | Analysis) -> Profile:
     return Profile(weights, math.fsum(weights.values()), None, _sentence_terms(analysis))
 
 
-def lazy_profile(body: str) -> Profile:
-    """The :class:`Profile` of an article body, its sentences read only when asked for.
+def lazy_profile(body: str, distinct: set[str] | None = None) -> Profile:
+    """The :class:`Profile` of an article body, its sentences read only when asked for;
+    ``distinct`` its :func:`distinct_words` when they are at hand.
 
     The words are those :func:`profile` finds: tokens never span the whitespace at which
     sentences are split.
     """
-    weights = word_rarities(body)
+    weights = rarities_of(distinct_words(body) if distinct is None else distinct)
     return Profile(weights, math.fsum(weights.values()), body)
+
+
+def distinct_words(body: str) -> set[str]:
+    """The distinct words of a body, as its profile has them."""
+    return set(words(body))
+
+
+def overlap_ceiling(a: Profile, other_words: set[str]) -> float:
+    """An upper bound of ``overlap(a, b)`` from the distinct words of ``b`` alone, without their
+    rarities: ``b`` weighs at least what it shares with ``a``, so the union weighs at least
+    ``a``. Raised by a hair, as the overlap's own rounding may put it a last bit higher."""
+    shared = math.fsum(a.weights[word] for word in a.weights.keys() & other_words)
+    return shared / a.total * (1 + 1e-9) if a.total > 0 else 0.0
 
 
 def _sentence_terms(analysis: Analysis) -> tuple[frozenset[str], ...]:

@@ -136,10 +136,15 @@ _profiles: OrderedDict[tuple[int, str], align.Profile] = OrderedDict()
 _PROFILE_CACHE_SIZE = 4096
 
 
-def candidate_profile(candidate: Candidate) -> align.Profile:
-    """The comparison profile of a stored version, cached: the same versions come up as
-    candidates again and again while their story is being ingested. The body hash is part of
-    the key, so two archives opened in one process never share an entry."""
+def candidate_profile(new: Fingerprint, candidate: Candidate, limit: float) -> align.Profile | None:
+    """The comparison profile of a stored version; None when its words show, before their
+    rarities are looked up, that its overlap with the new version is under ``limit``.
+
+    Profiles are cached: the same versions come up as candidates again and again while their
+    story is being ingested. The body hash is part of the key, so two archives opened in one
+    process never share an entry. Most candidates not at hand share only common words with
+    the new version; the bound rejects them for a third of the cost of a profile.
+    """
     if candidate.profile is not None:
         return candidate.profile
     cached = cached_profile(candidate.version_id, candidate.body_sha256)
@@ -147,7 +152,10 @@ def candidate_profile(candidate: Candidate) -> align.Profile:
         return cached
     if candidate.body is None:
         raise ValueError(f"candidate {candidate.version_id} has neither a body nor a profile")
-    computed = align.lazy_profile(candidate.body)
+    distinct = align.distinct_words(candidate.body)
+    if align.overlap_ceiling(new.profile, distinct) < limit:
+        return None
+    computed = align.lazy_profile(candidate.body, distinct)
     _remember(candidate.version_id, candidate.body_sha256, computed)
     return computed
 
@@ -203,9 +211,12 @@ def verify(
     if distance > MAX_DISTANCE:
         return None
     copy_threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-    other = candidate_profile(candidate)
+    least = min(REWRITE_MIN_OVERLAP, copy_threshold)
+    other = candidate_profile(new, candidate, least)
+    if other is None:
+        return None
     similarity = align.overlap(new.profile, other)
-    if similarity < min(REWRITE_MIN_OVERLAP, copy_threshold):
+    if similarity < least:
         return None
     sentences = align.correspondence(new.profile, other)
     if similarity >= copy_threshold:

@@ -21,6 +21,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
+from itertools import repeat
 
 from wordfreq import get_frequency_dict
 
@@ -43,14 +44,20 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…]['\")])\s+|(?<=[.!?…])\s+(?=['\"(\[]?
 
 def normalise_text(text: str) -> str:
     """Text with Unicode, typography and whitespace differences removed."""
-    if not text.isascii():  # ASCII is in NFKC already and has no typographic variants
-        text = unicodedata.normalize("NFKC", text)
-        # One str.replace per variant present: str.translate looks up every character in a
-        # dict, five times slower on an article.
-        for variant, plain in _TYPOGRAPHY:
-            if variant in text:
-                text = text.replace(variant, plain)
-    return " ".join(text.split())
+    return " ".join(_without_typography(text).split())
+
+
+def _without_typography(text: str) -> str:
+    """Text with Unicode and typography differences removed (whitespace left as it is)."""
+    if text.isascii():  # ASCII is in NFKC already and has no typographic variants
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    # One str.replace per variant present: str.translate looks up every character in a dict,
+    # five times slower on an article.
+    for variant, plain in _TYPOGRAPHY:
+        if variant in text:
+            text = text.replace(variant, plain)
+    return text
 
 
 @cache
@@ -88,13 +95,20 @@ def analyse(body: str) -> Analysis:
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens of ``text``, after Unicode and typography normalisation."""
-    return _WORD.findall(normalise_text(text).lower())
+    # Whitespace is not collapsed as normalise_text does: no token spans it.
+    return _WORD.findall(_without_typography(text).lower())
 
 
 def word_rarities(text: str) -> dict[str, float]:
     """Each distinct word of ``text`` (as :func:`words` finds them) with its rarity."""
-    table = _rarities()
-    return {word: table.get(word, MAX_RARITY) for word in set(words(text))}
+    return rarities_of(set(words(text)))
+
+
+def rarities_of(distinct: set[str]) -> dict[str, float]:
+    """Each of these words with its rarity."""
+    # map over the table's get: faster than a dict comprehension (stored candidates' bodies
+    # are read through here on every comparison).
+    return dict(zip(distinct, map(_rarities().get, distinct, repeat(MAX_RARITY)), strict=True))
 
 
 def sentences(body: str) -> list[str]:

@@ -18,6 +18,7 @@ from archive.db import open_archive
 from archive.fingerprint import features
 from archive.ingest import ingest
 from archive.models import Version, VersionLink
+from archive.parse import ParsedRecord, parse_file
 
 from .conftest import SAMPLES, SEEDS
 
@@ -181,3 +182,45 @@ def test_a_body_corresponds_wholly_to_itself() -> None:
     own = align.profile(body)
     assert align.overlap(own, own) == 1.0
     assert align.correspondence(own, own) == align.Correspondence(1.0, 1.0, 1.0)
+
+
+@settings(max_examples=80)
+@given(sentences, sentences)
+def test_the_overlap_ceiling_is_never_below_the_overlap(a: list[str], b: list[str]) -> None:
+    new, stored = align.profile(" ".join(a)), " ".join(b)
+    ceiling = align.overlap_ceiling(new, align.distinct_words(stored))
+    assert ceiling >= align.overlap(new, align.lazy_profile(stored))
+
+
+_fresh_ids = iter(range(10**9, 2 * 10**9))
+
+
+@settings(max_examples=40)
+@given(sentences, sentences)
+def test_a_stored_body_gets_the_verdict_its_profile_gets(a: list[str], b: list[str]) -> None:
+    new = match.fingerprint(Article(title="", body=" ".join(a)))
+    stored = match.fingerprint(Article(title="", body=" ".join(b)))
+    as_body = match.Candidate(
+        next(_fresh_ids), 1, stored.simhash, stored.body_sha256, body=" ".join(b)
+    )
+    as_profile = match.Candidate(
+        as_body.version_id, 1, stored.simhash, stored.body_sha256, profile=stored.profile
+    )
+    assert match.verify(new, as_body) == match.verify(new, as_profile)
+    assert match.verify(new, as_body, threshold=0.2) == match.verify(new, as_profile, threshold=0.2)
+
+
+def test_the_spun_seed_is_verified_from_its_stored_body() -> None:
+    spun_article, scraped_article = (_article(path) for path in (SPUN, SCRAPED))
+    spun = match.fingerprint(spun_article)
+    candidate = match.Candidate(
+        next(_fresh_ids), 1, spun.simhash, spun.body_sha256, body=spun_article.body
+    )
+    verdict = match.verify(match.fingerprint(scraped_article), candidate)
+    assert verdict is not None and verdict.method == match.REWRITE
+
+
+def _article(path: str) -> Article:
+    (record,) = parse_file(path)
+    assert isinstance(record, ParsedRecord)
+    return record.article
