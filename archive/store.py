@@ -145,6 +145,13 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
     )
 
 
+# Statements run for every new version, built once: building one costs more than running it.
+_SAME_BODY = select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
+    Version.body_sha256 == bindparam("body")
+)
+_BODIES = select(Version.id, Version.body).where(Version.id.in_(bindparam("ids", expanding=True)))
+
+
 def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
     """Stored versions with the same body, and the ``MAX_CANDIDATES`` that share the most index
     keys (at least ``MIN_SHARED_KEYS``, counting each key's ``POSTINGS_PER_KEY`` most recent
@@ -158,11 +165,7 @@ def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
         hits.update((row[0], IndexHit(*row)) for row in rows)
     # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
     # makes PostgreSQL scan every version.
-    same_body = session.connection().execute(
-        select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
-            Version.body_sha256 == fingerprint.body_sha256
-        )
-    )
+    same_body = session.connection().execute(_SAME_BODY, {"body": fingerprint.body_sha256})
     for version_id, story_id, simhash, body_hash in same_body:
         hits.setdefault(version_id, IndexHit(version_id, story_id, simhash, body_hash, 0))
     return sorted(hits.values(), key=lambda hit: hit.version_id)
@@ -201,9 +204,7 @@ def candidates_of(
     ]
     bodies: dict[int, str] = {}
     if unread:
-        rows = session.connection().execute(
-            select(Version.id, Version.body).where(Version.id.in_(unread))
-        )
+        rows = session.connection().execute(_BODIES, {"ids": unread})
         bodies = {version_id: body for version_id, body in rows}
     return [
         Candidate(
