@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import multiprocessing
 import os
@@ -29,6 +30,9 @@ from archive.parse import (
 )
 
 DEFAULT_BATCH_SIZE = 200
+# Batches the workers may prepare ahead of the writer: enough to even out slow files.
+BATCHES_AHEAD = 3
+WORKER_NICENESS = 5
 _COUNTERS = (
     "files_seen",
     "versions_stored",
@@ -252,8 +256,8 @@ def ingest(
 def _prepared_batches(
     files: Iterator[str], batch_size: int, workers: int
 ) -> Iterator[list[PreparedFile]]:
-    """Batches of prepared files in input order; with workers, the next batch is prepared
-    while the caller writes this one, so memory holds two batches at most."""
+    """Batches of prepared files in input order; with workers, the next batches are prepared
+    while the caller writes this one, so memory holds ``BATCHES_AHEAD + 1`` batches at most."""
     chunks = _chunked(files, batch_size)
     if workers <= 1:
         for chunk in chunks:
@@ -262,23 +266,28 @@ def _prepared_batches(
     # forkserver: workers must not inherit this process's open database connections.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["archive.ingest"])
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts) as pool:
-        pending: Iterator[PreparedFile] | None = None
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start) as pool:
+        pending: collections.deque[Iterator[PreparedFile]] = collections.deque()
         for chunk in chunks:
             # Files go to the workers in chunks: one message per file costs the writer more
             # than some files take to parse.
-            submitted = pool.map(prepare_file, chunk, chunksize=max(1, len(chunk) // (4 * workers)))
-            if pending is not None:
-                yield list(pending)
-            pending = submitted
-        if pending is not None:
-            yield list(pending)
+            pending.append(
+                pool.map(prepare_file, chunk, chunksize=max(1, len(chunk) // (4 * workers)))
+            )
+            if len(pending) > BATCHES_AHEAD:
+                yield list(pending.popleft())
+        while pending:
+            yield list(pending.popleft())
 
 
-def _ignore_interrupts() -> None:
+def _worker_start() -> None:
     # Ctrl-C is for the writer to handle (finish the batch, or stop at once); a worker that died
     # of it would only add tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The one writer is what a run waits for: when it and the workers want more cores than
+    # there are, it goes first (the workers are batches ahead and catch up while it waits).
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(WORKER_NICENESS)
 
 
 def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
