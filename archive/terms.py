@@ -31,6 +31,10 @@ MAX_RARITY = 7.0
 CONTENT_RARITY = 1.5
 
 _WORD = re.compile(r"\w+")
+# _WORD on ASCII text as a byte table: word characters kept, every other byte a space.
+_ASCII_WORDS = bytes(
+    c if c < 128 and (chr(c).isalnum() or chr(c) == "_") else 32 for c in range(256)
+)
 # Typographic variants that copies of one text differ in: curly quotes, dashes, odd spaces.
 _TYPOGRAPHY = (
     ("\u2018", "'"), ("\u2019", "'"), ("\u201a", "'"), ("\u201b", "'"),
@@ -87,7 +91,7 @@ class Analysis:
 
 def analyse(body: str) -> Analysis:
     """The :class:`Analysis` of an article body."""
-    per_sentence = tuple(tuple(_WORD.findall(s.lower())) for s in sentences(body))
+    per_sentence = tuple(tuple(_tokens(s.lower())) for s in sentences(body))
     counts = Counter(word for sentence in per_sentence for word in sentence)
     table = _rarities()
     return Analysis(per_sentence, counts, {word: table.get(word, MAX_RARITY) for word in counts})
@@ -96,7 +100,16 @@ def analyse(body: str) -> Analysis:
 def words(text: str) -> list[str]:
     """Lower-cased word tokens of ``text``, after Unicode and typography normalisation."""
     # Whitespace is not collapsed as normalise_text does: no token spans it.
-    return _WORD.findall(_without_typography(text).lower())
+    return _tokens(_without_typography(text).lower())
+
+
+def _tokens(text: str) -> list[str]:
+    r"""The runs of word characters (``\w+``) of ``text``."""
+    if text.isascii():
+        # One bytes.translate and one split, both in C: two to three times faster than the
+        # regular expression, which reads the bodies of stored candidates on every comparison.
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
+    return _WORD.findall(text)
 
 
 def word_rarities(text: str) -> dict[str, float]:

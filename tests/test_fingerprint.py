@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pytest
@@ -11,7 +12,7 @@ from simhash import Simhash
 
 from archive.article import Article
 from archive.fingerprint import MAX_FEATURE_WEIGHT, body_sha256, hamming, simhash64
-from archive.terms import _TYPOGRAPHY, normalise_text
+from archive.terms import _TYPOGRAPHY, normalise_text, words
 
 feature_text = st.text(min_size=0, max_size=30)
 
@@ -67,3 +68,9 @@ def test_normalising_maps_every_typographic_variant_like_one_translation_table(t
     table = str.maketrans(dict(_TYPOGRAPHY))
     expected = " ".join(unicodedata.normalize("NFKC", text).translate(table).split())
     assert normalise_text(text) == expected
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=_TRICKY) | st.text() | st.text(alphabet=st.characters(max_codepoint=127)))
+def test_words_are_the_word_character_runs_of_the_normalised_text(text: str) -> None:
+    assert words(text) == re.findall(r"\w+", normalise_text(text).lower())
