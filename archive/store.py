@@ -21,7 +21,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.sql.selectable import Select, TextualSelect
 
 from archive import align, match
 from archive.fingerprint import hamming
@@ -149,7 +149,14 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
 _SAME_BODY = select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
     Version.body_sha256 == bindparam("body")
 )
-_BODIES = select(Version.id, Version.body).where(Version.id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _bodies(count: int) -> Select[tuple[int, str]]:
+    """The bodies of ``count`` versions, bound as ``id0``, ``id1``...: one statement per count
+    (an expanding IN list is rewritten on every execution)."""
+    ids = [bindparam(f"id{n}", type_=Integer) for n in range(count)]
+    return select(Version.id, Version.body).where(Version.id.in_(ids))
 
 
 def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
@@ -204,7 +211,9 @@ def candidates_of(
     ]
     bodies: dict[int, str] = {}
     if unread:
-        rows = session.connection().execute(_BODIES, {"ids": unread})
+        rows = session.connection().execute(
+            _bodies(len(unread)), {f"id{n}": version_id for n, version_id in enumerate(unread)}
+        )
         bodies = {version_id: body for version_id, body in rows}
     return [
         Candidate(
