@@ -19,6 +19,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from itertools import repeat
@@ -93,8 +94,7 @@ def analyse(body: str) -> Analysis:
     """The :class:`Analysis` of an article body."""
     per_sentence = tuple(tuple(_tokens(s.lower())) for s in sentences(body))
     counts = Counter(word for sentence in per_sentence for word in sentence)
-    table = _rarities()
-    return Analysis(per_sentence, counts, {word: table.get(word, MAX_RARITY) for word in counts})
+    return Analysis(per_sentence, counts, rarities_of(counts.keys()))
 
 
 def words(text: str) -> list[str]:
@@ -112,13 +112,8 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def word_rarities(text: str) -> dict[str, float]:
-    """Each distinct word of ``text`` (as :func:`words` finds them) with its rarity."""
-    return rarities_of(set(words(text)))
-
-
-def rarities_of(distinct: set[str]) -> dict[str, float]:
-    """Each of these words with its rarity."""
+def rarities_of(distinct: Collection[str]) -> dict[str, float]:
+    """Each of these distinct words with its rarity."""
     # map over the table's get: faster than a dict comprehension (stored candidates' bodies
     # are read through here on every comparison).
     return dict(zip(distinct, map(_rarities().get, distinct, repeat(MAX_RARITY)), strict=True))
