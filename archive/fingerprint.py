@@ -57,7 +57,8 @@ def simhash64(feature_list: Sequence[str] | WeightedFeatures) -> int:
             raise ValueError(f"feature weights must be integers from 0 to {MAX_FEATURE_WEIGHT}")
     hashes = list(map(_hashes.get, texts))
     if None in hashes:
-        hashes = list(map(_feature_hash, texts))
+        pairs = zip(texts, hashes, strict=True)
+        hashes = [h if h is not None else _feature_hash(t) for t, h in pairs]
     digests = b"".join(hashes)  # type: ignore[arg-type]
     bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(-1, 64)
     # Floating point, for BLAS speed, yet exact: the sums are integers far below 2**53.
