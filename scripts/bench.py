@@ -18,7 +18,9 @@ takes ``--corpus``), then, in this one process and on the same documents:
   candidate-lookup latency at each checkpoint, peak RSS and database size per version.
 
 Results go to stdout as Markdown, and to ``--out`` (``docs/performance.md``) when given: the
-run replaces the previous one there, the text before it is kept.
+run replaces the previous one there, the text before it is kept. A run stopped early, at
+``--time-limit`` or by Ctrl-C (or SIGTERM), ends after the batch in hand and reports what it
+measured up to there, lookups included.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import os
 import platform
 import random
 import resource
+import signal
 import statistics
 import sys
 import tempfile
@@ -63,6 +66,7 @@ class Run:
     """One database's ingest: throughput, per-slice cost, lookups, memory and size."""
 
     database: str
+    planned: int = 0
     documents: int = 0
     seconds: float = 0.0
     slice_ms: list[float] = field(default_factory=list)
@@ -90,14 +94,19 @@ def main() -> int:
     command = f"python scripts/bench.py {' '.join(sys.argv[1:])}"
     lines.append(f"Command: `{command}`; corpus: {len(files):,} files.")
     lines += ["", *_references(sample), ""]
+    stop = _Stop(args.time_limit)
     runs = []
     for database in args.db:
         url = _database_url(database, scratch, args.pg_url)
         if url is None:
             lines.append(f"{database}: skipped (no server URL)")
             continue
-        runs.append(_ingest_run(database, url, files, checkpoints, args.workers, args.lookups))
-    lines += _run_tables(runs, checkpoints)
+        runs.append(
+            _ingest_run(database, url, files, checkpoints, args.workers, args.lookups, stop)
+        )
+        if stop():
+            break
+    lines += _run_tables(runs)
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:
@@ -157,9 +166,15 @@ def _references(articles: list) -> list[str]:
 
 
 def _ingest_run(
-    database: str, url: str, files: list[str], checkpoints: list[int], workers: int, lookups: int
+    database: str,
+    url: str,
+    files: list[str],
+    checkpoints: list[int],
+    workers: int,
+    lookups: int,
+    stop: _Stop,
 ) -> Run:
-    run = Run(database)
+    run = Run(database, planned=len(files))
     engine = open_archive(url)
     clock = _PausableClock()  # lookups are measured between chunks, off the ingest clock
     stamps = [clock.now()]
@@ -170,14 +185,17 @@ def _ingest_run(
             engine,
             workers=workers,
             on_file=lambda _: _progress(stamps, clock.now(), len(files)),
+            should_stop=stop,
         )
-        done = checkpoint
+        done = len(stamps) - 1
         with clock.paused():
-            run.lookups[checkpoint] = _lookup_latency(engine, files[:checkpoint], lookups)
-    run.documents = len(files)
+            run.lookups[done] = _lookup_latency(engine, files[:done], lookups)
+        if stop():
+            break
+    run.documents = done
     run.seconds = stamps[-1] - stamps[0]
-    run.slice_ms = _slice_costs(stamps, len(files))
-    run.bytes_per_version = _database_bytes(engine) / max(1, len(files))
+    run.slice_ms = _slice_costs(stamps, done)
+    run.bytes_per_version = _database_bytes(engine) / max(1, done)
     usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     run.peak_rss_mb = max(usage, children) / 1024
@@ -218,6 +236,25 @@ def _as_folders(segment: list[str], files: list[str]) -> list[str]:
         else:
             paths.extend(members)
     return paths
+
+
+class _Stop:
+    """Whether the run should end early: at a deadline, or when asked to by a signal."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self._deadline = time.monotonic() + seconds if seconds else None
+        self._asked = False
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, self._ask)
+
+    def _ask(self, number: int, frame: object) -> None:
+        if self._asked:  # asked twice: stop at once
+            raise KeyboardInterrupt
+        print("stopping after this batch (again to stop at once)", file=sys.stderr, flush=True)
+        self._asked = True
+
+    def __call__(self) -> bool:
+        return self._asked or (self._deadline is not None and time.monotonic() >= self._deadline)
 
 
 class _PausableClock:
@@ -294,9 +331,10 @@ def _database_url(database: str, scratch: Path, pg_url: str | None) -> str | Non
     return make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
-def _run_tables(runs: list[Run], checkpoints: list[int]) -> list[str]:
+def _run_tables(runs: list[Run]) -> list[str]:
     if not runs:
         return []
+    checkpoints = sorted({c for run in runs for c in run.lookups})
     lines = [
         "| database | documents | documents/s | first 10% ms/doc | last 10% ms/doc | last/first "
         "| peak RSS MB | bytes/version |",
@@ -305,7 +343,7 @@ def _run_tables(runs: list[Run], checkpoints: list[int]) -> list[str]:
     for run in runs:
         first, last = (run.slice_ms[0], run.slice_ms[-1]) if run.slice_ms else (0.0, 0.0)
         lines.append(
-            f"| {run.database} | {run.documents:,} | {run.documents / run.seconds:,.0f} | "
+            f"| {run.database} | {_documents(run)} | {run.documents / run.seconds:,.0f} | "
             f"{first:.2f} | {last:.2f} | {last / first if first else 0:.2f} | "
             f"{run.peak_rss_mb:,.0f} | {run.bytes_per_version:,.0f} |"
         )
@@ -318,10 +356,18 @@ def _run_tables(runs: list[Run], checkpoints: list[int]) -> list[str]:
     for run in runs:
         cells = [
             f"{run.lookups[c][0]:.2f} / {run.lookups[c][1]:.2f}, {run.lookups[c][2]:.1f}"
+            if c in run.lookups
+            else "-"
             for c in checkpoints
         ]
         lines.append(f"| {run.database} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _documents(run: Run) -> str:
+    if run.documents == run.planned:
+        return f"{run.documents:,}"
+    return f"{run.documents:,} of {run.planned:,} (stopped)"
 
 
 def _machine() -> str:
@@ -358,6 +404,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--checkpoints", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--lookups", type=int, default=200, help="lookups timed per checkpoint")
     parser.add_argument("--reference-docs", type=int, default=5000, help="docs for references")
+    parser.add_argument(
+        "--time-limit", type=float, help="stop ingesting after this many seconds and report"
+    )
     parser.add_argument("--workdir", help="scratch folder (default: a new temporary one)")
     parser.add_argument("--out", help="write the report to this Markdown file")
     parser.add_argument("--smoke", action="store_true", help="300 documents: a check it runs")

@@ -13,11 +13,15 @@ REPO = Path(__file__).resolve().parent.parent
 KIT = REPO.parent / "shared" / "eval"
 
 
-def test_benchmark_smoke_run_reports_every_measure(tmp_path: Path) -> None:
+def _require_kit() -> None:
     if not (KIT / "make_corpus.py").exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"the evaluation kit is not at {KIT}: CI must run the benchmark smoke test")
         pytest.skip(f"needs the evaluation kit at {KIT}")
+
+
+def test_benchmark_smoke_run_reports_every_measure(tmp_path: Path) -> None:
+    _require_kit()
     result = subprocess.run(
         [sys.executable, "scripts/bench.py", "--smoke", "--db", "sqlite", "--workers", "2",
          "--workdir", str(tmp_path), "--out", str(tmp_path / "performance.md")],
@@ -29,3 +33,19 @@ def test_benchmark_smoke_run_reports_every_measure(tmp_path: Path) -> None:
                 "lookup p50 / p99 (ms), candidates")  # fmt: skip
     for measure in measures:
         assert measure in report
+
+
+def test_benchmark_stopped_early_reports_what_it_measured(tmp_path: Path) -> None:
+    _require_kit()
+    result = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--smoke", "--db", "sqlite", "--workers", "1",
+         "--time-limit", "0.000001", "--workdir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| sqlite | "))
+    documents = row.split(" | ")[1]
+    assert documents.endswith("of 300 (stopped)")
+    assert 0 < int(documents.split()[0].replace(",", "")) < 300
+    lookups = [line for line in result.stdout.splitlines() if "lookup p50 / p99" in line]
+    assert lookups and "at 300:" not in lookups[0]
