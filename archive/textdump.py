@@ -108,13 +108,18 @@ _PAGE_COPYRIGHT_RE = re.compile(
     r"all rights reserved|©\s*(?:19|20)\d\d|copyright\s*(?:©\s*)?(?:19|20)\d\d", re.IGNORECASE
 )
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-_BOILERPLATE_RE = re.compile(
-    r"©|\(c\) \d{4}|copyright|all rights reserved|cookie|newsletter|sign up|subscribe|"
-    r"privacy policy|terms of (?:use|service)|email address will not be published|"
-    r"required fields are marked|^disclaimer:|leave a (?:reply|comment)|"
-    r"share (?:this|on|via)|follow us|click here|javascript|^(?:click|clique|cliquez|klicken)\s",
-    re.IGNORECASE,
-)
+# Boilerplate, matched case-insensitively (see _is_boilerplate): phrases found anywhere...
+_BOILERPLATE_PHRASES = (
+    "©", "copyright", "all rights reserved", "cookie", "newsletter", "sign up", "subscribe",
+    "privacy policy", "terms of use", "terms of service", "email address will not be published",
+    "required fields are marked", "leave a reply", "leave a comment", "share this", "share on",
+    "share via", "follow us", "click here", "javascript",
+)  # fmt: skip
+# ...and patterns, searched in the lower-cased line.
+_BOILERPLATE_RE = re.compile(r"\(c\) \d{4}|^disclaimer:|^(?:click|clique|cliquez|klicken)\s")
+# The characters a case-insensitive regular expression equates with an ASCII letter but whose
+# str.lower() is not that letter (U+212A, the Kelvin sign, lower-cases to "k" already).
+_CASE_ODDITIES = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"))
 _STOP_TITLE_WORDS = frozenset(
     [
         "a",
@@ -251,7 +256,7 @@ def _small_print(blocks: list[_Block]) -> list[tuple[int, int]]:
                 j += step
             inside = (j + 1, i) if step < 0 else (i + 1, j)
             enclosed = inside[0] < inside[1] and 0 <= j < len(blocks)
-            if enclosed and _BOILERPLATE_RE.search(blocks[j].text):
+            if enclosed and _is_boilerplate(blocks[j].text):
                 runs.append(inside)
     return runs
 
@@ -259,8 +264,8 @@ def _small_print(blocks: list[_Block]) -> list[tuple[int, int]]:
 def _is_credit(line: str) -> bool:
     """A photo credit under its caption ("Image copyright X" heads the picture instead)."""
     return (
-        len(_words(line)) <= MAX_CREDIT_WORDS
-        and bool(_CREDIT_RE.search(line))
+        bool(_CREDIT_RE.search(line))  # first: most lines fail it, and it is cheaper
+        and len(_words(line)) <= MAX_CREDIT_WORDS
         and not _has_inline_credit(line)
         and "copyright" not in line.lower()
     )
@@ -309,11 +314,27 @@ def _word_count(text: str) -> int:
     return len(_WORD_RE.findall(_CJK_RE.sub(" ", text))) + cjk // 2
 
 
+def _is_boilerplate(line: str) -> bool:
+    """Copyright, cookie and newsletter notices, sharing and comment prompts.
+
+    As a case-insensitive regular expression would find them, but searched in the lower-cased
+    line, phrases with ``in``: several times faster (every block of every page is checked).
+    """
+    for odd, letter in _CASE_ODDITIES:
+        if odd in line:
+            line = line.replace(odd, letter)
+    line = line.lower()
+    return any(phrase in line for phrase in _BOILERPLATE_PHRASES) or bool(
+        _BOILERPLATE_RE.search(line)
+    )
+
+
 def _is_prose(line: str) -> bool:
     words = _words(line)
-    count = _word_count(line)
+    # ASCII has no CJK characters, so its word count is its number of words
+    count = len(words) if line.isascii() else _word_count(line)
     long = count >= LONG_PROSE_WORDS
-    if count < MIN_PROSE_WORDS or (_BOILERPLATE_RE.search(line) and len(words) < 60):
+    if count < MIN_PROSE_WORDS or (_is_boilerplate(line) and len(words) < 60):
         return False
     if (_LIST_ITEM_RE.match(line) and not long) or _is_title_case(words):
         return False
@@ -345,7 +366,7 @@ def _keep_in_body(block: _Block) -> bool:
         and len(_words(line)) >= 3
         and bool(_SENTENCE_END_RE.search(line))
         and not _LIST_ITEM_RE.match(line)
-        and not _BOILERPLATE_RE.search(line)
+        and not _is_boilerplate(line)
     )
 
 
@@ -379,7 +400,7 @@ def _chrome_cost(block: _Block) -> int:
     """Boilerplate, bylines and bare date lines mark where an article ends and others begin
     (share bar, comment thread, teasers of other stories)."""
     line = block.text
-    if _BOILERPLATE_RE.search(line) or _BYLINE_RE.match(line) or _is_date_line(line, 2):
+    if _is_boilerplate(line) or _BYLINE_RE.match(line) or _is_date_line(line, 2):
         return BOUNDARY_COST
     return CHROME_COST
 
@@ -392,7 +413,7 @@ def _is_short_sentence(block: _Block) -> bool:
         and len(_words(line)) >= 3
         and line.endswith(".")
         and not _LIST_ITEM_RE.match(line)
-        and not _BOILERPLATE_RE.search(line)
+        and not _is_boilerplate(line)
         and not _is_date_line(line)
     )
 
@@ -460,7 +481,7 @@ def _looks_like_headline(block: _Block) -> bool:
         and not _BYLINE_RE.match(line)
         and not _is_date_line(line)
         and not line.endswith(".")
-        and not _BOILERPLATE_RE.search(line)
+        and not _is_boilerplate(line)
         and sum(not w.isdigit() for w in words) >= 2
     )
 
@@ -471,9 +492,7 @@ def _title_score(
     line = blocks[i].text
     content = [w.lower() for w in _words(line) if w.lower() not in _STOP_TITLE_WORDS]
     overlap = sum(_stem(w) in lead_words for w in content) / (len(content) + 1)
-    quoted = sum(
-        line in b.text and b.text != line and not _BOILERPLATE_RE.search(b.text) for b in blocks
-    )
+    quoted = sum(line in b.text and b.text != line and not _is_boilerplate(b.text) for b in blocks)
     # a page repeats its headline once (<title>, breadcrumb); a site name recurs in many lines
     contains = sum(b.text in line and b.text != line and _looks_like_headline(b) for b in blocks)
     # the headline is usually followed by its byline or dateline

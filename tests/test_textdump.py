@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.textdump import extract_text, parse_date
+from archive.textdump import _is_boilerplate, extract_text, parse_date
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 AP_SEED = SAMPLES / "002_224e29597f2f497a.txt"
@@ -419,3 +420,25 @@ CHROME_LIKE = st.sampled_from(
 def test_never_raises_on_page_like_line_mixtures(lines: list[str]) -> None:
     article = extract_text("\n".join(lines))
     assert all(paragraph.strip() for paragraph in article.body.split("\n\n") if article.body)
+
+
+# The case-insensitive expression _is_boilerplate stands for.
+_BOILERPLATE_REFERENCE = re.compile(
+    r"©|\(c\) \d{4}|copyright|all rights reserved|cookie|newsletter|sign up|subscribe|"
+    r"privacy policy|terms of (?:use|service)|email address will not be published|"
+    r"required fields are marked|^disclaimer:|leave a (?:reply|comment)|"
+    r"share (?:this|on|via)|follow us|click here|javascript|^(?:click|clique|cliquez|klicken)\s",
+    re.IGNORECASE,
+)
+_BOILERPLATE_PIECES = st.sampled_from(
+    ["©", "(c) 2019", "(C) 20", "Copyright", "COPYRİGHT", "all rights reſerved", "Cookie",
+     "sign up", "SubScrıbe", "privacy policy", "Terms of Use", "terms of ſervice", "share on",
+     "share", " via", "Follow us", "click here", "Click\u00a0", "KLICKEN ", "clique\t",
+     "Disclaimer:", "disclaimer", "javascript", "\u212aeep", "Leave a Reply", "newsletter",
+     "email address will not be published", "required fields are marked", " ", "\n", "x"]
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(_BOILERPLATE_PIECES, st.text(max_size=5)), max_size=8).map("".join))
+def test_boilerplate_check_agrees_with_a_case_insensitive_expression(line: str) -> None:
+    assert _is_boilerplate(line) == bool(_BOILERPLATE_REFERENCE.search(line))
