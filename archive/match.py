@@ -8,6 +8,7 @@ on the two bodies (see :func:`verify`). The design and its measurements are in
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
 import math
 from collections import OrderedDict
@@ -110,8 +111,8 @@ def key_terms(body: str | Analysis) -> list[str]:
         if weight < KEY_MIN_RARITY or len(word) < 3:
             continue
         scored.append((-min(weight, KEY_RARITY_CAP) * (1 + math.log(count)), word))
-    scored.sort()
-    return sorted(word for _, word in scored[:KEY_TERMS])
+    # nsmallest: as sorted(scored)[:KEY_TERMS], without sorting every word
+    return sorted(word for _, word in heapq.nsmallest(KEY_TERMS, scored))
 
 
 def term_keys(body: str | Analysis) -> tuple[int, ...]:

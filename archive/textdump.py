@@ -351,9 +351,11 @@ def _ends_sentence(line: str, long: bool) -> bool:
 
 def _is_title_case(words: list[str]) -> bool:
     """Headlines, taglines and menus capitalise most words; prose does not."""
+    if len(words) >= 25:
+        return False
     longer = [w for w in words[1:] if len(w) >= 4 and w.isalpha()]
     capitalised = sum(w[0].isupper() for w in longer)
-    return len(words) < 25 and len(longer) >= 3 and capitalised >= 0.8 * len(longer)
+    return len(longer) >= 3 and capitalised >= 0.8 * len(longer)
 
 
 def _keep_in_body(block: _Block) -> bool:
