@@ -310,6 +310,8 @@ def _words(text: str) -> list[str]:
 
 def _word_count(text: str) -> int:
     """Words of spaced scripts plus one per two CJK characters (which are written unspaced)."""
+    if text.isascii():  # no CJK: only words
+        return len(_WORD_RE.findall(text))
     cjk = len(_CJK_RE.findall(text))
     return len(_WORD_RE.findall(_CJK_RE.sub(" ", text))) + cjk // 2
 
@@ -331,8 +333,7 @@ def _is_boilerplate(line: str) -> bool:
 
 def _is_prose(line: str) -> bool:
     words = _words(line)
-    # ASCII has no CJK characters, so its word count is its number of words
-    count = len(words) if line.isascii() else _word_count(line)
+    count = len(words) if line.isascii() else _word_count(line)  # as _word_count's shortcut
     long = count >= LONG_PROSE_WORDS
     if count < MIN_PROSE_WORDS or (_is_boilerplate(line) and len(words) < 60):
         return False
