@@ -308,10 +308,11 @@ def _words(text: str) -> list[str]:
     return _WORD_RE.findall(text)
 
 
-def _word_count(text: str) -> int:
-    """Words of spaced scripts plus one per two CJK characters (which are written unspaced)."""
+def _word_count(text: str, words: list[str] | None = None) -> int:
+    """Words of spaced scripts plus one per two CJK characters (which are written unspaced);
+    ``words`` are the text's :func:`_words` when they are at hand."""
     if text.isascii():  # no CJK: only words
-        return len(_WORD_RE.findall(text))
+        return len(_WORD_RE.findall(text) if words is None else words)
     cjk = len(_CJK_RE.findall(text))
     return len(_WORD_RE.findall(_CJK_RE.sub(" ", text))) + cjk // 2
 
@@ -333,7 +334,7 @@ def _is_boilerplate(line: str) -> bool:
 
 def _is_prose(line: str) -> bool:
     words = _words(line)
-    count = len(words) if line.isascii() else _word_count(line)  # as _word_count's shortcut
+    count = _word_count(line, words)
     long = count >= LONG_PROSE_WORDS
     if count < MIN_PROSE_WORDS or (_is_boilerplate(line) and len(words) < 60):
         return False
