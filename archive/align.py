@@ -18,6 +18,11 @@ order words come in):
 An independent report of the same event shares names with the rewrite of a story, but not
 sentence for sentence and not in order; a page that quotes a paragraph of an article covers little
 of it. How the measures turn into a link is in :mod:`archive.match`.
+
+Each profile weighs its words in its own language (:mod:`archive.terms`). When two profiles
+differ in language (a translation quoting names, a page misread as another language), a word
+they share weighs the smaller of its two rarities, which keeps both measures symmetric; in one
+language a word weighs the same in both and nothing changes.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ import bisect
 import math
 from dataclasses import dataclass
 
-from archive.terms import CONTENT_RARITY, Analysis, analyse, rarities_of, words
+from archive.language import detect_language
+from archive.terms import CONTENT_RARITY, Analysis, analyse, analyse_in, rarities_of, words
 
 # Weighted Dice of two sentences' content words at which they count as one sentence reworded.
 SENTENCE_MATCH = 0.3
@@ -46,12 +52,14 @@ class Profile:
     total: float
     body: str | None = None
     _sentences: tuple[frozenset[str], ...] | None = None
+    # the language the weights are in (None: unsure, weighed as English)
+    language: str | None = None
 
     @property
     def sentences(self) -> tuple[frozenset[str], ...]:
         """The content words of each sentence long enough to compare."""
         if self._sentences is None:
-            self._sentences = _sentence_terms(analyse(self.body or ""))
+            self._sentences = _sentence_terms(analyse_in(self.body or "", self.language))
         return self._sentences
 
 
@@ -71,18 +79,29 @@ def profile(body: str | Analysis) -> Profile:
     """The :class:`Profile` of an article body (or of its analysis), sentences included."""
     analysis = analyse(body) if isinstance(body, str) else body
     weights = analysis.rarities
-    return Profile(weights, math.fsum(weights.values()), None, _sentence_terms(analysis))
+    return Profile(
+        weights,
+        math.fsum(weights.values()),
+        None,
+        _sentence_terms(analysis),
+        language=analysis.language,
+    )
 
 
-def lazy_profile(body: str, distinct: set[str] | None = None) -> Profile:
+def lazy_profile(
+    body: str, distinct: set[str] | None = None, language: str | None = None
+) -> Profile:
     """The :class:`Profile` of an article body, its sentences read only when asked for;
-    ``distinct`` its :func:`distinct_words` when they are at hand.
+    ``distinct`` its :func:`distinct_words` when they are at hand, ``language`` its language
+    when known (None: detected from the body, as :func:`profile` does).
 
-    The words are those :func:`profile` finds: tokens never span the whitespace at which
-    sentences are split.
+    The words are those :func:`profile` finds: tokens never span the whitespace or the
+    punctuation at which sentences are split.
     """
-    weights = rarities_of(distinct_words(body) if distinct is None else distinct)
-    return Profile(weights, math.fsum(weights.values()), body)
+    if language is None:
+        language = detect_language(body)
+    weights = rarities_of(distinct_words(body) if distinct is None else distinct, language)
+    return Profile(weights, math.fsum(weights.values()), body, language=language)
 
 
 def distinct_words(body: str) -> set[str]:
@@ -93,7 +112,8 @@ def distinct_words(body: str) -> set[str]:
 def overlap_ceiling(a: Profile, other_words: set[str]) -> float:
     """An upper bound of ``overlap(a, b)`` from the distinct words of ``b`` alone, without their
     rarities: ``b`` weighs at least what it shares with ``a``, so the union weighs at least
-    ``a``. Raised by a hair, as the overlap's own rounding may put it a last bit higher."""
+    ``a``; in another language a shared word weighs at most its rarity in ``a``, so the bound
+    holds too. Raised by a hair, as the overlap's own rounding may put it a last bit higher."""
     shared = math.fsum(a.weights[word] for word in a.weights.keys() & other_words)
     return shared / a.total * (1 + 1e-9) if a.total > 0 else 0.0
 
@@ -111,9 +131,19 @@ def _sentence_terms(analysis: Analysis) -> tuple[frozenset[str], ...]:
 def overlap(a: Profile, b: Profile) -> float:
     """Rarity-weighted Jaccard similarity of the two bodies' word sets (0..1)."""
     weights = a.weights
-    shared = math.fsum(weights[word] for word in weights.keys() & b.weights.keys())
+    common = weights.keys() & b.weights.keys()
+    if _same_language(a, b):
+        shared = math.fsum(weights[word] for word in common)
+    else:
+        other = b.weights
+        shared = math.fsum(min(weights[word], other[word]) for word in common)
     union = a.total + b.total - shared
     return shared / union if union > 0 else 0.0
+
+
+def _same_language(a: Profile, b: Profile) -> bool:
+    """Whether both profiles weigh their words in one table (unsure text is weighed as English)."""
+    return (a.language or "en") == (b.language or "en")
 
 
 def correspondence(a: Profile, b: Profile) -> Correspondence:
@@ -129,9 +159,11 @@ def correspondence(a: Profile, b: Profile) -> Correspondence:
 
 
 def _correspond(short: Profile, long: Profile) -> Correspondence:
-    # A word weighs the same in both profiles: each sentence is weighed by its own profile.
+    # In one language a word weighs the same in both profiles: each sentence is weighed by its
+    # own profile. In two, a shared word weighs the smaller of its rarities.
     weights = long.weights
     long_weights = [math.fsum(weights[w] for w in terms) for terms in long.sentences]
+    same = _same_language(short, long)
     partners: list[int] = []
     for terms in short.sentences:
         own = math.fsum(short.weights[w] for w in terms)
@@ -140,7 +172,11 @@ def _correspond(short: Profile, long: Profile) -> Correspondence:
             shared = terms & other
             if not shared:
                 continue
-            dice = 2 * math.fsum(weights[w] for w in shared) / (own + long_weights[index])
+            if same:
+                common = math.fsum(weights[w] for w in shared)
+            else:
+                common = math.fsum(min(weights[w], short.weights[w]) for w in shared)
+            dice = 2 * common / (own + long_weights[index])
             if dice > best:
                 best, partner = dice, index
         if best >= SENTENCE_MATCH:

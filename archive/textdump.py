@@ -58,6 +58,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
+import regex
+
 from archive.article import Article
 
 MIN_PROSE_WORDS = 6
@@ -76,10 +78,28 @@ EXCERPT_LENGTH_SLACK = 5
 MAX_CREDIT_WORDS = 8
 MAX_BIO_BLOCKS = 3
 
-_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
-_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_SENTENCE_END_RE = re.compile(r"[.!?…。！？][\"'”’»)\]」』]*$")
-_INNER_SENTENCE_RE = re.compile(r"[.!?][\"'”’)\]]*\s+[\"'“‘(]?[A-Z0-9]")
+# Words: letters and digits of any script with the combining marks after them (re's \w alone
+# cuts Hindi, Bengali or Tamil words at every vowel sign; emoji variation selectors are no
+# part of a word), joined by apostrophes. Latin-1 text has no marks: re, twice as fast.
+_LATIN1_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
+_WORD_RE = regex.compile(
+    r"[\p{L}\p{N}_][[\p{L}\p{N}\p{Mn}\p{Mc}_]--[\ufe00-\ufe0f\U000e0100-\U000e01ef]]*"
+    r"(?:['’][\p{L}\p{N}_][[\p{L}\p{N}\p{Mn}\p{Mc}_]--[\ufe00-\ufe0f\U000e0100-\U000e01ef]]*)*",
+    regex.V1,
+)
+# Han and kana, written without spaces (Hangul is spaced: its words are words).
+_CJK_RUN_RE = re.compile(r"[\u3005\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_RE = re.compile(r"[\u3005\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Sentence ends of any script: the ideographic and fullwidth full stops and marks, Devanagari
+# danda and double danda, Arabic question mark, Urdu full stop, Syriac, Armenian, Ethiopic,
+# Myanmar and Tibetan ends.
+_SENTENCE_END_RE = re.compile(r"[.!?…。！？．｡।॥؟۔܀։።။།][\"'”’»)\]」』]*$")
+# A sentence end inside a line: before a capital (of any cased script) or a letter of a
+# caseless one, after a danda or the like and a space, and after an ideographic end directly.
+_INNER_SENTENCE_RE = regex.compile(
+    r"[.!?][\"'”’)\]]*\s+[\"'“‘(]?(?:[A-Z0-9]|(?!\p{Latin})[\p{Lu}\p{Lt}\p{Lo}])"
+    r"|[।॥؟۔܀։።။།][\"'”’)\]]*\s+\S|[。！？][」』”’)\]]*[^\s」』”’)\]]"
+)
 _LIST_ITEM_RE = re.compile(r"^(?:[-–—•·*▪►›»]\s+|\d{1,2}[.)]\s+)")
 _NAV_SEPARATOR_RE = re.compile(r"\s[|>›»/·•]\s|(?<=\w)>|›| {2,}|\t")
 # "Categories: Sport", "Search for:", "Tags: a, b, c" - but not "Exclusive: Council quits"
@@ -305,16 +325,42 @@ def _wrap_group_end(lines: list[str], start: int) -> int:
 
 
 def _words(text: str) -> list[str]:
-    return _WORD_RE.findall(text)
+    """The words of ``text`` in any script; runs of Han and kana, written without spaces, cut
+    into overlapping character bigrams as :mod:`archive.terms` does (so that a headline's words
+    can be found in the lead paragraphs)."""
+    if len(text.encode("latin-1", "ignore")) == len(text):  # no marks, no CJK
+        return _LATIN1_WORD_RE.findall(text)
+    found = _WORD_RE.findall(text)
+    if not _CJK_RE.search(text):
+        return found
+    return [piece for word in found for piece in _cjk_bigrams(word)]
+
+
+def _cjk_bigrams(word: str) -> list[str]:
+    pieces: list[str] = []
+    position = 0
+    for run in _CJK_RUN_RE.finditer(word):
+        if run.start() > position:
+            pieces.append(word[position : run.start()])
+        chars = run.group()
+        pieces.extend(
+            [chars] if len(chars) == 1 else [chars[i : i + 2] for i in range(len(chars) - 1)]
+        )
+        position = run.end()
+    if position < len(word):
+        pieces.append(word[position:])
+    return pieces
 
 
 def _word_count(text: str, words: list[str] | None = None) -> int:
     """Words of spaced scripts plus one per two CJK characters (which are written unspaced);
     ``words`` are the text's :func:`_words` when they are at hand."""
     if text.isascii():  # no CJK: only words
-        return len(_WORD_RE.findall(text) if words is None else words)
+        return len(_LATIN1_WORD_RE.findall(text) if words is None else words)
     cjk = len(_CJK_RE.findall(text))
-    return len(_WORD_RE.findall(_CJK_RE.sub(" ", text))) + cjk // 2
+    if not cjk:
+        return len(_words(text) if words is None else words)
+    return len(_words(_CJK_RE.sub(" ", text))) + cjk // 2
 
 
 def _is_boilerplate(line: str) -> bool:
@@ -348,7 +394,7 @@ def _is_prose(line: str) -> bool:
 def _ends_sentence(line: str, long: bool) -> bool:
     match = _SENTENCE_END_RE.search(line)
     # a short line ending in ? or ! is as often a headline or a tagline as a sentence
-    return match is not None and (match.group()[0] in ".…。" or long)
+    return match is not None and (match.group()[0] in ".…。．｡।॥۔܀։።။།" or long)
 
 
 def _is_title_case(words: list[str]) -> bool:
@@ -477,7 +523,7 @@ def _looks_like_headline(block: _Block) -> bool:
     line = block.text
     words = _words(line)
     return (
-        2 <= len(words) <= MAX_TITLE_WORDS
+        2 <= _word_count(line, words) <= MAX_TITLE_WORDS  # CJK: two characters a word
         and not block.prose
         and not block.menu
         and not _LIST_ITEM_RE.match(line)
@@ -505,7 +551,7 @@ def _title_score(
     score = overlap + 0.5 * (quoted == 1) - 0.5 * (quoted > 1) - 0.5 * (contains > 0) + 0.4 * signed
     if counts[line] > 1:
         score -= 0.5
-    if len(content) < 3:
+    if min(len(content), _word_count(line)) < 3:  # CJK: two characters a word
         score -= 0.3
     return score
 

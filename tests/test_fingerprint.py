@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from simhash import Simhash
 
@@ -73,4 +73,18 @@ def test_normalising_maps_every_typographic_variant_like_one_translation_table(t
 @settings(max_examples=300)
 @given(st.text(alphabet=_TRICKY) | st.text() | st.text(alphabet=st.characters(max_codepoint=127)))
 def test_words_are_the_word_character_runs_of_the_normalised_text(text: str) -> None:
-    assert words(text) == re.findall(r"\w+", normalise_text(text).lower())
+    # Combining marks and joiners inside a word keep it whole, and Han and kana runs become
+    # bigrams (tests/test_scripts.py); characters Python's Unicode tables do not know yet may
+    # be letters to the newer tables of the regex module. Without them, words are \w runs.
+    text = "".join(c for c in text if not _script_specific(c))
+    normalised = normalise_text(text).lower()
+    assume(not any(_script_specific(c) for c in normalised))
+    assert words(text) == re.findall(r"\w+", normalised)
+
+
+def _script_specific(char: str) -> bool:
+    return (
+        unicodedata.category(char) in ("Mn", "Mc", "Cn")
+        or char in "\u200c\u200d\u30fc"
+        or unicodedata.name(char, "").startswith(("CJK", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC"))
+    )
