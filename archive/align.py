@@ -166,19 +166,7 @@ def _correspond(short: Profile, long: Profile) -> Correspondence:
     same = _same_language(short, long)
     partners: list[int] = []
     for terms in short.sentences:
-        own = math.fsum(short.weights[w] for w in terms)
-        best, partner = 0.0, -1
-        for index, other in enumerate(long.sentences):
-            shared = terms & other
-            if not shared:
-                continue
-            if same:
-                common = math.fsum(weights[w] for w in shared)
-            else:
-                common = math.fsum(min(weights[w], short.weights[w]) for w in shared)
-            dice = 2 * common / (own + long_weights[index])
-            if dice > best:
-                best, partner = dice, index
+        best, _, partner = _best_partner(terms, short, long, long_weights, same)
         if best >= SENTENCE_MATCH:
             partners.append(partner)
     n = len(short.sentences)
@@ -187,6 +175,29 @@ def _correspond(short: Profile, long: Profile) -> Correspondence:
         in_order=_longest_increasing_run(partners) / n,
         covered_other=len(set(partners)) / len(long.sentences),
     )
+
+
+def _best_partner(
+    terms: frozenset[str], short: Profile, long: Profile, long_weights: list[float], same: bool
+) -> tuple[float, float, int]:
+    """The sentence of ``long`` that shares the most content weight with ``terms`` (a sentence
+    of ``short``): its weighted Dice, the share of the sentence's own weight it holds, and its
+    index (-1 when none shares a word)."""
+    weights = long.weights
+    own = math.fsum(short.weights[w] for w in terms)
+    best, kept, partner = 0.0, 0.0, -1
+    for index, other in enumerate(long.sentences):
+        shared = terms & other
+        if not shared:
+            continue
+        if same:
+            common = math.fsum(weights[w] for w in shared)
+        else:  # in two languages a shared word weighs the smaller of its rarities
+            common = math.fsum(min(weights[w], short.weights[w]) for w in shared)
+        dice = 2 * common / (own + long_weights[index])
+        if dice > best:
+            best, kept, partner = dice, common / own, index
+    return best, kept, partner
 
 
 def _longest_increasing_run(values: list[int]) -> int:
@@ -199,3 +210,73 @@ def _longest_increasing_run(values: list[int]) -> int:
         else:
             tails[position] = value
     return len(tails)
+
+
+# --- containment: a short version inside a longer one -------------------------------------
+
+# A sentence of the shorter body is the same sentence, lightly edited or trimmed, in the longer
+# one when their weighted Dice is at least SAME_SENTENCE (a reworded sentence of a rewrite needs
+# only SENTENCE_MATCH) and the other holds at least SENTENCE_KEPT of its content weight: a
+# follow-up story that retells a sentence of the first report keeps its names, not its words.
+SAME_SENTENCE = 0.5
+SENTENCE_KEPT = 0.7
+
+
+@dataclass(frozen=True)
+class Containment:
+    """How a body with fewer sentences sits inside another: the share of its sentences found
+    nearly word for word in the other (``kept``), the share in the same order (``in_order``),
+    the share of its rare-word weight the other holds (``words``) and where in the other the
+    first of them stands (``start``, 0 = its first sentence, as a share of its sentences)."""
+
+    kept: float
+    in_order: float
+    words: float
+    start: float
+
+
+NO_CONTAINMENT = Containment(0.0, 0.0, 0.0, 1.0)
+
+
+def containment(a: Profile, b: Profile, min_words: float = 0.0) -> Containment:
+    """How the body with fewer sentences is contained in the other (both ways when equally
+    long, keeping the weaker, so that the result does not depend on which body is ``a``).
+
+    A trimmed copy, a teaser and an earlier write-thru of a wire story are the first part of
+    the longer version, sentence for sentence; an article quoting or reusing a few paragraphs
+    of another is not. Under ``min_words`` of rare-word weight shared, the sentences are not
+    compared (``NO_CONTAINMENT``).
+    """
+    if not a.sentences or not b.sentences:
+        return NO_CONTAINMENT
+    if len(a.sentences) != len(b.sentences):
+        short, long = (a, b) if len(a.sentences) < len(b.sentences) else (b, a)
+        return _contained(short, long, min_words)
+    one_way, other_way = _contained(a, b, min_words), _contained(b, a, min_words)
+    return min(one_way, other_way, key=lambda c: (c.kept, c.in_order, c.words, -c.start))
+
+
+def _contained(short: Profile, long: Profile, min_words: float) -> Containment:
+    weights = long.weights
+    same = _same_language(short, long)
+    common = short.weights.keys() & weights.keys()
+    if same:
+        shared_weight = math.fsum(short.weights[w] for w in common)
+    else:  # a shared word weighs the smaller of its two rarities, as in overlap
+        shared_weight = math.fsum(min(short.weights[w], weights[w]) for w in common)
+    words = shared_weight / short.total if short.total > 0 else 0.0
+    if words < min_words:
+        return NO_CONTAINMENT
+    long_weights = [math.fsum(weights[w] for w in terms) for terms in long.sentences]
+    partners: list[int] = []
+    for terms in short.sentences:
+        best, kept, partner = _best_partner(terms, short, long, long_weights, same)
+        if best >= SAME_SENTENCE and kept >= SENTENCE_KEPT:
+            partners.append(partner)
+    n = len(short.sentences)
+    return Containment(
+        kept=len(partners) / n,
+        in_order=_longest_increasing_run(partners) / n,
+        words=words,
+        start=min(partners) / len(long.sentences) if partners else 1.0,
+    )

@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+
+class BodyStatus(StrEnum):
+    """How a body was told apart from its page (``versions.body_status``).
+
+    Nothing a user gives is dropped: a page whose article cannot be told apart keeps its text,
+    marked so. Only ``ARTICLE`` bodies are linked to other versions: page text carries the
+    site's chrome, and two registration walls are alike whatever story stands behind them.
+    """
+
+    ARTICLE = "article"  # the article's text, page chrome left out
+    PAGE_TEXT = "page-text"  # no article told apart: the page's own text, chrome and all
+    BOILERPLATE_ONLY = "boilerplate-only"  # only walls, notices, captions or share prompts
 
 
 @dataclass(frozen=True)
@@ -11,8 +25,9 @@ class Article:
     """What extraction found in one file or record: the story text and its metadata.
 
     ``body`` is the article text only (paragraphs separated by blank lines), never page
-    chrome. Fields a format does not carry are ``None``; ``published_at`` is timezone-aware
-    when the source gave a zone, naive otherwise.
+    chrome, when ``body_status`` is ``ARTICLE``; otherwise the page's text as it was found.
+    Fields a format does not carry are ``None``; ``published_at`` is timezone-aware when the
+    source gave a zone, naive otherwise.
     """
 
     title: str
@@ -20,3 +35,9 @@ class Article:
     url: str | None = None
     site: str | None = None
     published_at: datetime | None = None
+    body_status: BodyStatus = BodyStatus.ARTICLE
+
+    @property
+    def linkable(self) -> bool:
+        """Whether the body is an article's, and so may link to other versions."""
+        return self.body_status is BodyStatus.ARTICLE

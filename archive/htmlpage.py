@@ -10,7 +10,7 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from archive.article import Article
+from archive.article import Article, BodyStatus
 from archive.textdump import extract_text, parse_date
 
 # chosen with scripts/eval_extraction.py on the benchmark pages (docs/extraction.md): precision
@@ -103,12 +103,13 @@ def extract_html(html: str, url: str | None = None) -> Article:
     document = _trafilatura_document(html, url)
     meta = _metadata(document)
     body = _body_from_trafilatura(document, meta["title"])
+    status = BodyStatus.ARTICLE
     if not body:
         fallback = extract_text(html_to_text(html))
         if not fallback.body:
             # Markup nested deeper than lxml keeps (2048 levels) loses its text in the tree.
             fallback = extract_text(strip_tags(html))
-        body = fallback.body
+        body, status = fallback.body, fallback.body_status
         meta["title"] = meta["title"] or fallback.title
         meta["published"] = meta["published"] or fallback.published_at
     return Article(
@@ -117,6 +118,7 @@ def extract_html(html: str, url: str | None = None) -> Article:
         url=meta["url"] or url,
         site=meta["site"],
         published_at=meta["published"],
+        body_status=status,
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive import match, store
+from archive.article import BodyStatus
 from archive.db import writing
 from archive.models import IngestError, IngestRun
 from archive.parse import (
@@ -41,6 +42,8 @@ _COUNTERS = (
     "exact",
     "duplicates_skipped",
     "stories_merged",
+    "page_text",
+    "boilerplate_only",
     "failed",
 )
 
@@ -56,6 +59,9 @@ class Report:
     exact: int = 0
     duplicates_skipped: int = 0
     stories_merged: int = 0
+    # stored without an article body told apart (kept, never linked): see BodyStatus
+    page_text: int = 0
+    boilerplate_only: int = 0
     failed: int = 0
     failures: list[ParseFailure] = field(default_factory=list)
     run_id: int | None = None
@@ -69,6 +75,8 @@ class Report:
             self.linked += 1
             self.exact += outcome.method == "exact"
         self.stories_merged += outcome.merged_stories
+        self.page_text += outcome.body_status == BodyStatus.PAGE_TEXT
+        self.boilerplate_only += outcome.body_status == BodyStatus.BOILERPLATE_ONLY
 
     def failure(self, failure: ParseFailure) -> None:
         self.failed += 1
@@ -91,8 +99,18 @@ class Report:
             f"({self.new_stories} new stories, {self.linked} linked to an existing story"
             f"{f', {self.exact} of them exact copies' if self.exact else ''}), "
             f"{f'{self.stories_merged} stories merged, ' if self.stories_merged else ''}"
+            f"{self._unlinked()}"
             f"{self.duplicates_skipped} already archived, {self.failed} failed"
         )
+
+    def _unlinked(self) -> str:
+        """What was kept without an article body, never linked (empty when nothing was)."""
+        parts = []
+        if self.page_text:
+            parts.append(f"{self.page_text} kept as page text")
+        if self.boilerplate_only:
+            parts.append(f"{self.boilerplate_only} boilerplate only")
+        return f"{', '.join(parts)} (no article found, not linked), " if parts else ""
 
 
 def collect_files(

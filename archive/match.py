@@ -11,8 +11,8 @@ import hashlib
 import heapq
 import itertools
 import math
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, replace
 
 from archive import align
 from archive.article import Article
@@ -29,6 +29,11 @@ KEY_MIN_RARITY = 2.0  # Zipf 5 or rarer: "russia" yes, "minister", "said" or "ye
 # (unknown, rarity 7) must not push out a name the story repeats.
 KEY_RARITY_CAP = 5.0
 _TERM_KEY_BASE = 1 << 20  # term-pair keys sit above every band key
+# Lead keys: pairs of the LEAD_TERMS most distinctive words of the first LEAD_SENTENCES
+# sentences. A teaser, a headline-and-standfirst page or an early write-thru is mostly the
+# lead of the full story, whose distinctive words as a whole are others.
+LEAD_SENTENCES = 2
+LEAD_TERMS = 10
 
 # SimHashes further apart than this are not compared further: no copy or rewrite measured on
 # the dev corpus was more than 28 bits apart, two unrelated bodies are 32 on average.
@@ -42,17 +47,30 @@ REWRITE_MIN_COVERED = 0.8
 REWRITE_MIN_IN_ORDER = 0.75
 REWRITE_MIN_COVERED_OTHER = 0.25
 
-EXACT, NEAR, REWRITE = "exact", "near", "rewrite"
+# ...and the evidence that makes a contained copy (a trimmed copy, a teaser, an earlier
+# write-thru of a wire story): most sentences of the shorter body, nearly word for word and in
+# order, in the first part of the longer one, with most of its rare words.
+CONTAINED_MIN_KEPT = 0.8
+CONTAINED_MIN_IN_ORDER = 0.75
+CONTAINED_MIN_WORDS = 0.6
+CONTAINED_MAX_START = 0.25
+# Versions sharing this many index keys (five distinctive words) are compared however far
+# apart their SimHashes are: a short version inside a long one is far from it in SimHash.
+NEAR_IN_KEYS = 10
+
+EXACT, NEAR, REWRITE, CONTAINED = "exact", "near", "rewrite", "contained"
 
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What a new version is looked up and stored by."""
+    """What a new version is looked up and stored by. A body that is not an article's
+    (``linkable`` false: page text, a wall) has no index keys and is never compared."""
 
     simhash: int
     body_sha256: str
     keys: tuple[int, ...]
     profile: align.Profile
+    linkable: bool = True
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,7 @@ class Candidate:
     body_sha256: str
     body: str | None = None
     profile: align.Profile | None = None
+    language: str | None = None  # of the stored body, as detected when it was stored
 
 
 @dataclass(frozen=True)
@@ -84,8 +103,19 @@ def fingerprint(article: Article) -> Fingerprint:
     """The SimHash, body hash, candidate-index keys and comparison profile of ``article``."""
     analysis = analyse(article.body)
     value = simhash64(features(analysis))
-    keys = band_keys(value) + term_keys(analysis)
-    return Fingerprint(value, body_sha256(article), keys, align.profile(analysis))
+    keys = _index_keys(value, analysis) if article.linkable else ()
+    return Fingerprint(
+        value, body_sha256(article), keys, align.profile(analysis), linkable=article.linkable
+    )
+
+
+def _index_keys(value: int, analysis: Analysis) -> tuple[int, ...]:
+    """Band keys, then the body's and the lead's term-pair keys, each once (the lead's names
+    are mostly the body's)."""
+    terms = term_keys(analysis)
+    known = set(terms)
+    lead = tuple(key for key in lead_keys(analysis) if key not in known)
+    return band_keys(value) + terms + lead
 
 
 def band_keys(value: int) -> tuple[int, ...]:
@@ -97,7 +127,7 @@ def band_keys(value: int) -> tuple[int, ...]:
     )
 
 
-def key_terms(body: str | Analysis) -> list[str]:
+def key_terms(body: str | Analysis, limit: int = KEY_TERMS) -> list[str]:
     """The body's most distinctive words: rare in English, frequent in the body.
 
     Scored ``min(rarity, 5) * (1 + ln count)``: names and subject nouns recur in a story, a typo
@@ -108,11 +138,13 @@ def key_terms(body: str | Analysis) -> list[str]:
     scored = []
     for word, count in analysis.counts.items():
         weight = analysis.rarities[word]
-        if weight < KEY_MIN_RARITY or len(word) < 3:
+        # short words are abbreviations and fragments, except in unspaced scripts, whose words
+        # are character bigrams (archive.terms)
+        if weight < KEY_MIN_RARITY or (len(word) < 3 and word.isascii()):
             continue
         scored.append((-min(weight, KEY_RARITY_CAP) * (1 + math.log(count)), word))
     # nsmallest: as sorted(scored)[:KEY_TERMS], without sorting every word
-    return sorted(word for _, word in heapq.nsmallest(KEY_TERMS, scored))
+    return sorted(word for _, word in heapq.nsmallest(limit, scored))
 
 
 def term_keys(body: str | Analysis) -> tuple[int, ...]:
@@ -124,8 +156,20 @@ def term_keys(body: str | Analysis) -> tuple[int, ...]:
     names and nouns it is built on. Keys are the first
     63 bits of a BLAKE2b hash of the pair, moved above the band keys.
     """
+    return _pair_keys(key_terms(body))
+
+
+def lead_keys(analysis: Analysis) -> tuple[int, ...]:
+    """Index keys of a body's lead: one per pair of the :func:`key_terms` of its first
+    ``LEAD_SENTENCES`` sentences, hashed as :func:`term_keys` (a pair is one key, whichever
+    part of a body it comes from)."""
+    lead = Counter(word for sentence in analysis.sentences[:LEAD_SENTENCES] for word in sentence)
+    return _pair_keys(key_terms(replace(analysis, counts=lead), LEAD_TERMS))
+
+
+def _pair_keys(terms: list[str]) -> tuple[int, ...]:
     keys = []
-    for first, second in itertools.combinations(key_terms(body), 2):
+    for first, second in itertools.combinations(terms, 2):
         digest = hashlib.blake2b(f"{first}\x1f{second}".encode(), digest_size=8).digest()
         keys.append(
             _TERM_KEY_BASE + (int.from_bytes(digest, "big") >> 1) % (2**63 - _TERM_KEY_BASE)
@@ -154,11 +198,21 @@ def candidate_profile(new: Fingerprint, candidate: Candidate, limit: float) -> a
     if candidate.body is None:
         raise ValueError(f"candidate {candidate.version_id} has neither a body nor a profile")
     distinct = align.distinct_words(candidate.body)
-    if align.overlap_ceiling(new.profile, distinct) < limit:
+    if align.overlap_ceiling(new.profile, distinct) < limit and not _may_be_inside(
+        new.profile, distinct
+    ):
         return None
-    computed = align.lazy_profile(candidate.body, distinct)
+    computed = align.lazy_profile(candidate.body, distinct, candidate.language)
     _remember(candidate.version_id, candidate.body_sha256, computed)
     return computed
+
+
+def _may_be_inside(new: align.Profile, other_words: set[str]) -> bool:
+    """Whether a stored body could be contained in the new one, judged by its words alone: it
+    has fewer distinct words, and most of them are the new body's."""
+    if not other_words or len(other_words) >= len(new.weights):
+        return False
+    return len(other_words & new.weights.keys()) >= CONTAINED_MIN_WORDS * len(other_words)
 
 
 def cached_profile(version_id: int, body_sha256: str) -> align.Profile | None:
@@ -183,10 +237,15 @@ def _remember(version_id: int, body_sha256: str, computed: align.Profile) -> Non
         _profiles.popitem(last=False)
 
 
-def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str) -> bool:
+def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_keys: int = 0) -> bool:
     """Whether a stored version could pass :func:`verify`, judged by its fingerprint alone: so
-    the bodies of most chance candidates are never read."""
-    return body_sha256 == new.body_sha256 or hamming(new.simhash, simhash) <= MAX_DISTANCE
+    the bodies of most chance candidates are never read. Versions that share
+    ``NEAR_IN_KEYS`` index keys are always worth it."""
+    return (
+        body_sha256 == new.body_sha256
+        or shared_keys >= NEAR_IN_KEYS
+        or hamming(new.simhash, simhash) <= MAX_DISTANCE
+    )
 
 
 def verify(
@@ -204,37 +263,59 @@ def verify(
       trimmed or edited copies;
     - ``rewrite``: overlap at least 0.3, and at least 80% of the shorter body's sentences are
       reworded sentences of the other, three quarters of them in the same order, covering at
-      least a quarter of the longer body. ``rewrites=False`` links copies only.
+      least a quarter of the longer body;
+    - ``contained``: at least 80% of the shorter body's sentences are sentences of the other,
+      nearly word for word (weighted Dice >= 0.5), three quarters of them in order, starting in
+      the first quarter of the longer body, which holds at least 60% of the shorter body's
+      rare-word weight: a trimmed copy, a teaser, an earlier write-thru of a wire story. No
+      SimHash bound: a short version inside a long one is far from it.
+
+    ``rewrites=False`` links by word overlap only (``exact``, ``near``).
     """
     distance = hamming(new.simhash, candidate.simhash)
     if new.body_sha256 == candidate.body_sha256:
         return Verdict(candidate.version_id, candidate.story_id, distance, 1.0, EXACT, 1.0)
-    if distance > MAX_DISTANCE:
-        return None
     copy_threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     least = min(REWRITE_MIN_OVERLAP, copy_threshold)
     other = candidate_profile(new, candidate, least)
     if other is None:
         return None
     similarity = align.overlap(new.profile, other)
-    if similarity < least:
+    method: str | None = None
+    if similarity >= least:
+        sentences = align.correspondence(new.profile, other)
+        if similarity >= copy_threshold:
+            method = NEAR
+        elif (
+            rewrites
+            and similarity >= REWRITE_MIN_OVERLAP
+            and sentences.covered >= REWRITE_MIN_COVERED
+            and sentences.in_order >= REWRITE_MIN_IN_ORDER
+            and sentences.covered_other >= REWRITE_MIN_COVERED_OTHER
+        ):
+            method = REWRITE
+        if method is not None:
+            return Verdict(
+                candidate.version_id,
+                candidate.story_id,
+                distance,
+                similarity,
+                method,
+                sentences.covered,
+            )
+    if not rewrites:
         return None
-    sentences = align.correspondence(new.profile, other)
-    if similarity >= copy_threshold:
-        method = NEAR
-    elif (
-        rewrites
-        and similarity >= REWRITE_MIN_OVERLAP
-        and sentences.covered >= REWRITE_MIN_COVERED
-        and sentences.in_order >= REWRITE_MIN_IN_ORDER
-        and sentences.covered_other >= REWRITE_MIN_COVERED_OTHER
+    inside = align.containment(new.profile, other, min_words=CONTAINED_MIN_WORDS)
+    if (
+        inside.kept >= CONTAINED_MIN_KEPT
+        and inside.in_order >= CONTAINED_MIN_IN_ORDER
+        and inside.words >= CONTAINED_MIN_WORDS
+        and inside.start <= CONTAINED_MAX_START
     ):
-        method = REWRITE
-    else:
-        return None
-    return Verdict(
-        candidate.version_id, candidate.story_id, distance, similarity, method, sentences.covered
-    )
+        return Verdict(
+            candidate.version_id, candidate.story_id, distance, similarity, CONTAINED, inside.kept
+        )
+    return None
 
 
 def best_verdict(verdicts: list[Verdict]) -> Verdict | None:
@@ -242,5 +323,5 @@ def best_verdict(verdicts: list[Verdict]) -> Verdict | None:
     oldest version."""
     if not verdicts:
         return None
-    rank = {EXACT: 0, NEAR: 1, REWRITE: 2}
+    rank = {EXACT: 0, NEAR: 1, REWRITE: 2, CONTAINED: 3}
     return min(verdicts, key=lambda v: (rank[v.method], -v.similarity, v.version_id))

@@ -174,6 +174,16 @@ class Version(Base):
     simhash: Mapped[int] = mapped_column(UnsignedBigInt, doc="64-bit SimHash, stored signed")
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+    body_status: Mapped[str] = mapped_column(
+        String(16),
+        default="article",
+        server_default="article",
+        doc="article, page-text or boilerplate-only: how the body was extracted (only article "
+        "bodies are linked)",
+    )
+    language: Mapped[str | None] = mapped_column(
+        String(8), doc="ISO 639 code of the body's language as detected; word rarity's table"
+    )
     url: Mapped[str | None] = mapped_column(Text)
     site: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

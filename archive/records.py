@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from archive.article import Article
+from archive.article import Article, BodyStatus
 from archive.dates import parse_date
 from archive.htmlpage import extract_html
 
@@ -41,9 +41,10 @@ def article_from_record(record: object) -> Article:
     body = _text_of(_first(fields, BODY_FIELDS))
     url = _text_of(_first(fields, URL_FIELDS)) or None
     title = _text_of(_first(fields, TITLE_FIELDS))
+    status = BodyStatus.ARTICLE
     if _HTML_TAG.search(body):
         from_html = extract_html(body, url=url)
-        body = from_html.body
+        body, status = from_html.body, from_html.body_status
         title = title or from_html.title
     if not body.strip():
         raise RecordError("record has no article text (looked for: " + ", ".join(BODY_FIELDS) + ")")
@@ -54,6 +55,7 @@ def article_from_record(record: object) -> Article:
         url=url,
         site=site or None,
         published_at=_date_of(_first(fields, DATE_FIELDS)),
+        body_status=status,
     )
 
 

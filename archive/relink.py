@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from archive import match, store
-from archive.article import Article
+from archive.article import Article, BodyStatus
 from archive.db import writing
 from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
 
@@ -119,12 +119,23 @@ def _stored_articles(session: Session, version_ids: list[int]) -> Iterator[tuple
                 Version.url,
                 Version.site,
                 Version.published_at,
+                Version.body_status,
             )
             .where(Version.id.between(chunk[0], chunk[-1]))
             .order_by(Version.id)
         )
         for row in rows:
-            yield row.id, Article(row.title, row.body, row.url, row.site, row.published_at)
+            yield (
+                row.id,
+                Article(
+                    row.title,
+                    row.body,
+                    row.url,
+                    row.site,
+                    row.published_at,
+                    body_status=BodyStatus(row.body_status),
+                ),
+            )
 
 
 def _store_evidence(

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Select, TextualSelect
 
 from archive import align, match
+from archive.article import BodyStatus
 from archive.fingerprint import hamming
 from archive.match import Candidate, Fingerprint, Verdict, best_verdict, worth_comparing
 from archive.models import (
@@ -74,6 +75,7 @@ class StoredVersion:
     method: str  # "exact", "near", "rewrite" or "new story"
     verdict: Verdict | None
     merged_stories: int = 0  # how many other stories this version's links merged into its own
+    body_status: str = BodyStatus.ARTICLE.value  # how its body was told apart from the page
 
 
 @dataclass(frozen=True)
@@ -146,8 +148,9 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
 
 
 # Statements run for every new version, built once: building one costs more than running it.
+# Only article bodies link: two identical registration walls say nothing of their stories.
 _SAME_BODY = select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
-    Version.body_sha256 == bindparam("body")
+    Version.body_sha256 == bindparam("body"), Version.body_status == BodyStatus.ARTICLE.value
 )
 
 
@@ -156,13 +159,15 @@ def _bodies(count: int) -> Select[tuple[int, str]]:
     """The bodies of ``count`` versions, bound as ``id0``, ``id1``...: one statement per count
     (an expanding IN list is rewritten on every execution)."""
     ids = [bindparam(f"id{n}", type_=Integer) for n in range(count)]
-    return select(Version.id, Version.body).where(Version.id.in_(ids))
+    return select(Version.id, Version.body, Version.language).where(Version.id.in_(ids))
 
 
 def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
     """Stored versions with the same body, and the ``MAX_CANDIDATES`` that share the most index
     keys (at least ``MIN_SHARED_KEYS``, counting each key's ``POSTINGS_PER_KEY`` most recent
-    holders): one statement, through indexes only."""
+    holders): one statement, through indexes only. None for a body that is not an article's."""
+    if not fingerprint.linkable:
+        return []
     keys = sorted(set(fingerprint.keys))
     hits: dict[int, IndexHit] = {}
     if keys:
@@ -188,7 +193,7 @@ def choose(fingerprint: Fingerprint, hits: list[IndexHit]) -> list[IndexHit]:
         (-h.shared_keys, hamming(fingerprint.simhash, h.simhash), h.version_id, h)
         for h in hits
         if h.body_sha256 != fingerprint.body_sha256
-        and worth_comparing(fingerprint, h.simhash, h.body_sha256)
+        and worth_comparing(fingerprint, h.simhash, h.body_sha256, h.shared_keys)
     ]
     others.sort(key=lambda entry: entry[:3])
     chosen = same_body + [entry[3] for entry in others[:MAX_COMPARED]]
@@ -209,20 +214,21 @@ def candidates_of(
         if h.version_id not in profiles
         and match.cached_profile(h.version_id, h.body_sha256) is None
     ]
-    bodies: dict[int, str] = {}
+    bodies: dict[int, tuple[str, str | None]] = {}
     if unread:
         rows = session.connection().execute(
             _bodies(len(unread)), {f"id{n}": version_id for n, version_id in enumerate(unread)}
         )
-        bodies = {version_id: body for version_id, body in rows}
+        bodies = {version_id: (body, language) for version_id, body, language in rows}
     return [
         Candidate(
             h.version_id,
             h.story_id,
             h.simhash,
             h.body_sha256,
-            body=bodies.get(h.version_id),
+            body=bodies[h.version_id][0] if h.version_id in bodies else None,
             profile=profiles.get(h.version_id),
+            language=bodies[h.version_id][1] if h.version_id in bodies else None,
         )
         for h in hits
     ]
@@ -362,7 +368,10 @@ class BatchWriter:
 
     def candidates(self, fingerprint: Fingerprint) -> list[Candidate]:
         """The versions, stored or added earlier in this batch, to compare ``fingerprint``
-        with: the same ranking and choice as :func:`find_candidates` over both."""
+        with: the same ranking and choice as :func:`find_candidates` over both; none for a
+        body that is not an article's."""
+        if not fingerprint.linkable:
+            return []
         stored = index_hits(self._session, fingerprint)
         shared: defaultdict[int, int] = defaultdict(int)
         for key in set(fingerprint.keys):
@@ -438,6 +447,8 @@ class BatchWriter:
                 "simhash": fingerprint.simhash,
                 "title": article.title,
                 "body": article.body,
+                "body_status": article.body_status.value,
+                "language": fingerprint.profile.language,
                 "url": article.url,
                 "site": article.site,
                 "published_at": published_at,
@@ -453,9 +464,12 @@ class BatchWriter:
         self._added[version_id] = _BatchVersion(version_id, story.id, fingerprint)
         for key in set(fingerprint.keys):
             self._by_key[key].append(version_id)
-        self._by_body[fingerprint.body_sha256].append(version_id)
+        if fingerprint.linkable:
+            self._by_body[fingerprint.body_sha256].append(version_id)
         method = verdict.method if verdict else NEW_STORY
-        return StoredVersion(version_id, self._resolve(story.id), method, verdict, merged)
+        return StoredVersion(
+            version_id, self._resolve(story.id), method, verdict, merged, article.body_status
+        )
 
     def flush(self) -> None:
         """Write the batch: stories, versions, their index keys and links, merges, in an order

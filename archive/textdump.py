@@ -60,7 +60,7 @@ from datetime import datetime, timedelta, timezone
 
 import regex
 
-from archive.article import Article
+from archive.article import Article, BodyStatus
 
 MIN_PROSE_WORDS = 6
 LONG_PROSE_WORDS = 15
@@ -77,6 +77,10 @@ EXCERPT_LENGTH_SLACK = 5
 # "Photo: X" also titles galleries ("Photos: Cars for auction"), so a credit line is short
 MAX_CREDIT_WORDS = 8
 MAX_BIO_BLOCKS = 3
+# a standfirst under a headline, when the page carries nothing else of the article
+MIN_TEASER_WORDS = 10
+# a line of page text worth keeping when no article can be told apart
+MIN_PAGE_TEXT_WORDS = 3
 
 # Words: letters and digits of any script with the combining marks after them (re's \w alone
 # cuts Hindi, Bengali or Tamil words at every vowel sign; emoji variation selectors are no
@@ -118,6 +122,30 @@ _CREDIT_RE = re.compile(
 )
 # the caption itself often carries its credit: "Marcelo Claure (Credit: Getty Images)"
 _INLINE_CREDIT_RE = re.compile(r"\((?:photo|image|picture)?\s*credit:[^)]*\)$|[a-z]Credit:", re.I)
+# Lines of page furniture that look like headlines (see _is_page_furniture), lower-cased.
+_FURNITURE_RE = re.compile(
+    r"@|https?:|www\.|\+\d[\d ()-]{6,}|"
+    r"^(?:go|back|skip|scroll|return|jump) to\b|^image \d+ ?(?:of|/)|\b\d+ of \d+$|"
+    r"order reprint|^e-?mail\b|^(?:print|close|next|previous|share|tweet|comments?|"
+    r"advertisement|menu|search|home|more|show more|load more)\b|^/|\bsource: |"
+    r"getty images|\bap photo\b|/ap\b|\bphoto:|\bphotograph:|\bimage:|\bcredit:"
+)
+MIN_TITLE_WORDS = 3
+_DAY_WITHOUT_YEAR_RE = re.compile(
+    r"^(?:updated:?\s*|published:?\s*|posted:?\s*)?(?:[A-Z][a-z]+day,? )?"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b",
+    re.IGNORECASE,
+)
+# A photo caption as news sites and agencies write them, whatever stands around it: "FILE - In
+# this June 30, 2013 file photo, ...", "This March 20 photo shows ...", "... (AP Photo/Ann Lee)",
+# "... (Photo by Ann Lee/Getty Images) less". Agency captions travel with the agency's pictures
+# to every site that runs them, so left in a body they link different stories of one day.
+_CAPTION_RE = re.compile(
+    r"^\(?FILE\)?\s?[-–—]|^(?:In )?[Tt]his (?:[A-Z][a-z]+\.? \d{1,2}, \d{4},? )?(?:file )?photo\b|"
+    r"\bAP Photo/|\((?:Photo|Image|Picture)s? (?:by|credit|courtesy)\b|"
+    r"(?:/|\bvia |, )(?:AP|AFP|Getty Images|Reuters|Invision|Shutterstock|EPA)(?:, File)?\)"
+    r"(?:\s*(?:less|more))?$"
+)
 # "About Jane Doe", "Über Moritz Bachmann", "About the author": an author's bio follows
 _AUTHOR_BIO_RE = re.compile(
     r"^(?i:about|über|sobre|à propos de|a propos de|acerca de)\s+"
@@ -134,9 +162,19 @@ _BOILERPLATE_PHRASES = (
     "privacy policy", "terms of use", "terms of service", "email address will not be published",
     "required fields are marked", "leave a reply", "leave a comment", "share this", "share on",
     "share via", "follow us", "click here", "javascript",
+    # walls and prompts that stand where an article's text would (paywalls, registration,
+    # share dialogs, ad-blocker notices): extracted as a body, they make unrelated pages alike
+    "continue reading", "read the full story", "read the full article", "free articles",
+    "already a subscriber", "already have an account", "create an account",
+    "create a free account", "a link has been sent", "has been posted to your",
+    "ad blocker", "adblocker", "ad-blocker", "unlimited digital access", "to read this article",
 )  # fmt: skip
 # ...and patterns, searched in the lower-cased line.
-_BOILERPLATE_RE = re.compile(r"\(c\) \d{4}|^disclaimer:|^(?:click|clique|cliquez|klicken)\s")
+_BOILERPLATE_RE = re.compile(
+    r"\(c\) \d{4}|^disclaimer:|^(?:click|clique|cliquez|klicken)\s|"
+    r"(?<![\w-])(?:log|sign) (?:in|up)(?: (?:or|now|here)\b| to (?:continue|read|comment|view|"
+    r"access|your)\b|[.!:]|$)|^scroll to top\b"
+)
 # The characters a case-insensitive regular expression equates with an ASCII letter but whose
 # str.lower() is not that letter (U+212A, the Kelvin sign, lower-cases to "k" already).
 _CASE_ODDITIES = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"))
@@ -181,21 +219,93 @@ class _Block:
 
 
 def extract_text(text: str) -> Article:
-    """Extract the article (title, body, published date) from plain text or a page dump."""
-    blocks = _mark_asides(_blocks(text))
-    if not blocks:
+    """Extract the article (title, body, published date) from plain text or a page dump.
+
+    Nothing with text is lost: when no article body can be told apart, the result keeps a
+    teaser (a headline and its standfirst), else the page's text, with a ``body_status`` that
+    says so (see :class:`archive.article.BodyStatus`).
+    """
+    raw_blocks = _blocks(text)
+    if not raw_blocks:
         return Article(title="", body="")
+    blocks = _mark_asides(raw_blocks)
+    found = _article(blocks)
+    if found is None:
+        # Captions can take an article's paragraphs with them when each paragraph sits above a
+        # photo credit: read the page again with them as prose.
+        found = _article(raw_blocks)
+    if found is None:
+        found = _teaser(blocks)
+    return found if found is not None else _page_text(blocks)
+
+
+def _article(blocks: list[_Block]) -> Article | None:
+    """The article of the page: its densest prose region, titled and dated; None when the page
+    has no prose."""
     start, end = _body_region(blocks)
     if start < 0:
-        return Article(title=blocks[0].text, body="")
+        return None
     title_index = _title_index(blocks, start, end)
     if _is_clean_layout(blocks, start, end, title_index):
         body_blocks = [b.text for b in blocks[1:]]
     else:
         body_blocks = [b.text for b in blocks[start:end] if _keep_in_body(b)]
+    body_blocks = _without_repeats(body_blocks)
+    if not body_blocks:
+        return None
     title = blocks[title_index].text if title_index is not None else ""
     published = _published_date(blocks, title_index, start, end)
     return Article(title=title, body="\n\n".join(body_blocks), published_at=published)
+
+
+def _without_repeats(texts: list[str]) -> list[str]:
+    """Each paragraph once: pages repeat captions, pull quotes and teasers, and a paragraph
+    counted twice would weigh twice in what the body is compared by."""
+    seen: set[str] = set()
+    kept = []
+    for text in texts:
+        if text not in seen:
+            seen.add(text)
+            kept.append(text)
+    return kept
+
+
+def _teaser(blocks: list[_Block]) -> Article | None:
+    """A page that carries only a headline and its standfirst (a teaser of an article behind a
+    link or a wall): the first sentence-like line of at least ``MIN_TEASER_WORDS`` words that
+    is no chrome, with the headline above it."""
+    for i, block in enumerate(blocks):
+        line = block.text
+        if (
+            block.aside
+            or block.menu
+            or _word_count(line) < MIN_TEASER_WORDS
+            or _is_boilerplate(line)
+            or _LIST_ITEM_RE.match(line)
+            or _is_title_case(_words(line))
+            or _is_date_line(line)
+        ):
+            continue
+        title_index = _title_index(blocks, i, i + 1)
+        title = blocks[title_index].text if title_index is not None else ""
+        published = _published_date(blocks, title_index, i, i + 1)
+        return Article(title=title, body=line, published_at=published)
+    return None
+
+
+def _page_text(blocks: list[_Block]) -> Article:
+    """The page's own text, every line of it, when it holds no article: ``page-text`` when some
+    line of at least ``MIN_PAGE_TEXT_WORDS`` words is no boilerplate (a headline, bullet
+    summaries, captions), else ``boilerplate-only`` (walls, notices, prompts)."""
+    wordy = [
+        b
+        for b in blocks
+        if not b.menu and not _is_boilerplate(b.text) and len(_words(b.text)) >= MIN_PAGE_TEXT_WORDS
+    ]
+    status = BodyStatus.PAGE_TEXT if wordy else BodyStatus.BOILERPLATE_ONLY
+    title_index = _first_wordy_block(blocks, len(blocks)) if wordy else None
+    title = blocks[title_index].text if title_index is not None else ""
+    return Article(title=title, body="\n\n".join(b.text for b in blocks), body_status=status)
 
 
 # --- blocks ------------------------------------------------------------------------------
@@ -227,7 +337,7 @@ def _mark_asides(blocks: list[_Block]) -> list[_Block]:
     excerpts = _excerpts(blocks)
     credits = [_is_credit(b.text) for b in blocks]
     aside = [
-        credit or i in excerpts or _has_inline_credit(b.text)
+        credit or i in excerpts or _has_inline_credit(b.text) or _is_caption(b.text)
         for i, (b, credit) in enumerate(zip(blocks, credits, strict=True))
     ]
     for i in range(1, len(blocks)):
@@ -289,6 +399,11 @@ def _is_credit(line: str) -> bool:
         and not _has_inline_credit(line)
         and "copyright" not in line.lower()
     )
+
+
+def _is_caption(line: str) -> bool:
+    """A photo caption in an agency's or a site's house style (see ``_CAPTION_RE``)."""
+    return bool(_CAPTION_RE.search(line))
 
 
 def _has_inline_credit(line: str) -> bool:
@@ -505,7 +620,17 @@ def _title_index(blocks: Sequence[_Block], start: int, end: int) -> int | None:
 
 
 def _first_wordy_block(blocks: Sequence[_Block], start: int) -> int | None:
-    before = [i for i in range(min(start, len(blocks))) if len(_words(blocks[i].text)) >= 2]
+    """The last line before ``start`` that could title the page; None rather than furniture."""
+    before = [
+        i
+        for i in range(min(start, len(blocks)))
+        if len(_words(blocks[i].text)) >= 2
+        and not _is_picture_text(blocks[i].text)
+        and not blocks[i].menu
+        and not _is_boilerplate(blocks[i].text)
+        and not _is_date_line(blocks[i].text)
+        and not _is_page_furniture(blocks[i].text)
+    ]
     return before[-1] if before else None
 
 
@@ -533,6 +658,29 @@ def _looks_like_headline(block: _Block) -> bool:
         and not line.endswith(".")
         and not _is_boilerplate(line)
         and sum(not w.isdigit() for w in words) >= 2
+        and not _is_picture_text(line)
+        and not _is_page_furniture(line)
+    )
+
+
+def _is_picture_text(line: str) -> bool:
+    """A caption or credit by its own text (a headline above a picture's credit line is marked
+    an aside by position, and stays a headline)."""
+    return _is_caption(line) or _is_credit(line) or _has_inline_credit(line)
+
+
+def _is_page_furniture(line: str) -> bool:
+    """Lines that stand where a headline would but never are one: controls ("Go to permalink",
+    "Image 1 of 3", "Scroll to top of page"), contact lines (an e-mail address, a phone
+    number), picture credits, speaker labels of a transcript ("AUDIE CORNISH, HOST:"), a
+    byline with its author's title, a bare name, a date without a year."""
+    lower = line.lower()
+    return (
+        bool(_FURNITURE_RE.search(lower))
+        or line.endswith(":")
+        or (line.isascii() and len(_words(line)) < MIN_TITLE_WORDS)
+        or bool(_BYLINE_RE.match(line.split(",")[0]))
+        or bool(_DAY_WITHOUT_YEAR_RE.match(line) and len(_words(line)) <= MAX_DATE_LINE_WORDS // 2)
     )
 
 

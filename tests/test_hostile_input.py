@@ -243,10 +243,15 @@ def build_corpus(root: Path, outside: Path, huge: Path) -> Corpus:
     corpus.bad("document.pdf", MINIMAL_PDF, "binary file (PDF document)")
     corpus.bad("urandom.txt", os.urandom(64 * 1024), "binary file")
     corpus.bad("urandom.jsonl", b"\x00" + os.urandom(4096), "binary file")
-    corpus.bad(
+    # a page whose only text is a menu link is kept (as boilerplate-only), not refused
+    corpus.good(
         "no-text.html",
         "<html><head><script>var x = 1;</script></head><body><nav><a href='/'>Home</a></nav>"
         "<div class='ad'></div></body></html>",
+    )
+    corpus.bad(
+        "script-only.html",
+        "<html><head><script>var x = 1;</script></head><body><div class='ad'></div></body></html>",
         "no article text found in this html file",
     )
     corpus.bad("malformed.json", '{"title": "x", "text": "unterminated', "invalid JSON")

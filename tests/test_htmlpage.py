@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archive import htmlpage
+from archive.article import BodyStatus
 from archive.htmlpage import extract_html, html_to_text
 
 TITLE = "Ferry operator adds winter sailings to island route"
@@ -81,9 +82,11 @@ def test_falls_back_to_text_rules_when_trafilatura_finds_nothing(
     assert article.url == "https://kelby-courier.example/x"
 
 
-def test_page_without_article_gives_empty_body() -> None:
+def test_page_without_article_keeps_its_text_as_boilerplate_only() -> None:
     html = "<html><body><nav><ul><li>Home</li><li>News</li></ul></nav></body></html>"
-    assert extract_html(html).body == ""
+    article = extract_html(html)
+    assert article.body_status is BodyStatus.BOILERPLATE_ONLY
+    assert "Home" in article.body and "News" in article.body
 
 
 def test_html_to_text_writes_blocks_as_lines_and_skips_scripts() -> None:

@@ -510,14 +510,9 @@ def test_a_copy_in_other_chrome_joins_its_story_and_another_story_does_not(
     assert stories["other-copy.txt"] == stories["other.txt"] != stories["original.txt"]
 
 
-# match.key_terms wants words of 3 characters or more, so a Chinese or Japanese body (all
-# bigrams) has no rare-word keys and an edited copy is found only by a SimHash band.
-CJK_KEYS = pytest.mark.xfail(strict=True, reason="match.key_terms skips 2-character words")
-
-
 @pytest.mark.parametrize(
     "language",
-    [pytest.param(x, marks=CJK_KEYS) if x.code in ("zh", "ja") else x for x in LANGUAGES],
+    LANGUAGES,
     ids=IDS,
 )
 def test_an_edited_copy_joins_its_story(language: Language, engine: Engine, tmp_path: Path) -> None:

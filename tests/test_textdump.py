@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from archive.article import BodyStatus
 from archive.textdump import _is_boilerplate, extract_text, parse_date
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -305,9 +306,81 @@ def test_calls_to_action_are_not_body() -> None:
     assert article.body.split("\n\n") == PARAGRAPHS
 
 
-def test_empty_or_chrome_only_input_gives_empty_body() -> None:
+def test_empty_input_gives_empty_body() -> None:
     assert extract_text("").body == ""
-    assert extract_text("Home | News | Sport\n- Weather\n- Contact us").body == ""
+    assert extract_text(" \n\t\n").body == ""
+
+
+def test_chrome_only_input_is_kept_whole_as_boilerplate_only() -> None:
+    article = extract_text("Home | News | Sport\n- Weather\n- Contact us")
+    assert article.body_status is BodyStatus.BOILERPLATE_ONLY
+    assert article.body.split("\n\n") == ["Home | News | Sport", "- Weather", "- Contact us"]
+
+
+def test_a_registration_wall_is_boilerplate_only() -> None:
+    wall = [
+        "To continue reading, create a free account or log in.",
+        "Already a subscriber? Sign in",
+    ]
+    article = extract_text("\n".join(wall))
+    assert article.body_status is BodyStatus.BOILERPLATE_ONLY
+    assert article.body.split("\n\n") == wall
+
+
+def test_a_page_without_prose_keeps_its_text_as_page_text() -> None:
+    lines = [
+        "Daily Briefing",
+        "- Harbour council votes to close the Westmere ferry pier",
+        "- Ferry operator says the pier closure will cost 40 jobs",
+        "Photos: the pier through the years",
+    ]
+    article = extract_text("\n".join(lines))
+    assert article.body_status is BodyStatus.PAGE_TEXT
+    assert "Harbour council votes to close the Westmere ferry pier" in article.body
+    assert "Ferry operator says the pier closure will cost 40 jobs" in article.body
+
+
+def test_a_teaser_page_keeps_its_headline_and_standfirst() -> None:
+    lines = [
+        "A link has been sent to your friend's email address.",
+        "Facebook Email Twitter",
+        "Harbour council closes Westmere pier",
+        "Councillors voted late on Tuesday to close the century-old Westmere ferry pier for good",
+        "Post to Facebook",
+        "Join the Conversation",
+    ]
+    article = extract_text("\n".join(lines))
+    assert article.body_status is BodyStatus.ARTICLE
+    assert article.title == "Harbour council closes Westmere pier"
+    assert article.body == lines[3]
+
+
+def test_agency_photo_captions_are_not_body() -> None:
+    captions = [
+        "FILE - In this June 3, 2017 file photo, ferries wait at the Westmere pier.",
+        "Councillor Ann Lee speaks at the meeting on Tuesday. (AP Photo/Jo Smith)",
+        "In this March 20, 2018, photo the pier is seen from the harbour. (Jo Smith/Getty Images)",
+    ]
+    lines = [TITLE, "", captions[0], PARAGRAPHS[0], captions[1], *PARAGRAPHS[1:], captions[2]]
+    article = extract_text("\n".join(lines))
+    assert article.body.split("\n\n") == PARAGRAPHS
+    assert article.title == TITLE
+
+
+def test_a_paragraph_repeated_on_the_page_is_kept_once() -> None:
+    lines = [TITLE, "", PARAGRAPHS[0], PARAGRAPHS[0], *PARAGRAPHS[1:]]
+    assert extract_text("\n".join(lines)).body.split("\n\n") == PARAGRAPHS
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    ["Scroll to top of page", "Go to permalink", "Image 1 of 3", "e-mail", "jo.smith@example.com",
+     "AUDIE CORNISH, HOST:", "By Jo Smith, professor at Westmere College", "May 30 at 2:44 PM",
+     "Purchase: Order Reprint", "Ann Lee/Getty Images for Spotify"],
+)  # fmt: skip
+def test_page_furniture_is_never_the_title(furniture: str) -> None:
+    article = extract_text("\n".join([furniture, "", *PARAGRAPHS]))
+    assert article.title != furniture
 
 
 @pytest.mark.parametrize(
