@@ -75,7 +75,7 @@ class StoredVersion:
     method: str  # "exact", "near", "rewrite" or "new story"
     verdict: Verdict | None
     merged_stories: int = 0  # how many other stories this version's links merged into its own
-    body_status: str = BodyStatus.ARTICLE.value  # how its body was told apart from the page
+    body_status: BodyStatus = BodyStatus.ARTICLE  # how its body was told apart from the page
 
 
 @dataclass(frozen=True)
@@ -214,24 +214,27 @@ def candidates_of(
         if h.version_id not in profiles
         and match.cached_profile(h.version_id, h.body_sha256) is None
     ]
-    bodies: dict[int, tuple[str, str | None]] = {}
+    bodies: dict[int, tuple[str | None, str | None]] = {}
     if unread:
         rows = session.connection().execute(
             _bodies(len(unread)), {f"id{n}": version_id for n, version_id in enumerate(unread)}
         )
         bodies = {version_id: (body, language) for version_id, body, language in rows}
-    return [
-        Candidate(
-            h.version_id,
-            h.story_id,
-            h.simhash,
-            h.body_sha256,
-            body=bodies[h.version_id][0] if h.version_id in bodies else None,
-            profile=profiles.get(h.version_id),
-            language=bodies[h.version_id][1] if h.version_id in bodies else None,
+    candidates = []
+    for h in hits:
+        body, language = bodies.get(h.version_id, (None, None))
+        candidates.append(
+            Candidate(
+                h.version_id,
+                h.story_id,
+                h.simhash,
+                h.body_sha256,
+                body=body,
+                profile=profiles.get(h.version_id),
+                language=language,
+            )
         )
-        for h in hits
-    ]
+    return candidates
 
 
 def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidate]:

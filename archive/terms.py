@@ -47,15 +47,18 @@ CONTENT_RARITY = 1.5
 # Letters, digits and the combining marks after them (re's \w leaves out the vowel signs of
 # Indic scripts and cuts their words apart), but not emoji variation selectors; a zero-width
 # joiner or non-joiner inside a word (Persian) keeps it whole. A word starts as a \w word does.
+# WORD_START and WORD_CHAR are pattern pieces (``regex`` V1 syntax) that textdump builds its
+# words of too.
+WORD_START = r"[\p{L}\p{N}_]"
+WORD_CHAR = r"[[\p{L}\p{N}\p{Mn}\p{Mc}_]--[\ufe00-\ufe0f\U000e0100-\U000e01ef]]"
 _WORD = regex.compile(
-    r"[\p{L}\p{N}_][[\p{L}\p{N}\p{Mn}\p{Mc}_]--[\ufe00-\ufe0f\U000e0100-\U000e01ef]]*"
-    r"(?:[\u200c\u200d]+[[\p{L}\p{N}\p{Mn}\p{Mc}_]--[\ufe00-\ufe0f\U000e0100-\U000e01ef]]+)*",
+    rf"{WORD_START}{WORD_CHAR}*(?:[\u200c\u200d]+{WORD_CHAR}+)*",
     regex.V1,
 )
 # The same on Latin-1 text, which has no combining marks and no CJK: re is twice as fast.
 _LATIN1_WORD = re.compile(r"\w+")
 # Runs of the scripts written without spaces between words (the prolonged sound mark with kana).
-_CJK_RUN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\u30fc]+")
+CJK_RUN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\u30fc]+")
 # _WORD on ASCII text as a byte table: word characters kept, every other byte a space.
 _ASCII_WORDS = bytes(
     c if c < 128 and (chr(c).isalnum() or chr(c) == "_") else 32 for c in range(256)
@@ -188,15 +191,15 @@ def _tokens(text: str) -> list[str]:
         # One bytes.translate and one split, both in C: two to three times faster than the
         # regular expression, which reads the bodies of stored candidates on every comparison.
         return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
-    if _is_latin1(text):
+    if is_latin1(text):
         return _LATIN1_WORD.findall(text)
     found = _WORD.findall(text)
-    if not _CJK_RUN.search(text):
+    if not CJK_RUN.search(text):
         return found
-    return [token for word in found for token in _cjk_split(word)]
+    return [token for word in found for token in split_cjk(word)]
 
 
-def _cjk_split(word: str) -> list[str]:
+def split_cjk(word: str) -> list[str]:
     """A word with its Han and kana runs cut into overlapping character bigrams (a run of one
     character stays whole), the rest of it (Latin letters, digits) kept as words.
 
@@ -208,7 +211,7 @@ def _cjk_split(word: str) -> list[str]:
     """
     pieces: list[str] = []
     position = 0
-    for run in _CJK_RUN.finditer(word):
+    for run in CJK_RUN.finditer(word):
         if run.start() > position:
             pieces.append(word[position : run.start()])
         text = run.group()
@@ -233,7 +236,7 @@ def _split_at_other_ends(text: str) -> list[str]:
     return [piece for piece in pieces if piece]
 
 
-def _is_latin1(text: str) -> bool:
+def is_latin1(text: str) -> bool:
     """Whether every character of ``text`` is below U+0100 (checked in C, in well under a
     microsecond for an article)."""
     return len(text.encode("latin-1", "ignore")) == len(text)
@@ -256,7 +259,7 @@ def sentences(body: str, language: str | None = None) -> list[str]:
         paragraph = normalise_text(paragraph)
         if not paragraph:
             continue
-        if paragraph.isascii() or (not other and _is_latin1(paragraph)):
+        if paragraph.isascii() or (not other and is_latin1(paragraph)):
             # the English rule is every rule that can apply to ASCII, and in English to Latin-1
             found.extend(s for s in _SENTENCE_END.split(paragraph) if s)
         else:

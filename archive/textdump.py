@@ -61,6 +61,7 @@ from datetime import datetime, timedelta, timezone
 import regex
 
 from archive.article import Article, BodyStatus
+from archive.terms import CJK_RUN, WORD_CHAR, WORD_START, is_latin1, split_cjk
 
 MIN_PROSE_WORDS = 6
 LONG_PROSE_WORDS = 15
@@ -86,14 +87,9 @@ MIN_PAGE_TEXT_WORDS = 3
 # cuts Hindi, Bengali or Tamil words at every vowel sign; emoji variation selectors are no
 # part of a word), joined by apostrophes. Latin-1 text has no marks: re, twice as fast.
 _LATIN1_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
-_WORD_RE = regex.compile(
-    r"[\p{L}\p{N}_][[\p{L}\p{N}\p{Mn}\p{Mc}_]--[\ufe00-\ufe0f\U000e0100-\U000e01ef]]*"
-    r"(?:['’][\p{L}\p{N}_][[\p{L}\p{N}\p{Mn}\p{Mc}_]--[\ufe00-\ufe0f\U000e0100-\U000e01ef]]*)*",
-    regex.V1,
-)
-# Han and kana, written without spaces (Hangul is spaced: its words are words).
-_CJK_RUN_RE = re.compile(r"[\u3005\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_CJK_RE = re.compile(r"[\u3005\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD_RE = regex.compile(rf"{WORD_START}{WORD_CHAR}*(?:['’]{WORD_START}{WORD_CHAR}*)*", regex.V1)
+# One character of a script written without spaces (Han, kana): see archive.terms.CJK_RUN.
+_CJK_RE = regex.compile(CJK_RUN.pattern.removesuffix("+"))
 # Sentence ends of any script: the ideographic and fullwidth full stops and marks, Devanagari
 # danda and double danda, Arabic question mark, Urdu full stop, Syriac, Armenian, Ethiopic,
 # Myanmar and Tibetan ends.
@@ -443,28 +439,12 @@ def _words(text: str) -> list[str]:
     """The words of ``text`` in any script; runs of Han and kana, written without spaces, cut
     into overlapping character bigrams as :mod:`archive.terms` does (so that a headline's words
     can be found in the lead paragraphs)."""
-    if len(text.encode("latin-1", "ignore")) == len(text):  # no marks, no CJK
+    if is_latin1(text):  # no marks, no CJK
         return _LATIN1_WORD_RE.findall(text)
     found = _WORD_RE.findall(text)
-    if not _CJK_RE.search(text):
+    if not CJK_RUN.search(text):
         return found
-    return [piece for word in found for piece in _cjk_bigrams(word)]
-
-
-def _cjk_bigrams(word: str) -> list[str]:
-    pieces: list[str] = []
-    position = 0
-    for run in _CJK_RUN_RE.finditer(word):
-        if run.start() > position:
-            pieces.append(word[position : run.start()])
-        chars = run.group()
-        pieces.extend(
-            [chars] if len(chars) == 1 else [chars[i : i + 2] for i in range(len(chars) - 1)]
-        )
-        position = run.end()
-    if position < len(word):
-        pieces.append(word[position:])
-    return pieces
+    return [piece for word in found for piece in split_cjk(word)]
 
 
 def _word_count(text: str, words: list[str] | None = None) -> int:
