@@ -123,7 +123,7 @@ _FURNITURE_RE = re.compile(
     r"@|https?:|www\.|\+\d[\d ()-]{6,}|"
     r"^(?:go|back|skip|scroll|return|jump) to\b|^image \d+ ?(?:of|/)|\b\d+ of \d+$|"
     r"order reprint|^e-?mail\b|^(?:print|close|next|previous|share|tweet|comments?|"
-    r"advertisement|menu|search|home|more|show more|load more)\b|^/|\bsource: |"
+    r"advertisement|menu|search|home|more|show more|load more)\b[^a-z]*$|^/|\bsource: |"
     r"getty images|\bap photo\b|/ap\b|\bphoto:|\bphotograph:|\bimage:|\bcredit:"
 )
 MIN_TITLE_WORDS = 3
@@ -587,16 +587,19 @@ def _is_clean_layout(
 
 def _title_index(blocks: Sequence[_Block], start: int, end: int) -> int | None:
     window = range(start - 1, max(0, start - TITLE_WINDOW) - 1, -1)
-    candidates = [i for i in window if _looks_like_headline(blocks[i])]
-    if not candidates:
+    # Furniture shaped like a headline cannot win, but it still stands between a candidate and
+    # the body: ranks count it.
+    shaped = [i for i in window if _has_headline_shape(blocks[i])]
+    ranks = {i: rank for rank, i in enumerate(shaped) if _is_headline_text(blocks[i].text)}
+    if not ranks:
         return _first_wordy_block(blocks, start)
     lead_words = _lead_words(blocks, start, end)
     counts = Counter(block.text for block in blocks)
     scores = {
         i: _title_score(blocks, i, lead_words, counts) - TITLE_RANK_COST * rank
-        for rank, i in enumerate(candidates)
+        for i, rank in ranks.items()
     }
-    return max(candidates, key=lambda i: scores[i])
+    return max(ranks, key=lambda i: scores[i])
 
 
 def _first_wordy_block(blocks: Sequence[_Block], start: int) -> int | None:
@@ -625,6 +628,15 @@ def _stem(word: str) -> str:
 
 
 def _looks_like_headline(block: _Block) -> bool:
+    return _has_headline_shape(block) and _is_headline_text(block.text)
+
+
+def _is_headline_text(line: str) -> bool:
+    """No caption, credit or piece of page furniture, whatever its shape."""
+    return not _is_picture_text(line) and not _is_page_furniture(line)
+
+
+def _has_headline_shape(block: _Block) -> bool:
     line = block.text
     words = _words(line)
     return (
@@ -638,8 +650,6 @@ def _looks_like_headline(block: _Block) -> bool:
         and not line.endswith(".")
         and not _is_boilerplate(line)
         and sum(not w.isdigit() for w in words) >= 2
-        and not _is_picture_text(line)
-        and not _is_page_furniture(line)
     )
 
 

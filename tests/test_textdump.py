@@ -515,3 +515,25 @@ _BOILERPLATE_PIECES = st.sampled_from(
 @given(st.lists(st.one_of(_BOILERPLATE_PIECES, st.text(max_size=5)), max_size=8).map("".join))
 def test_boilerplate_check_agrees_with_a_case_insensitive_expression(line: str) -> None:
     assert _is_boilerplate(line) == bool(_BOILERPLATE_REFERENCE.search(line))
+
+
+def test_furniture_above_the_headline_still_separates_the_site_name_from_the_body() -> None:
+    lines = [
+        "Newsdesk - all your news in one place",
+        "Top stories",
+        "- Harbour wall repairs delayed again",
+        "- Ferry fares rise in spring",
+        "",
+        TITLE,
+        "Source: Coast Courier · 4 hours ago",
+        "",
+        *PARAGRAPHS,
+    ]
+    assert extract_text("\n".join(lines)).title == TITLE
+
+
+@pytest.mark.parametrize(
+    "title", ["More libraries to close in Westmere", "Home owners fight closures"]
+)
+def test_a_headline_starting_with_a_control_word_is_still_a_headline(title: str) -> None:
+    assert extract_text("\n".join([title, "", *PARAGRAPHS])).title == title
