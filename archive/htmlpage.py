@@ -11,6 +11,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from archive.article import Article, BodyStatus
+from archive.compilation import as_compilation
 from archive.textdump import extract_text, parse_date
 
 # chosen with scripts/eval_extraction.py on the benchmark pages (docs/extraction.md): precision
@@ -28,6 +29,8 @@ _DATE_OPTIONS = {
     "extensive_search": True,
 }
 
+# schema.org's type for a live blog, in JSON-LD or microdata
+_LIVE_BLOG_RE = re.compile(r"LiveBlogPosting\b")
 # huge_tree: keep markup nested past libxml2's default 256 levels instead of dropping its text
 _PARSER = lxml_html.HTMLParser(huge_tree=True)
 _INVISIBLE_OPEN_RE = re.compile(r"<!--|<(script|style|noscript|template|svg|head)\b", re.I)
@@ -112,13 +115,16 @@ def extract_html(html: str, url: str | None = None) -> Article:
         body, status = fallback.body, fallback.body_status
         meta["title"] = meta["title"] or fallback.title
         meta["published"] = meta["published"] or fallback.published_at
-    return Article(
+    article = Article(
         title=meta["title"] or "",
         body=body,
         url=meta["url"] or url,
         site=meta["site"],
         published_at=meta["published"],
         body_status=status,
+    )
+    return as_compilation(
+        article, body.split("\n\n"), marked=_LIVE_BLOG_RE.search(html) is not None
     )
 
 

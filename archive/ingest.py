@@ -42,6 +42,7 @@ _COUNTERS = (
     "exact",
     "duplicates_skipped",
     "stories_merged",
+    "compilations",
     "page_text",
     "boilerplate_only",
     "failed",
@@ -59,6 +60,7 @@ class Report:
     exact: int = 0
     duplicates_skipped: int = 0
     stories_merged: int = 0
+    compilations: int = 0  # live blogs, digests, aggregator pages: linked to their kind only
     # stored without an article body told apart (kept, never linked): see BodyStatus
     page_text: int = 0
     boilerplate_only: int = 0
@@ -75,6 +77,7 @@ class Report:
             self.linked += 1
             self.exact += outcome.method == "exact"
         self.stories_merged += outcome.merged_stories
+        self.compilations += outcome.body_status == BodyStatus.COMPILATION
         self.page_text += outcome.body_status == BodyStatus.PAGE_TEXT
         self.boilerplate_only += outcome.body_status == BodyStatus.BOILERPLATE_ONLY
 
@@ -99,6 +102,7 @@ class Report:
             f"({self.new_stories} new stories, {self.linked} linked to an existing story"
             f"{f', {self.exact} of them exact copies' if self.exact else ''}), "
             f"{f'{self.stories_merged} stories merged, ' if self.stories_merged else ''}"
+            f"{f'{self.compilations} compilations, ' if self.compilations else ''}"
             f"{self._unlinked()}"
             f"{self.duplicates_skipped} already archived, {self.failed} failed"
         )

@@ -15,7 +15,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 
 from archive import align
-from archive.article import Article
+from archive.article import LINKED_STATUSES, Article, BodyStatus
 from archive.fingerprint import body_sha256, features, hamming, simhash64
 from archive.terms import Analysis, analyse
 
@@ -63,14 +63,19 @@ EXACT, NEAR, REWRITE, CONTAINED = "exact", "near", "rewrite", "contained"
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What a new version is looked up and stored by. A body that is not an article's
-    (``linkable`` false: page text, a wall) has no index keys and is never compared."""
+    """What a new version is looked up and stored by. A body that is neither an article's nor
+    a compilation's (page text, a wall) has no index keys and is never compared; a
+    compilation's keys are its own kind's (see :func:`_index_keys`)."""
 
     simhash: int
     body_sha256: str
     keys: tuple[int, ...]
     profile: align.Profile
-    linkable: bool = True
+    body_status: BodyStatus = BodyStatus.ARTICLE
+
+    @property
+    def linkable(self) -> bool:
+        return self.body_status in LINKED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -103,19 +108,24 @@ def fingerprint(article: Article) -> Fingerprint:
     """The SimHash, body hash, candidate-index keys and comparison profile of ``article``."""
     analysis = analyse(article.body)
     value = simhash64(features(analysis))
-    keys = _index_keys(value, analysis) if article.linkable else ()
+    keys = _index_keys(value, analysis, article.body_status) if article.linkable else ()
     return Fingerprint(
-        value, body_sha256(article), keys, align.profile(analysis), linkable=article.linkable
+        value, body_sha256(article), keys, align.profile(analysis), article.body_status
     )
 
 
-def _index_keys(value: int, analysis: Analysis) -> tuple[int, ...]:
+def _index_keys(value: int, analysis: Analysis, status: BodyStatus) -> tuple[int, ...]:
     """Band keys, then the body's and the lead's term-pair keys, each once (the lead's names
-    are mostly the body's)."""
+    are mostly the body's). A compilation's keys are hashed again with its kind, so that
+    compilations and articles are never each other's candidates: a live blog holds the names
+    of every story it quotes."""
     terms = term_keys(analysis)
     known = set(terms)
     lead = tuple(key for key in lead_keys(analysis) if key not in known)
-    return band_keys(value) + terms + lead
+    keys = band_keys(value) + terms + lead
+    if status is BodyStatus.COMPILATION:
+        return tuple(_hashed_key(f"{status.value}\x1f{key}") for key in keys)
+    return keys
 
 
 def band_keys(value: int) -> tuple[int, ...]:
@@ -168,13 +178,15 @@ def lead_keys(analysis: Analysis) -> tuple[int, ...]:
 
 
 def _pair_keys(terms: list[str]) -> tuple[int, ...]:
-    keys = []
-    for first, second in itertools.combinations(terms, 2):
-        digest = hashlib.blake2b(f"{first}\x1f{second}".encode(), digest_size=8).digest()
-        keys.append(
-            _TERM_KEY_BASE + (int.from_bytes(digest, "big") >> 1) % (2**63 - _TERM_KEY_BASE)
-        )
-    return tuple(keys)
+    return tuple(
+        _hashed_key(f"{first}\x1f{second}") for first, second in itertools.combinations(terms, 2)
+    )
+
+
+def _hashed_key(text: str) -> int:
+    """A key above the band keys: the first 63 bits of the BLAKE2b hash of ``text``."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return _TERM_KEY_BASE + (int.from_bytes(digest, "big") >> 1) % (2**63 - _TERM_KEY_BASE)
 
 
 _profiles: OrderedDict[tuple[int, str], align.Profile] = OrderedDict()
@@ -267,8 +279,12 @@ def verify(
     - ``contained``: at least 80% of the shorter body's sentences are sentences of the other,
       nearly word for word (weighted Dice >= 0.5), three quarters of them in order, starting in
       the first quarter of the longer body, which holds at least 60% of the shorter body's
-      rare-word weight: a trimmed copy, a teaser, an earlier write-thru of a wire story. No
-      SimHash bound: a short version inside a long one is far from it.
+      rare-word weight: a trimmed copy, a teaser, an earlier write-thru of a wire story (a
+      compilation's earlier snapshot may start anywhere in the later one). No SimHash bound:
+      a short version inside a long one is far from it.
+
+    Candidates are of the new version's kind (article or compilation) by construction: their
+    index keys and body lookups are the kind's own.
 
     ``rewrites=False`` links by word overlap only (``exact``, ``near``).
     """
@@ -310,7 +326,9 @@ def verify(
         inside.kept >= CONTAINED_MIN_KEPT
         and inside.in_order >= CONTAINED_MIN_IN_ORDER
         and inside.words >= CONTAINED_MIN_WORDS
-        and inside.start <= CONTAINED_MAX_START
+        # A compilation grows at the top (a live blog's newest entries come first): its
+        # earlier snapshot may sit anywhere in a later one.
+        and (inside.start <= CONTAINED_MAX_START or new.body_status is BodyStatus.COMPILATION)
     ):
         return Verdict(
             candidate.version_id, candidate.story_id, distance, similarity, CONTAINED, inside.kept

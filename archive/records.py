@@ -8,6 +8,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from archive.article import Article, BodyStatus
+from archive.compilation import as_compilation
 from archive.dates import parse_date
 from archive.htmlpage import extract_html
 
@@ -49,7 +50,7 @@ def article_from_record(record: object) -> Article:
     if not body.strip():
         raise RecordError("record has no article text (looked for: " + ", ".join(BODY_FIELDS) + ")")
     site = _text_of(_first(fields, SITE_FIELDS)) or _host(url)
-    return Article(
+    article = Article(
         title=title.strip(),
         body=body.strip(),
         url=url,
@@ -57,6 +58,7 @@ def article_from_record(record: object) -> Article:
         published_at=_date_of(_first(fields, DATE_FIELDS)),
         body_status=status,
     )
+    return as_compilation(article, article.body.splitlines())
 
 
 def _date_of(value: object) -> datetime | None:

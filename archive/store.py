@@ -148,9 +148,10 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
 
 
 # Statements run for every new version, built once: building one costs more than running it.
-# Only article bodies link: two identical registration walls say nothing of their stories.
+# Only bodies of the new version's kind link (articles to articles, compilations to
+# compilations): two identical registration walls say nothing of their stories.
 _SAME_BODY = select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
-    Version.body_sha256 == bindparam("body"), Version.body_status == BodyStatus.ARTICLE.value
+    Version.body_sha256 == bindparam("body"), Version.body_status == bindparam("status")
 )
 
 
@@ -177,7 +178,9 @@ def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
         hits.update((row[0], IndexHit(*row)) for row in rows)
     # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
     # makes PostgreSQL scan every version.
-    same_body = session.connection().execute(_SAME_BODY, {"body": fingerprint.body_sha256})
+    same_body = session.connection().execute(
+        _SAME_BODY, {"body": fingerprint.body_sha256, "status": fingerprint.body_status.value}
+    )
     for version_id, story_id, simhash, body_hash in same_body:
         hits.setdefault(version_id, IndexHit(version_id, story_id, simhash, body_hash, 0))
     return sorted(hits.values(), key=lambda hit: hit.version_id)
@@ -340,6 +343,11 @@ _STORY_STATE = (
 )
 
 
+def _body_of(fingerprint: Fingerprint) -> tuple[str, str]:
+    """A batch version's body as :data:`_SAME_BODY` finds it: hash and kind."""
+    return fingerprint.body_sha256, fingerprint.body_status.value
+
+
 class BatchWriter:
     """Links and stores the versions of one batch, in order, as if each were written alone.
 
@@ -363,7 +371,7 @@ class BatchWriter:
         self._absorbed_stored: list[int] = []
         self._added: dict[int, _BatchVersion] = {}  # by version id
         self._by_key: defaultdict[int, list[int]] = defaultdict(list)  # key -> version ids
-        self._by_body: defaultdict[str, list[int]] = defaultdict(list)
+        self._by_body: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
         self._version_rows: list[dict[str, Any]] = []
         self._key_rows: list[dict[str, Any]] = []
         self._link_rows: list[dict[str, Any]] = []
@@ -380,7 +388,7 @@ class BatchWriter:
         for key in set(fingerprint.keys):
             for version_id in self._by_key.get(key, ()):
                 shared[version_id] += 1
-        same_body_ids = set(self._by_body.get(fingerprint.body_sha256, ()))
+        same_body_ids = set(self._by_body.get(_body_of(fingerprint), ()))
         batch = []
         for version_id in shared.keys() | same_body_ids:
             count = shared.get(version_id, 0)
@@ -468,7 +476,7 @@ class BatchWriter:
         for key in set(fingerprint.keys):
             self._by_key[key].append(version_id)
         if fingerprint.linkable:
-            self._by_body[fingerprint.body_sha256].append(version_id)
+            self._by_body[_body_of(fingerprint)].append(version_id)
         method = verdict.method if verdict else NEW_STORY
         return StoredVersion(
             version_id, self._resolve(story.id), method, verdict, merged, article.body_status

@@ -61,6 +61,7 @@ from datetime import datetime, timedelta, timezone
 import regex
 
 from archive.article import Article, BodyStatus
+from archive.compilation import as_compilation
 from archive.terms import CJK_RUN, WORD_CHAR, WORD_START, is_latin1, split_cjk
 
 MIN_PROSE_WORDS = 6
@@ -219,7 +220,8 @@ def extract_text(text: str) -> Article:
 
     Nothing with text is lost: when no article body can be told apart, the result keeps a
     teaser (a headline and its standfirst), else the page's text, with a ``body_status`` that
-    says so (see :class:`archive.article.BodyStatus`).
+    says so (see :class:`archive.article.BodyStatus`); a live blog, digest or aggregator page
+    is marked a compilation.
     """
     raw_blocks = _blocks(text)
     if not raw_blocks:
@@ -232,7 +234,9 @@ def extract_text(text: str) -> Article:
         found = _article(raw_blocks)
     if found is None:
         found = _teaser(blocks)
-    return found if found is not None else _page_text(blocks)
+    if found is None:
+        return _page_text(blocks)
+    return as_compilation(found, [b.text for b in raw_blocks])
 
 
 def _article(blocks: list[_Block]) -> Article | None:
