@@ -9,7 +9,7 @@ import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from archive import match, store
+from archive import linking, match, store
 from archive.article import BodyStatus
-from archive.db import writing
+from archive.db import make_engine, writing
 from archive.models import IngestError, IngestRun
 from archive.parse import (
     ParsedRecord,
@@ -196,29 +196,72 @@ def _identity(folder: str) -> tuple[int, int] | str:
 
 
 @dataclass(frozen=True)
+class PreparedRecord:
+    """One record of a file, parsed, fingerprinted and looked up: all the work that needs no
+    writer (the fingerprint and lookup are None for a failure)."""
+
+    result: ParseResult
+    fingerprint: match.Fingerprint | None = None
+    lookup: linking.Lookup | None = None  # None when no archive was at hand to look it up in
+
+
+@dataclass(frozen=True)
 class PreparedFile:
-    """One file's records, parsed and fingerprinted: all the work that needs no database."""
+    """One file's records, prepared."""
 
     file_path: str
-    records: list[tuple[ParseResult, match.Fingerprint | None]]
+    records: list[PreparedRecord]
 
 
-def prepare_file(file_path: str) -> PreparedFile:
-    """Parse and fingerprint one file; a bug in an extractor fails that file, not the batch."""
+# The archive an ingest worker looks records up in: its own engine, opened by _worker_start.
+_view: Engine | None = None
+
+
+def prepare_file(file_path: str, view: Engine | None = None) -> PreparedFile:
+    """Parse and fingerprint one file, and look its records up in ``view`` (by default the
+    worker's archive, if any); a bug in an extractor fails that file, not the batch."""
+    view = view if view is not None else _view
     try:
         results = list(parse_file(file_path))
     except Exception as exc:
-        return PreparedFile(file_path, [(_internal_error(file_path, exc), None)])
-    records: list[tuple[ParseResult, match.Fingerprint | None]] = []
+        return PreparedFile(file_path, [PreparedRecord(_internal_error(file_path, exc))])
+    records: list[PreparedRecord] = []
     for result in results:
         if isinstance(result, ParseFailure):
-            records.append((result, None))
+            records.append(PreparedRecord(result))
             continue
         try:
-            records.append((result, match.fingerprint(result.article)))
+            records.append(PreparedRecord(result, match.fingerprint(result.article)))
         except Exception as exc:
-            records.append((_internal_error(result.source_path, exc), None))
+            records.append(PreparedRecord(_internal_error(result.source_path, exc)))
+    if view is not None:
+        records = _looked_up(view, records)
     return PreparedFile(file_path, records)
+
+
+def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedRecord]:
+    """``records`` with their lookups in the committed archive (:func:`linking.look_up`), except
+    those already archived, which the writer will skip."""
+    parsed = [r for r in records if isinstance(r.result, ParsedRecord)]
+    if not parsed:
+        return records
+    with view.connect() as connection, Session(connection) as session:
+        archived = store.archived_sources(
+            session, [r.result.source_path for r in parsed if isinstance(r.result, ParsedRecord)]
+        )
+        up_to = linking.snapshot(connection)
+        found = []
+        for record in records:
+            result, fingerprint = record.result, record.fingerprint
+            if (
+                isinstance(result, ParsedRecord)
+                and fingerprint is not None
+                and (result.source_path, result.content_sha256) not in archived
+            ):
+                lookup = linking.look_up(connection, fingerprint, up_to=up_to)
+                record = replace(record, lookup=lookup)
+            found.append(record)
+    return found
 
 
 def _internal_error(source_path: str, exc: Exception) -> ParseFailure:
@@ -261,7 +304,7 @@ def ingest(
         if os.path.abspath(f) not in own_files
     )
     try:
-        for batch in _prepared_batches(files, batch_size, workers):
+        for batch in _prepared_batches(files, batch_size, workers, engine):
             _write_batch(engine, batch, run_id, report, on_file)
             if should_stop is not None and should_stop():
                 report.interrupted = True
@@ -276,19 +319,23 @@ def ingest(
 
 
 def _prepared_batches(
-    files: Iterator[str], batch_size: int, workers: int
+    files: Iterator[str], batch_size: int, workers: int, engine: Engine
 ) -> Iterator[list[PreparedFile]]:
     """Batches of prepared files in input order; with workers, the next batches are prepared
-    while the caller writes this one, so memory holds ``BATCHES_AHEAD + 1`` batches at most."""
+    (and looked up, each worker on its own connection) while the caller writes this one, so
+    memory holds ``BATCHES_AHEAD + 1`` batches at most."""
     chunks = _chunked(files, batch_size)
     if workers <= 1:
         for chunk in chunks:
-            yield [prepare_file(f) for f in chunk]
+            yield [prepare_file(f, engine) for f in chunk]
         return
     # forkserver: workers must not inherit this process's open database connections.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["archive.ingest"])
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start) as pool:
+    url = engine.url.render_as_string(hide_password=False)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_start, initargs=(url,)
+    ) as pool:
         pending: collections.deque[Iterator[PreparedFile]] = collections.deque()
         for chunk in chunks:
             # Files go to the workers in chunks: one message per file costs the writer more
@@ -302,7 +349,8 @@ def _prepared_batches(
             yield list(pending.popleft())
 
 
-def _worker_start() -> None:
+def _worker_start(url: str) -> None:
+    global _view
     # Ctrl-C is for the writer to handle (finish the batch, or stop at once); a worker that died
     # of it would only add tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -310,6 +358,7 @@ def _worker_start() -> None:
     # there are, it goes first (the workers are batches ahead and catch up while it waits).
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
+    _view = make_engine(url)
 
 
 def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -329,19 +378,25 @@ def _write_batch(
     with writing(engine) as session:
         archived = store.archived_sources(
             session,
-            [r.source_path for p in batch for r, _ in p.records if isinstance(r, ParsedRecord)],
+            [
+                r.result.source_path
+                for p in batch
+                for r in p.records
+                if isinstance(r.result, ParsedRecord)
+            ],
         )
-        todo: list[tuple[ParsedRecord, match.Fingerprint]] = []
+        todo: list[_Todo] = []
         failures: list[ParseFailure] = []
         for prepared in batch:
-            for result, fingerprint in prepared.records:
+            for record in prepared.records:
+                result, fingerprint = record.result, record.fingerprint
                 if isinstance(result, ParseFailure):
                     failures.append(result)
                 elif (result.source_path, result.content_sha256) in archived:
                     done.duplicates_skipped += 1
                 elif fingerprint is not None:  # prepare_file fingerprints every parsed record
                     archived.add((result.source_path, result.content_sha256))
-                    todo.append((result, fingerprint))
+                    todo.append((result, fingerprint, record.lookup))
             done.files_seen += 1
         for outcome in _store_records(session, todo, run_id, now):
             if isinstance(outcome, ParseFailure):
@@ -366,25 +421,32 @@ def _write_batch(
             on_file(prepared.file_path)
 
 
+_Todo = tuple[ParsedRecord, match.Fingerprint, linking.Lookup | None]
+
+
 def _store_records(
     session: Session,
-    records: list[tuple[ParsedRecord, match.Fingerprint]],
+    records: list[_Todo],
     run_id: int,
     now: datetime,
 ) -> list[store.StoredVersion | ParseFailure]:
-    """Link and store ``records`` in order, all in one go; when the database refuses something,
-    the batch is undone and each record is stored on its own, so that one bad record fails
-    alone and leaves nothing half-written."""
+    """Decide the links of ``records`` (their lookups rechecked against what was written since,
+    see :class:`archive.linking.Recent`) and store them in order, all in one go; when the
+    database refuses something, the batch is undone and each record is stored on its own, so
+    that one bad record fails alone and leaves nothing half-written."""
     if not records:
         return []
     try:
         with session.begin_nested():
             writer = store.BatchWriter(session, run_id=run_id, now=now, expected=len(records))
+            recent = linking.Recent.since(
+                session.connection(), [lookup for _, _, lookup in records if lookup is not None]
+            )
             outcomes: list[store.StoredVersion | ParseFailure] = []
-            for record, fingerprint in records:
-                candidates = writer.candidates(fingerprint)
-                verdicts = [v for c in candidates if (v := match.verify(fingerprint, c))]
-                outcomes.append(writer.add(record, fingerprint, verdicts))
+            for record, fingerprint, lookup in records:
+                stored = writer.add(record, fingerprint, recent.decide(fingerprint, lookup))
+                recent.add(stored.version_id, stored.story_id, fingerprint)
+                outcomes.append(stored)
             writer.flush()
             return outcomes
     except SQLAlchemyError as exc:

@@ -1,8 +1,7 @@
-"""Deciding links: which stored versions are candidates for a new one, and which really match.
-
-Candidates come from the ``match_keys`` index (see :func:`index_keys`); each is then verified
-on the two bodies (see :func:`verify`). The design and its measurements are in
-``docs/linking.md``.
+"""What a version is matched by, and whether two versions match: the index keys of a
+fingerprint (:func:`fingerprint`) and the verification of a candidate on the two bodies
+(:func:`verify`). Which candidates are looked up and compared is :mod:`archive.linking`'s; the
+design and its measurements are in ``docs/linking.md``.
 """
 
 from __future__ import annotations
@@ -35,9 +34,6 @@ _TERM_KEY_BASE = 1 << 20  # term-pair keys sit above every band key
 LEAD_SENTENCES = 2
 LEAD_TERMS = 10
 
-# SimHashes further apart than this are not compared further: no copy or rewrite measured on
-# the dev corpus was more than 28 bits apart, two unrelated bodies are 32 on average.
-MAX_DISTANCE = 30
 # Verification (see verify): weighted word overlap that makes a copy on its own...
 DEFAULT_THRESHOLD = 0.5
 # ...and the evidence that makes a rewrite: most sentences of the shorter body reworded, in
@@ -54,10 +50,6 @@ CONTAINED_MIN_KEPT = 0.8
 CONTAINED_MIN_IN_ORDER = 0.75
 CONTAINED_MIN_WORDS = 0.6
 CONTAINED_MAX_START = 0.25
-# Versions sharing this many index keys (five distinctive words) are compared however far
-# apart their SimHashes are: a short version inside a long one is far from it in SimHash.
-NEAR_IN_KEYS = 10
-
 EXACT, NEAR, REWRITE, CONTAINED = "exact", "near", "rewrite", "contained"
 
 
@@ -160,7 +152,7 @@ def key_terms(body: str | Analysis, limit: int = KEY_TERMS) -> list[str]:
 def term_keys(body: str | Analysis) -> tuple[int, ...]:
     """Index keys of a body: one per pair of its :func:`key_terms`.
 
-    Versions become candidates when they share two keys (see ``store.MIN_SHARED_KEYS``), that
+    Versions become candidates when they share two keys (see ``linking.MIN_SHARED_KEYS``), that
     is three of their distinctive words. Pairs are far more selective than words (a name recurs
     across a beat, a name with a place much less), and a copy or rewrite keeps most of the
     names and nouns it is built on. Keys are the first
@@ -249,17 +241,6 @@ def _remember(version_id: int, body_sha256: str, computed: align.Profile) -> Non
         _profiles.popitem(last=False)
 
 
-def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_keys: int = 0) -> bool:
-    """Whether a stored version could pass :func:`verify`, judged by its fingerprint alone: so
-    the bodies of most chance candidates are never read. Versions that share
-    ``NEAR_IN_KEYS`` index keys are always worth it."""
-    return (
-        body_sha256 == new.body_sha256
-        or shared_keys >= NEAR_IN_KEYS
-        or hamming(new.simhash, simhash) <= MAX_DISTANCE
-    )
-
-
 def verify(
     new: Fingerprint,
     candidate: Candidate,
@@ -270,7 +251,6 @@ def verify(
     """A verdict if ``candidate`` is a version of the new one's story, else None.
 
     - ``exact``: the normalised bodies are equal;
-    - otherwise nothing when the SimHashes are more than 30 bits apart;
     - ``near``: rarity-weighted word overlap at least ``threshold`` (default 0.5): copies,
       trimmed or edited copies;
     - ``rewrite``: overlap at least 0.3, and at least 80% of the shorter body's sentences are

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from archive import match, store
+from archive import linking, match, store
 from archive.article import Article, BodyStatus
 from archive.db import writing
 from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
@@ -80,15 +80,15 @@ def relink(
         clusters = _UnionFind()
         for version_id, article in _stored_articles(session, sorted(meta)):
             fingerprint = match.fingerprint(article)
-            earlier = [
-                h for h in store.index_hits(session, fingerprint) if h.version_id < version_id
-            ]
-            candidates = store.candidates_of(session, store.choose(fingerprint, earlier))
-            verdicts = [
-                v
-                for c in candidates
-                if (v := match.verify(fingerprint, c, threshold=threshold, rewrites=rewrites))
-            ]
+            # The versions before it, whose keys are back in the index by now.
+            lookup = linking.look_up(
+                session.connection(),
+                fingerprint,
+                up_to=version_id - 1,
+                threshold=threshold,
+                rewrites=rewrites,
+            )
+            verdicts = list(lookup.verdicts)
             _store_evidence(session, version_id, fingerprint, verdicts)
             clusters.add(version_id)
             for verdict in verdicts:

@@ -1,19 +1,15 @@
-"""Writing versions and stories: candidate lookup, links, canonical versions and seen-times."""
+"""Writing versions and stories: the decisions of :mod:`archive.linking` as rows, links,
+merges, canonical versions and seen-times."""
 
 from __future__ import annotations
 
-import functools
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    Integer,
-    String,
     Table,
     bindparam,
-    column,
     delete,
     func,
     select,
@@ -21,17 +17,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import Select, TextualSelect
 
-from archive import align, match
+from archive import match
 from archive.article import BodyStatus
-from archive.fingerprint import hamming
-from archive.match import Candidate, Fingerprint, Verdict, best_verdict, worth_comparing
+from archive.match import Fingerprint, Verdict, best_verdict
 from archive.models import (
     MatchKey,
     Story,
     StoryMerge,
-    UnsignedBigInt,
     Version,
     VersionLink,
     as_utc,
@@ -39,21 +32,6 @@ from archive.models import (
 from archive.parse import ParsedRecord
 
 NEW_STORY = "new story"
-# One shared key is chance (a common pair of words, one equal SimHash band); copies and rewrites
-# of a story share many. The count is symmetric, so candidates do not depend on ingest order.
-MIN_SHARED_KEYS = 2
-# Versions of one story share most of their keys; a version that shares a few with hundreds of
-# others (a boilerplate sentence, two names of one beat) needs only its closest candidates
-# verified. This bounds the work per new version however large the archive grows.
-MAX_CANDIDATES = 20
-# Of those, the ones whose bodies are compared: the most promising first (most shared keys,
-# nearest SimHash). Comparing bodies costs far more than a step in the index.
-MAX_COMPARED = 8
-# A key that hundreds of versions hold (two names of one beat, a crowded SimHash band) tells
-# little; only its most recent holders are counted, so a lookup reads at most 49 x 100 index
-# entries however large the archive grows. The versions of one big story are the most recent
-# holders of that story's own keys, so they are still found.
-POSTINGS_PER_KEY = 100
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 # The mapped classes' tables, for Core statements (typed as tables: bulk inserts and updates).
@@ -78,17 +56,6 @@ class StoredVersion:
     body_status: BodyStatus = BodyStatus.ARTICLE  # how its body was told apart from the page
 
 
-@dataclass(frozen=True)
-class IndexHit:
-    """A stored version the index offers for a new one, with its fingerprint (not its body)."""
-
-    version_id: int
-    story_id: int
-    simhash: int
-    body_sha256: str
-    shared_keys: int  # index keys shared with the new version; 0 when found by its body hash
-
-
 def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str, str]]:
     """The (source path, content hash) pairs already archived for these source paths: one
     query for a whole batch."""
@@ -102,147 +69,6 @@ def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str
         )
         found.update((path, content) for path, content in rows)
     return found
-
-
-@functools.cache
-def _ranked_lookup(key_count: int) -> TextualSelect:
-    """The ranked key lookup of :func:`index_hits` for ``key_count`` keys, bound as ``key0``,
-    ``key1``...: one statement per count, written as SQL because SQLAlchemy compiles a VALUES
-    construct anew on every execution (5 ms here, more than the lookup itself).
-
-    For each wanted key, ``floor`` is the oldest of its ``POSTINGS_PER_KEY`` most recent
-    postings, found one step down the (key, version_id) index; the join then reads only the
-    postings from there on.
-    """
-    wanted = ", ".join(f"(CAST(:key{n} AS BIGINT))" for n in range(key_count))
-    sql = f"""
-        WITH wanted ("key") AS (VALUES {wanted}),
-        floors AS (
-            SELECT wanted."key" AS "key", COALESCE((
-                SELECT older.version_id FROM match_keys AS older
-                WHERE older."key" = wanted."key"
-                ORDER BY older.version_id DESC LIMIT 1 OFFSET {POSTINGS_PER_KEY - 1:d}
-            ), 0) AS floor
-            FROM wanted
-        ),
-        ranked AS (
-            SELECT match_keys.version_id AS version_id, count(*) AS shared
-            FROM floors JOIN match_keys
-                ON match_keys."key" = floors."key" AND match_keys.version_id >= floors.floor
-            GROUP BY match_keys.version_id
-            HAVING count(*) >= {MIN_SHARED_KEYS:d}
-            ORDER BY count(*) DESC, match_keys.version_id
-            LIMIT {MAX_CANDIDATES:d}
-        )
-        SELECT versions.id, versions.story_id, versions.simhash, versions.body_sha256,
-            ranked.shared
-        FROM versions JOIN ranked ON versions.id = ranked.version_id
-    """
-    return text(sql).columns(
-        column("id", Integer),
-        column("story_id", Integer),
-        column("simhash", UnsignedBigInt),
-        column("body_sha256", String),
-        column("shared", Integer),
-    )
-
-
-# Statements run for every new version, built once: building one costs more than running it.
-# Only bodies of the new version's kind link (articles to articles, compilations to
-# compilations): two identical registration walls say nothing of their stories.
-_SAME_BODY = select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
-    Version.body_sha256 == bindparam("body"), Version.body_status == bindparam("status")
-)
-
-
-@functools.cache
-def _bodies(count: int) -> Select[tuple[int, str]]:
-    """The bodies of ``count`` versions, bound as ``id0``, ``id1``...: one statement per count
-    (an expanding IN list is rewritten on every execution)."""
-    ids = [bindparam(f"id{n}", type_=Integer) for n in range(count)]
-    return select(Version.id, Version.body, Version.language).where(Version.id.in_(ids))
-
-
-def index_hits(session: Session, fingerprint: Fingerprint) -> list[IndexHit]:
-    """Stored versions with the same body, and the ``MAX_CANDIDATES`` that share the most index
-    keys (at least ``MIN_SHARED_KEYS``, counting each key's ``POSTINGS_PER_KEY`` most recent
-    holders): one statement, through indexes only. None for a body that is not an article's."""
-    if not fingerprint.linkable:
-        return []
-    keys = sorted(set(fingerprint.keys))
-    hits: dict[int, IndexHit] = {}
-    if keys:
-        rows = session.connection().execute(
-            _ranked_lookup(len(keys)), {f"key{n}": key for n, key in enumerate(keys)}
-        )
-        hits.update((row[0], IndexHit(*row)) for row in rows)
-    # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
-    # makes PostgreSQL scan every version.
-    same_body = session.connection().execute(
-        _SAME_BODY, {"body": fingerprint.body_sha256, "status": fingerprint.body_status.value}
-    )
-    for version_id, story_id, simhash, body_hash in same_body:
-        hits.setdefault(version_id, IndexHit(version_id, story_id, simhash, body_hash, 0))
-    return sorted(hits.values(), key=lambda hit: hit.version_id)
-
-
-def choose(fingerprint: Fingerprint, hits: list[IndexHit]) -> list[IndexHit]:
-    """The hits to compare with the new version: every one with the same body (told apart
-    without reading it), and of those whose SimHash is near enough to be worth comparing
-    (:func:`archive.match.worth_comparing`) the ``MAX_COMPARED`` that share the most keys,
-    the nearest SimHash first. In version id order."""
-    same_body = [h for h in hits if h.body_sha256 == fingerprint.body_sha256]
-    others = [
-        (-h.shared_keys, hamming(fingerprint.simhash, h.simhash), h.version_id, h)
-        for h in hits
-        if h.body_sha256 != fingerprint.body_sha256
-        and worth_comparing(fingerprint, h.simhash, h.body_sha256, h.shared_keys)
-    ]
-    others.sort(key=lambda entry: entry[:3])
-    chosen = same_body + [entry[3] for entry in others[:MAX_COMPARED]]
-    return sorted(chosen, key=lambda h: h.version_id)
-
-
-def candidates_of(
-    session: Session,
-    hits: list[IndexHit],
-    profiles: dict[int, align.Profile] | None = None,
-) -> list[Candidate]:
-    """``hits`` as candidates to verify; the bodies of those whose comparison profile is
-    neither given in ``profiles`` nor cached are read in one statement."""
-    profiles = profiles or {}
-    unread = [
-        h.version_id
-        for h in hits
-        if h.version_id not in profiles
-        and match.cached_profile(h.version_id, h.body_sha256) is None
-    ]
-    bodies: dict[int, tuple[str | None, str | None]] = {}
-    if unread:
-        rows = session.connection().execute(
-            _bodies(len(unread)), {f"id{n}": version_id for n, version_id in enumerate(unread)}
-        )
-        bodies = {version_id: (body, language) for version_id, body, language in rows}
-    candidates = []
-    for h in hits:
-        body, language = bodies.get(h.version_id, (None, None))
-        candidates.append(
-            Candidate(
-                h.version_id,
-                h.story_id,
-                h.simhash,
-                h.body_sha256,
-                body=body,
-                profile=profiles.get(h.version_id),
-                language=language,
-            )
-        )
-    return candidates
-
-
-def find_candidates(session: Session, fingerprint: Fingerprint) -> list[Candidate]:
-    """The stored versions a new one is compared with: :func:`index_hits`, :func:`choose`."""
-    return candidates_of(session, choose(fingerprint, index_hits(session, fingerprint)))
 
 
 def match_evidence(verdict: Verdict | None) -> dict[str, Any]:
@@ -343,19 +169,14 @@ _STORY_STATE = (
 )
 
 
-def _body_of(fingerprint: Fingerprint) -> tuple[str, str]:
-    """A batch version's body as :data:`_SAME_BODY` finds it: hash and kind."""
-    return fingerprint.body_sha256, fingerprint.body_status.value
-
-
 class BatchWriter:
-    """Links and stores the versions of one batch, in order, as if each were written alone.
+    """Stores the versions of one batch, in order, with the verdicts :mod:`archive.linking`
+    decided for each, as if each were written alone.
 
-    Each version is looked up with one statement (:func:`index_hits`) and with the batch's own
-    earlier versions, held in memory; the rows of the whole batch (stories, versions, index
-    keys, links, merges) are written together by :meth:`flush`, a few bulk statements instead
-    of a dozen round trips per version. Use inside the writer lock (:func:`archive.db.writing`):
-    ids are handed out here.
+    The rows of the whole batch (stories, versions, index keys, links, merges) are written
+    together by :meth:`flush`, a few bulk statements instead of a dozen round trips per
+    version. Use inside the writer lock (:func:`archive.db.writing`): ids are handed out here,
+    so version ids grow in commit order, which is what a lookup's snapshot relies on.
     """
 
     def __init__(
@@ -370,59 +191,10 @@ class BatchWriter:
         self._merged_into: dict[int, int] = {}
         self._absorbed_stored: list[int] = []
         self._added: dict[int, _BatchVersion] = {}  # by version id
-        self._by_key: defaultdict[int, list[int]] = defaultdict(list)  # key -> version ids
-        self._by_body: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
         self._version_rows: list[dict[str, Any]] = []
         self._key_rows: list[dict[str, Any]] = []
         self._link_rows: list[dict[str, Any]] = []
         self._merge_rows: list[dict[str, Any]] = []
-
-    def candidates(self, fingerprint: Fingerprint) -> list[Candidate]:
-        """The versions, stored or added earlier in this batch, to compare ``fingerprint``
-        with: the same ranking and choice as :func:`find_candidates` over both; none for a
-        body that is not an article's."""
-        if not fingerprint.linkable:
-            return []
-        stored = index_hits(self._session, fingerprint)
-        shared: defaultdict[int, int] = defaultdict(int)
-        for key in set(fingerprint.keys):
-            for version_id in self._by_key.get(key, ()):
-                shared[version_id] += 1
-        same_body_ids = set(self._by_body.get(_body_of(fingerprint), ()))
-        batch = []
-        for version_id in shared.keys() | same_body_ids:
-            count = shared.get(version_id, 0)
-            if count >= MIN_SHARED_KEYS or version_id in same_body_ids:
-                other = self._added[version_id]
-                batch.append(
-                    IndexHit(
-                        version_id,
-                        other.story_id,
-                        other.fingerprint.simhash,
-                        other.fingerprint.body_sha256,
-                        count if count >= MIN_SHARED_KEYS else 0,
-                    )
-                )
-        # The index's cut over stored and batch versions together: batch versions are newer
-        # than every stored one, so they rank after stored versions sharing as many keys.
-        by_keys = sorted(
-            (h for h in stored + batch if h.shared_keys),
-            key=lambda h: (-h.shared_keys, h.version_id),
-        )[:MAX_CANDIDATES]
-        same_body = [h for h in stored + batch if h.body_sha256 == fingerprint.body_sha256]
-        hits = [
-            IndexHit(
-                h.version_id, self._resolve(h.story_id), h.simhash, h.body_sha256, h.shared_keys
-            )
-            for h in {h.version_id: h for h in by_keys + same_body}.values()
-        ]
-        chosen = choose(fingerprint, hits)
-        profiles = {
-            h.version_id: self._added[h.version_id].fingerprint.profile
-            for h in chosen
-            if h.version_id in self._added
-        }
-        return candidates_of(self._session, chosen, profiles)
 
     def add(
         self, record: ParsedRecord, fingerprint: Fingerprint, verdicts: list[Verdict]
@@ -473,10 +245,6 @@ class BatchWriter:
         linked = {self._resolve(v.story_id) for v in verdicts}
         merged = self._merge(linked, version_id) if len(linked) > 1 else 0
         self._added[version_id] = _BatchVersion(version_id, story.id, fingerprint)
-        for key in set(fingerprint.keys):
-            self._by_key[key].append(version_id)
-        if fingerprint.linkable:
-            self._by_body[_body_of(fingerprint)].append(version_id)
         method = verdict.method if verdict else NEW_STORY
         return StoredVersion(
             version_id, self._resolve(story.id), method, verdict, merged, article.body_status

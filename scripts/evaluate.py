@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from archive.db import open_archive  # noqa: E402
 from archive.ingest import ingest  # noqa: E402
+from archive.linking import MIN_SHARED_KEYS  # noqa: E402
 from archive.models import MatchKey, Version  # noqa: E402
-from archive.store import MIN_SHARED_KEYS  # noqa: E402
 
 REWRITE_TAGS = ("seed", "rewrite-spun", "rewrite-condensed", "rewrite-restructured")
 

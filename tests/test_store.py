@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
-from archive import align, store
+from archive import align, linking
 from archive.db import open_archive
 from archive.ingest import ingest
 from archive.match import Fingerprint
@@ -63,7 +63,7 @@ def test_new_version_and_story_ids_follow_on_without_gaps(engine: Engine, tmp_pa
 
 def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine) -> None:
     crowded, rare = [1001, 1002], [2001, 2002]
-    holders = store.POSTINGS_PER_KEY + 50
+    holders = linking.POSTINGS_PER_KEY + 50
     with Session(engine) as session, session.begin():
         session.add(Story(id=1, title="t", first_seen_at=NOW, last_seen_at=NOW))
         session.flush()
@@ -90,10 +90,10 @@ def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine) -> No
         postings += [(key, 1) for key in rare]  # the oldest version also holds two rare keys
         session.execute(insert(MatchKey), [{"key": k, "version_id": v} for k, v in postings])
     new = Fingerprint(0, "f" * 64, tuple(crowded + rare), align.profile("x"))
-    with Session(engine) as session:
-        found = [hit.version_id for hit in store.index_hits(session, new)]
-    oldest_counted = holders - store.POSTINGS_PER_KEY + 1
-    assert len(found) == store.MAX_CANDIDATES
+    with engine.connect() as connection:
+        found = [hit.version_id for hit in linking.index_hits(connection, new, holders)]
+    oldest_counted = holders - linking.POSTINGS_PER_KEY + 1
+    assert len(found) == linking.MAX_CANDIDATES
     # version 1 shares its two rare keys (counted) and two crowded keys (too old to count)
     assert found[0] == 1
     assert all(v >= oldest_counted for v in found[1:])

@@ -1,0 +1,476 @@
+"""Deciding which stored versions a new one is a version of: candidate lookup in the index,
+ranking and cut-offs, verification, and the recheck against what was written since.
+
+The decision is made in two steps, so that the expensive one runs in parallel:
+
+1. :func:`look_up`, on any read connection (an ingest worker's own), against a *snapshot*: the
+   versions committed up to a version id. It finds the index hits, chooses the ones worth
+   comparing and verifies them (:func:`archive.match.verify`).
+2. :meth:`Recent.decide`, in the writer, under its lock: the same ranking and choice over the
+   snapshot's hits together with the versions written after the snapshot (committed since, or
+   earlier in the writer's own batch), verifying only those the snapshot did not hold.
+
+The result is the decision a lookup of everything written before the new version would give
+(the insert-recheck pattern). Version ids are handed out by writers under the writer lock and
+committed before it is released, so "id <= snapshot" is exactly what a reader saw committed.
+The design and its measurements are in ``docs/linking.md`` and ``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import Connection, Integer, String, bindparam, column, func, select, text
+from sqlalchemy.sql.selectable import Select, TextualSelect
+
+from archive import align, match
+from archive.fingerprint import hamming
+from archive.match import Candidate, Fingerprint, Verdict
+from archive.models import UnsignedBigInt, Version
+
+# One shared key is chance (a common pair of words, one equal SimHash band); copies and rewrites
+# of a story share many. The count is symmetric, so candidates do not depend on ingest order.
+MIN_SHARED_KEYS = 2
+# Versions of one story share most of their keys; a version that shares a few with hundreds of
+# others (a boilerplate sentence, two names of one beat) needs only its closest candidates
+# verified. This bounds the work per new version however large the archive grows.
+MAX_CANDIDATES = 20
+# Of those, the ones whose bodies are compared: the most promising first (most shared keys,
+# nearest SimHash). Comparing bodies costs far more than a step in the index.
+MAX_COMPARED = 8
+# A key that hundreds of versions hold (two names of one beat, a crowded SimHash band) tells
+# little; only its most recent holders are counted, so a lookup reads at most 80 x 100 index
+# entries however large the archive grows. The versions of one big story are the most recent
+# holders of that story's own keys, so they are still found.
+POSTINGS_PER_KEY = 100
+# SimHashes further apart than this are not compared further: no copy or rewrite measured on
+# the dev corpus was more than 28 bits apart, two unrelated bodies are 32 on average...
+MAX_DISTANCE = 30
+# ...unless the versions share this many index keys (five distinctive words): a short version
+# inside a long one is far from it in SimHash.
+NEAR_IN_KEYS = 10
+
+
+@dataclass(frozen=True)
+class IndexHit:
+    """A stored version the index offers for a new one, with its fingerprint (not its body)."""
+
+    version_id: int
+    story_id: int
+    simhash: int
+    body_sha256: str
+    shared_keys: int  # index keys shared with the new version; 0 when found by its body hash
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What :func:`look_up` found for a new version in a snapshot of the archive."""
+
+    snapshot: int  # the highest version id it saw: every version up to it was committed
+    hits: tuple[IndexHit, ...]  # the ranked hits (cut at MAX_CANDIDATES) and same-body ones
+    compared: frozenset[int]  # the hits it verified
+    verdicts: tuple[Verdict, ...]  # those that passed, with their story ids as of the snapshot
+    # per key of the new version, how many holders it had in the snapshot (up to
+    # POSTINGS_PER_KEY): tells the writer whether versions written since move a key's cut
+    holders: Mapping[int, int] = field(default_factory=dict)
+
+
+def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_keys: int = 0) -> bool:
+    """Whether a stored version could pass :func:`archive.match.verify`, judged by its
+    fingerprint alone: so the bodies of most chance candidates are never read."""
+    return (
+        body_sha256 == new.body_sha256
+        or shared_keys >= NEAR_IN_KEYS
+        or hamming(new.simhash, simhash) <= MAX_DISTANCE
+    )
+
+
+def snapshot(connection: Connection) -> int:
+    """The highest committed version id: what a lookup made now sees."""
+    return connection.execute(select(func.coalesce(func.max(Version.id), 0))).scalar_one()
+
+
+def look_up(
+    connection: Connection,
+    fingerprint: Fingerprint,
+    *,
+    up_to: int | None = None,
+    threshold: float | None = None,
+    rewrites: bool = True,
+) -> Lookup:
+    """Look ``fingerprint`` up among the versions committed up to ``up_to`` (default: all
+    committed now), and verify the hits worth comparing (:func:`choose`)."""
+    if up_to is None:
+        up_to = snapshot(connection)
+    if not fingerprint.linkable:
+        return Lookup(up_to, (), frozenset(), ())
+    hits = index_hits(connection, fingerprint, up_to)
+    chosen = choose(fingerprint, hits)
+    candidates = candidates_of(connection, chosen)
+    verdicts = _verified(fingerprint, candidates, threshold=threshold, rewrites=rewrites)
+    return Lookup(
+        up_to,
+        tuple(hits),
+        frozenset(h.version_id for h in chosen),
+        tuple(verdicts),
+        _holders(connection, fingerprint, up_to),
+    )
+
+
+def _verified(
+    fingerprint: Fingerprint,
+    candidates: list[Candidate],
+    *,
+    threshold: float | None,
+    rewrites: bool,
+) -> list[Verdict]:
+    """The verdicts of the candidates that pass :func:`archive.match.verify`. A candidate whose
+    body is gone (removed since it was found) is no candidate."""
+    verdicts = []
+    for candidate in candidates:
+        readable = candidate.body is not None or candidate.profile is not None
+        if not (readable or match.cached_profile(candidate.version_id, candidate.body_sha256)):
+            continue
+        verdict = match.verify(fingerprint, candidate, threshold=threshold, rewrites=rewrites)
+        if verdict is not None:
+            verdicts.append(verdict)
+    return verdicts
+
+
+@functools.cache
+def _ranked_lookup(key_count: int) -> TextualSelect:
+    """The ranked key lookup of :func:`index_hits` for ``key_count`` keys, bound as ``key0``,
+    ``key1``... and ``up_to``: one statement per count, written as SQL because SQLAlchemy
+    compiles a VALUES construct anew on every execution (5 ms here, more than the lookup).
+
+    For each wanted key, ``floor`` is the oldest of its ``POSTINGS_PER_KEY`` most recent
+    postings, found one step down the (key, version_id) index; the join then reads only the
+    postings from there on.
+    """
+    sql = f"""
+        WITH wanted ("key") AS (VALUES {_values(key_count)}),
+        floors AS (
+            SELECT wanted."key" AS "key", COALESCE((
+                SELECT older.version_id FROM match_keys AS older
+                WHERE older."key" = wanted."key" AND older.version_id <= :up_to
+                ORDER BY older.version_id DESC LIMIT 1 OFFSET {POSTINGS_PER_KEY - 1:d}
+            ), 0) AS floor
+            FROM wanted
+        ),
+        ranked AS (
+            SELECT match_keys.version_id AS version_id, count(*) AS shared
+            FROM floors JOIN match_keys
+                ON match_keys."key" = floors."key" AND match_keys.version_id >= floors.floor
+            WHERE match_keys.version_id <= :up_to
+            GROUP BY match_keys.version_id
+            HAVING count(*) >= {MIN_SHARED_KEYS:d}
+            ORDER BY count(*) DESC, match_keys.version_id
+            LIMIT {MAX_CANDIDATES:d}
+        )
+        SELECT versions.id, versions.story_id, versions.simhash, versions.body_sha256,
+            ranked.shared
+        FROM versions JOIN ranked ON versions.id = ranked.version_id
+    """
+    return text(sql).columns(
+        column("id", Integer),
+        column("story_id", Integer),
+        column("simhash", UnsignedBigInt),
+        column("body_sha256", String),
+        column("shared", Integer),
+    )
+
+
+@functools.cache
+def _holder_counts(key_count: int) -> TextualSelect:
+    """How many holders each of ``key_count`` keys has up to ``up_to``, counted no further than
+    ``POSTINGS_PER_KEY``: at most that many steps down the index per key."""
+    sql = f"""
+        WITH wanted ("key") AS (VALUES {_values(key_count)})
+        SELECT wanted."key", (
+            SELECT count(*) FROM (
+                SELECT 1 FROM match_keys AS held
+                WHERE held."key" = wanted."key" AND held.version_id <= :up_to
+                LIMIT {POSTINGS_PER_KEY:d}
+            ) AS first_holders
+        ) AS holders
+        FROM wanted
+    """
+    return text(sql).columns(column("key", UnsignedBigInt), column("holders", Integer))
+
+
+def _values(count: int) -> str:
+    return ", ".join(f"(CAST(:key{n} AS BIGINT))" for n in range(count))
+
+
+def _key_parameters(keys: list[int], up_to: int) -> dict[str, int]:
+    return {"up_to": up_to, **{f"key{n}": key for n, key in enumerate(keys)}}
+
+
+# Statements run for every new version, built once: building one costs more than running it.
+# Only bodies of the new version's kind link (articles to articles, compilations to
+# compilations): two identical registration walls say nothing of their stories.
+_SAME_BODY = select(Version.id, Version.story_id, Version.simhash, Version.body_sha256).where(
+    Version.body_sha256 == bindparam("body"),
+    Version.body_status == bindparam("status"),
+    Version.id <= bindparam("up_to"),
+)
+
+
+@functools.cache
+def _bodies(count: int) -> Select[int, str, str | None]:
+    """The bodies of ``count`` versions, bound as ``id0``, ``id1``...: one statement per count
+    (an expanding IN list is rewritten on every execution)."""
+    ids = [bindparam(f"id{n}", type_=Integer) for n in range(count)]
+    return select(Version.id, Version.body, Version.language).where(Version.id.in_(ids))
+
+
+def index_hits(connection: Connection, fingerprint: Fingerprint, up_to: int) -> list[IndexHit]:
+    """Versions up to ``up_to`` with the same body, and the ``MAX_CANDIDATES`` that share the
+    most index keys (at least ``MIN_SHARED_KEYS``, counting each key's ``POSTINGS_PER_KEY``
+    most recent holders): through indexes only. None for a body that is not linked."""
+    if not fingerprint.linkable:
+        return []
+    keys = sorted(set(fingerprint.keys))
+    hits: dict[int, IndexHit] = {}
+    if keys:
+        rows = connection.execute(_ranked_lookup(len(keys)), _key_parameters(keys, up_to))
+        hits.update((row[0], IndexHit(*row)) for row in rows)
+    # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
+    # makes PostgreSQL scan every version.
+    same_body = connection.execute(
+        _SAME_BODY,
+        {"body": fingerprint.body_sha256, "status": fingerprint.body_status.value, "up_to": up_to},
+    )
+    for version_id, story_id, simhash, body_hash in same_body:
+        hits.setdefault(version_id, IndexHit(version_id, story_id, simhash, body_hash, 0))
+    return sorted(hits.values(), key=lambda hit: hit.version_id)
+
+
+def _holders(connection: Connection, fingerprint: Fingerprint, up_to: int) -> dict[int, int]:
+    keys = sorted(set(fingerprint.keys))
+    if not keys:
+        return {}
+    rows = connection.execute(_holder_counts(len(keys)), _key_parameters(keys, up_to))
+    return {key: holders for key, holders in rows if holders}
+
+
+def choose(fingerprint: Fingerprint, hits: Iterable[IndexHit]) -> list[IndexHit]:
+    """The hits to compare with the new version: every one with the same body (told apart
+    without reading it), and of those whose SimHash is near enough to be worth comparing
+    (:func:`worth_comparing`) the ``MAX_COMPARED`` that share the most keys, the nearest
+    SimHash first. In version id order."""
+    hits = list(hits)
+    same_body = [h for h in hits if h.body_sha256 == fingerprint.body_sha256]
+    others = [
+        (-h.shared_keys, hamming(fingerprint.simhash, h.simhash), h.version_id, h)
+        for h in hits
+        if h.body_sha256 != fingerprint.body_sha256
+        and worth_comparing(fingerprint, h.simhash, h.body_sha256, h.shared_keys)
+    ]
+    others.sort(key=lambda entry: entry[:3])
+    chosen = same_body + [entry[3] for entry in others[:MAX_COMPARED]]
+    return sorted(chosen, key=lambda h: h.version_id)
+
+
+def ranked(fingerprint: Fingerprint, hits: Iterable[IndexHit]) -> list[IndexHit]:
+    """The index's cut over hits from anywhere (a snapshot and what was written since): the
+    ``MAX_CANDIDATES`` sharing the most keys, older first among equals as the index ranks
+    them, and every one with the new version's body."""
+    hits = list(hits)
+    by_keys = sorted(
+        (h for h in hits if h.shared_keys), key=lambda h: (-h.shared_keys, h.version_id)
+    )
+    kept = {h.version_id: h for h in by_keys[:MAX_CANDIDATES]}
+    kept.update((h.version_id, h) for h in hits if h.body_sha256 == fingerprint.body_sha256)
+    return sorted(kept.values(), key=lambda h: h.version_id)
+
+
+def candidates_of(
+    connection: Connection,
+    hits: list[IndexHit],
+    profiles: Mapping[int, align.Profile] | None = None,
+) -> list[Candidate]:
+    """``hits`` as candidates to verify; the bodies of those whose comparison profile is
+    neither given in ``profiles`` nor cached are read in one statement."""
+    profiles = profiles or {}
+    unread = [
+        h.version_id
+        for h in hits
+        if h.version_id not in profiles
+        and match.cached_profile(h.version_id, h.body_sha256) is None
+    ]
+    bodies: dict[int, tuple[str | None, str | None]] = {}
+    if unread:
+        rows = connection.execute(
+            _bodies(len(unread)), {f"id{n}": version_id for n, version_id in enumerate(unread)}
+        )
+        bodies = {version_id: (body, language) for version_id, body, language in rows}
+    candidates = []
+    for h in hits:
+        body, language = bodies.get(h.version_id, (None, None))
+        candidates.append(
+            Candidate(
+                h.version_id,
+                h.story_id,
+                h.simhash,
+                h.body_sha256,
+                body=body,
+                profile=profiles.get(h.version_id),
+                language=language,
+            )
+        )
+    return candidates
+
+
+@dataclass
+class _Written:
+    """A version written after some snapshot: what a recheck needs of it, kept in memory."""
+
+    hit: IndexHit  # shared_keys unused
+    fingerprint: Fingerprint | None  # None for a version another process wrote
+
+
+class Recent:
+    """The writer's view of the versions written after the snapshots of the lookups it is
+    given: those committed since (by this process or another) and those of its open batch.
+
+    :meth:`decide` completes a :class:`Lookup` with them. Build one per batch with
+    :meth:`since`, then :meth:`add` each version as the batch writes it.
+    """
+
+    def __init__(self, connection: Connection, oldest_snapshot: int) -> None:
+        self._connection = connection
+        self._oldest = oldest_snapshot
+        self._written: dict[int, _Written] = {}
+        self._holders: defaultdict[int, list[int]] = defaultdict(list)  # key -> version ids
+        self._by_body: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        self._stories: dict[int, int] = {}  # version id -> story id, for snapshot hits
+
+    @classmethod
+    def since(cls, connection: Connection, lookups: Iterable[Lookup]) -> Recent:
+        """The versions committed after the oldest of ``lookups``' snapshots, read in two
+        statements; and the current story of every version those lookups verified (stories
+        merge, versions are removed)."""
+        lookups = list(lookups)
+        oldest = min((lookup.snapshot for lookup in lookups), default=snapshot(connection))
+        recent = cls(connection, oldest)
+        written = connection.execute(
+            select(
+                Version.id, Version.story_id, Version.simhash, Version.body_sha256,
+                Version.body_status,
+            ).where(Version.id > oldest)
+        )  # fmt: skip
+        for version_id, story_id, simhash, body_hash, status in written:
+            recent._remember(IndexHit(version_id, story_id, simhash, body_hash, 0), None, status)
+        if recent._written:
+            keys = connection.execute(
+                text('SELECT "key", version_id FROM match_keys WHERE version_id > :oldest'),
+                {"oldest": oldest},
+            )
+            for key, version_id in keys:
+                recent._holders[key].append(version_id)
+        verified = sorted({v.version_id for lookup in lookups for v in lookup.verdicts})
+        for start in range(0, len(verified), 500):
+            chunk = verified[start : start + 500]
+            current = connection.execute(
+                select(Version.id, Version.story_id).where(Version.id.in_(chunk))
+            )
+            recent._stories.update((version_id, story_id) for version_id, story_id in current)
+        return recent
+
+    def _remember(self, hit: IndexHit, fingerprint: Fingerprint | None, status: str) -> None:
+        self._written[hit.version_id] = _Written(hit, fingerprint)
+        self._by_body[(hit.body_sha256, status)].append(hit.version_id)
+        if fingerprint is not None:
+            for key in set(fingerprint.keys):
+                self._holders[key].append(hit.version_id)
+
+    def add(self, version_id: int, story_id: int, fingerprint: Fingerprint) -> None:
+        """A version the writer adds to its open batch (story as the batch leaves it)."""
+        hit = IndexHit(version_id, story_id, fingerprint.simhash, fingerprint.body_sha256, 0)
+        if fingerprint.linkable:
+            self._remember(hit, fingerprint, fingerprint.body_status.value)
+        else:
+            self._written[version_id] = _Written(hit, fingerprint)
+
+    def story_of(self, version_id: int) -> int | None:
+        """The story a written version was put in when it was written."""
+        written = self._written.get(version_id)
+        return written.hit.story_id if written is not None else None
+
+    def decide(
+        self,
+        fingerprint: Fingerprint,
+        lookup: Lookup | None,
+        *,
+        threshold: float | None = None,
+        rewrites: bool = True,
+    ) -> list[Verdict]:
+        """The verdicts of a new version: ``lookup``'s, rechecked against the versions written
+        after its snapshot (looked up here when ``lookup`` is None). Story ids in them are the
+        stored versions' current ones, or the batch's for batch versions."""
+        if not fingerprint.linkable:
+            return []
+        if lookup is None or self._cut_moved(fingerprint, lookup):
+            # The snapshot's cut no longer holds: look up everything committed now.
+            lookup = look_up(self._connection, fingerprint, threshold=threshold, rewrites=rewrites)
+            stories = {v.version_id: v.story_id for v in lookup.verdicts}
+        else:
+            stories = self._stories
+        newer = self._newer_hits(fingerprint, lookup.snapshot)
+        chosen = choose(fingerprint, ranked(fingerprint, [*lookup.hits, *newer]))
+        chosen_ids = {h.version_id for h in chosen}
+        # A verified version since removed has no story any more: it is no candidate.
+        verdicts = [
+            replace(v, story_id=stories[v.version_id])
+            for v in lookup.verdicts
+            if v.version_id in chosen_ids and v.version_id in stories
+        ]
+        unverified = [h for h in chosen if h.version_id not in lookup.compared]
+        profiles = {
+            h.version_id: written.fingerprint.profile
+            for h in unverified
+            if (written := self._written.get(h.version_id)) is not None
+            and written.fingerprint is not None
+        }
+        candidates = candidates_of(self._connection, unverified, profiles)
+        verdicts += _verified(fingerprint, candidates, threshold=threshold, rewrites=rewrites)
+        return sorted(verdicts, key=lambda v: v.version_id)
+
+    def _newer_hits(self, fingerprint: Fingerprint, after: int) -> list[IndexHit]:
+        shared: defaultdict[int, int] = defaultdict(int)
+        for key in set(fingerprint.keys):
+            for version_id in self._holders.get(key, ()):
+                if version_id > after:
+                    shared[version_id] += 1
+        same_body = {
+            version_id
+            for version_id in self._by_body.get(
+                (fingerprint.body_sha256, fingerprint.body_status.value), ()
+            )
+            if version_id > after
+        }
+        hits = []
+        for version_id in shared.keys() | same_body:
+            count = shared.get(version_id, 0)
+            if count >= MIN_SHARED_KEYS or version_id in same_body:
+                hit = self._written[version_id].hit
+                hits.append(replace(hit, shared_keys=count if count >= MIN_SHARED_KEYS else 0))
+        return hits
+
+    def _cut_moved(self, fingerprint: Fingerprint, lookup: Lookup) -> bool:
+        """Whether versions committed after the snapshot push one of the new version's keys
+        past ``POSTINGS_PER_KEY`` holders, so that its oldest holders in the snapshot no longer
+        count (rare: a key that crowded is a common pair of words)."""
+        for key in set(fingerprint.keys):
+            committed_since = sum(
+                1
+                for version_id in self._holders.get(key, ())
+                if version_id > lookup.snapshot and self._written[version_id].fingerprint is None
+            )
+            if committed_since and lookup.holders.get(key, 0) + committed_since > POSTINGS_PER_KEY:
+                return True
+        return False

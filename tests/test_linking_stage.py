@@ -1,0 +1,110 @@
+"""The linking stage: lookups made by workers against a snapshot, rechecked by the writer
+against what was written since, decide exactly what a serial run decides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from archive import linking
+from archive.db import open_archive
+from archive.ingest import ingest, prepare_file
+from archive.models import Version, VersionLink
+from archive.remove import remove_version
+
+from .story_corpus import write_story_corpus
+from .test_ingest import SEED_COPY, rechromed
+
+
+def decisions(engine: Engine) -> tuple[set[frozenset[str]], set[tuple[str, str, str]], set[tuple]]:
+    """What linking decided, by source path: the stories, the links and each version's
+    recorded evidence."""
+    with Session(engine) as session:
+        paths = {v: path for v, path in session.execute(select(Version.id, Version.source_path))}
+        stories: dict[int, set[str]] = {}
+        evidence = set()
+        for version in session.scalars(select(Version)):
+            stories.setdefault(version.story_id, set()).add(version.source_path)
+            matched = paths.get(version.matched_version_id) if version.matched_version_id else None
+            evidence.add(
+                (version.source_path, matched, version.match_method, version.match_similarity)
+            )
+        links = {
+            (paths[link.version_id], paths[link.linked_version_id], link.method)
+            for link in session.scalars(select(VersionLink))
+        }
+    return {frozenset(s) for s in stories.values()}, links, evidence
+
+
+@pytest.mark.parametrize(("workers", "batch_size"), [(1, 3), (2, 1), (2, 4), (2, 200)])
+def test_any_workers_and_batch_size_decide_what_a_serial_run_decides(
+    tmp_path: Path, workers: int, batch_size: int
+) -> None:
+    corpus = write_story_corpus(tmp_path / "corpus")
+    results = []
+    for name, run_workers, run_batch in (("serial", 1, 1), ("run", workers, batch_size)):
+        engine = open_archive(f"sqlite:///{tmp_path / name}.db")
+        report = ingest([str(p) for p in corpus], engine, workers=run_workers, batch_size=run_batch)
+        assert report.failed == 0
+        results.append(decisions(engine))
+        engine.dispose()
+    serial, run = results
+    assert run == serial
+    assert serial[1], "the corpus has links to agree on"
+
+
+def test_a_version_committed_after_the_lookup_is_found_by_the_recheck(
+    engine: Engine, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.txt"
+    copy.write_text(rechromed(SEED_COPY.read_text(encoding="utf-8")), encoding="utf-8")
+    prepared = prepare_file(str(copy), engine)  # looked up while the archive is empty
+    record = prepared.records[0]
+    assert record.lookup is not None and record.fingerprint is not None
+    assert record.lookup.snapshot == 0 and not record.lookup.verdicts
+    ingest([str(SEED_COPY)], engine)  # committed between the lookup and the write
+    with engine.connect() as connection:
+        recent = linking.Recent.since(connection, [record.lookup])
+        rechecked = recent.decide(record.fingerprint, record.lookup)
+        fresh = linking.look_up(connection, record.fingerprint)
+    original = _version_id(engine, str(SEED_COPY))
+    assert [v.version_id for v in rechecked] == [v.version_id for v in fresh.verdicts]
+    assert [v.version_id for v in rechecked] == [original]
+
+
+def test_a_version_removed_after_the_lookup_is_no_candidate(engine: Engine, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.txt"
+    copy.write_text(rechromed(SEED_COPY.read_text(encoding="utf-8")), encoding="utf-8")
+    ingest([str(SEED_COPY)], engine)
+    record = prepare_file(str(copy), engine).records[0]
+    assert record.lookup is not None and record.fingerprint is not None
+    assert [v.version_id for v in record.lookup.verdicts] == [_version_id(engine, str(SEED_COPY))]
+    remove_version(engine, _version_id(engine, str(SEED_COPY)))
+    with engine.connect() as connection:
+        recent = linking.Recent.since(connection, [record.lookup])
+        assert recent.decide(record.fingerprint, record.lookup) == []
+
+
+def test_a_file_written_after_the_workers_looked_it_up_is_linked_as_in_a_serial_run(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Batches of one file with workers two batches ahead: each copy is looked up before the
+    original's batch is committed, and still joins it."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    text = SEED_COPY.read_text(encoding="utf-8")
+    (folder / "a-original.txt").write_text(text, encoding="utf-8")
+    for n in range(3):
+        (folder / f"b-copy{n}.txt").write_text(
+            rechromed(text).replace("Skip to content", f"Skip to content {n}"), encoding="utf-8"
+        )
+    report = ingest([str(folder)], engine, workers=2, batch_size=1)
+    assert report.failed == 0 and report.new_stories == 1 and report.linked == 3
+
+
+def _version_id(engine: Engine, source_path: str) -> int:
+    with Session(engine) as session:
+        return session.scalars(select(Version.id).where(Version.source_path == source_path)).one()
