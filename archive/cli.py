@@ -31,7 +31,7 @@ from archive.config import (
 from archive.db import open_archive
 from archive.diff import diff_versions, render_plain, render_rich
 from archive.export import FORMATS, Format, export
-from archive.ingest import DEFAULT_BATCH_SIZE, Report, collect_files, ingest
+from archive.ingest import DEFAULT_BATCH_SIZE, Report, Shard, collect_files, ingest
 from archive.models import as_utc
 from archive.parse import ParsedRecord, parse_file
 from archive.queries import (
@@ -95,6 +95,12 @@ def main() -> None:
     is_flag=True,
     help="Follow links in folders also where they point outside the given paths.",
 )
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Take only part I of N of the files (by a hash of each path), so that N processes "
+    "or machines given the same PATHS share them with no other coordination.",
+)
 def ingest_command(
     paths: tuple[str, ...],
     db_url: str | None,
@@ -102,8 +108,13 @@ def ingest_command(
     batch_size: int,
     workers: int,
     follow_symlinks: bool,
+    shard: str | None,
 ) -> None:
     """Parse, fingerprint and link every article file under PATHS (folders recursively)."""
+    try:
+        part = Shard.parse(shard) if shard is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--shard") from None
     url = database_url(db_url)
     err = Console(stderr=True, soft_wrap=True)
     engine = _open(url)
@@ -112,7 +123,8 @@ def ingest_command(
     try:
         with stop.installed():
             if show_progress:
-                total = sum(1 for _ in collect_files(paths, follow_symlinks=follow_symlinks))
+                files = collect_files(paths, follow_symlinks=follow_symlinks, shard=part)
+                total = sum(1 for _ in files)
                 with _progress_bar(err) as progress:
                     task = progress.add_task("ingesting", total=total)
                     report = ingest(
@@ -123,6 +135,7 @@ def ingest_command(
                         on_file=lambda _: progress.advance(task),
                         should_stop=stop.requested,
                         follow_symlinks=follow_symlinks,
+                        shard=part,
                     )
             else:
                 report = ingest(
@@ -132,6 +145,7 @@ def ingest_command(
                     workers=workers,
                     should_stop=stop.requested,
                     follow_symlinks=follow_symlinks,
+                    shard=part,
                 )
     except KeyboardInterrupt:
         err.print(f"Interrupted; the unfinished batch was rolled back. {RESUME_HINT}")

@@ -68,6 +68,8 @@ def writing(engine: Engine) -> Iterator[Session]:
     with Session(engine.execution_options(archive_writer=True)) as session, session.begin():
         if engine.dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
+        else:
+            session.connection()  # BEGIN IMMEDIATE now: the lock is held from here on
         yield session
 
 

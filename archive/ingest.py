@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import itertools
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -66,6 +68,8 @@ class Report:
     boilerplate_only: int = 0
     failed: int = 0
     failures: list[ParseFailure] = field(default_factory=list)
+    # how long this run held the writer lock, in seconds (measured for docs/performance.md)
+    lock_held_seconds: float = 0.0
     run_id: int | None = None
     interrupted: bool = False  # stopped on request before all files were seen
 
@@ -90,6 +94,7 @@ class Report:
         for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failures.extend(other.failures)
+        self.lock_held_seconds += other.lock_held_seconds
 
     @property
     def exit_code(self) -> int:
@@ -117,8 +122,40 @@ class Report:
         return f"{', '.join(parts)} (no article found, not linked), " if parts else ""
 
 
+@dataclass(frozen=True)
+class Shard:
+    """One of ``count`` parts of the files to ingest (``--shard 2/4``): the files whose path,
+    as walked from the given paths, hashes to it. N processes on N machines given the same
+    paths split them without talking to each other."""
+
+    number: int  # 1 .. count
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= self.count:
+            raise ValueError(
+                f"shard {self.number}/{self.count}: the number must be 1 to {self.count}"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"I/N"``, as the command line takes it."""
+        number, slash, count = text.partition("/")
+        if not slash or not number.strip().isdigit() or not count.strip().isdigit():
+            raise ValueError(f"shard {text!r}: expected I/N, for example 2/4")
+        return cls(int(number), int(count))
+
+    def holds(self, path: str) -> bool:
+        # BLAKE2b, not hash(): the same path must fall in the same shard in every process.
+        digest = hashlib.blake2b(os.fsencode(path), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % self.count == self.number - 1
+
+
 def collect_files(
-    paths: Iterable[str | os.PathLike[str]], *, follow_symlinks: bool = False
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    follow_symlinks: bool = False,
+    shard: Shard | None = None,
 ) -> Iterator[str]:
     """The files to ingest, each as its path as given: files as they are, folders walked
     recursively in sorted order, skipping hidden entries (names starting with a dot).
@@ -132,10 +169,8 @@ def collect_files(
     given = [os.fspath(p) for p in paths]
     allowed = [os.path.realpath(p) for p in given]
     for path in given:
-        if Path(path).is_dir():
-            yield from _walk(path, allowed, follow_symlinks)
-        else:
-            yield path
+        found = _walk(path, allowed, follow_symlinks) if Path(path).is_dir() else iter([path])
+        yield from (f for f in found if shard is None or shard.holds(f))
 
 
 def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
@@ -277,6 +312,7 @@ def ingest(
     on_file: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     follow_symlinks: bool = False,
+    shard: Shard | None = None,
 ) -> Report:
     """Ingest every file under ``paths`` into the archive behind ``engine``.
 
@@ -290,7 +326,8 @@ def ingest(
     each batch: when it answers True the run ends there, marked ``interrupted``; running the
     same ingest again resumes it, since what is archived already is skipped.
     ``follow_symlinks`` follows links in walked folders that point outside the given paths
-    (see :func:`collect_files`).
+    (see :func:`collect_files`); ``shard`` takes only that part of the files, so that several
+    processes or machines can share one folder and one PostgreSQL archive.
     """
     report = Report()
     own_files = _database_files(engine)
@@ -300,7 +337,7 @@ def ingest(
     # The archive never ingests its own database.
     files = (
         f
-        for f in collect_files(paths, follow_symlinks=follow_symlinks)
+        for f in collect_files(paths, follow_symlinks=follow_symlinks, shard=shard)
         if os.path.abspath(f) not in own_files
     )
     try:
@@ -376,6 +413,7 @@ def _write_batch(
     now = datetime.now(UTC)
     done = Report()
     with writing(engine) as session:
+        locked_at = time.perf_counter()
         archived = store.archived_sources(
             session,
             [
@@ -414,6 +452,7 @@ def _write_batch(
                 )
             )
         _save_counts(session, run_id, report, done)
+    done.lock_held_seconds = time.perf_counter() - locked_at  # committed: the lock is free
     # Counts and progress move on once the batch is committed, never ahead of the database.
     report.merge(done)
     if on_file is not None:

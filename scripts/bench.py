@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import platform
 import random
@@ -53,7 +54,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from archive import linking, match  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from archive.fingerprint import features, simhash64  # noqa: E402
-from archive.ingest import collect_files, ingest  # noqa: E402
+from archive.ingest import Shard, collect_files, ingest  # noqa: E402
 from archive.parse import ParsedRecord, parse_file  # noqa: E402
 from archive.terms import analyse  # noqa: E402
 
@@ -106,6 +107,8 @@ def main() -> int:
         if stop():
             break
     lines += _run_tables(runs)
+    if args.processes:
+        lines += ["", *_scale_out(args, scratch, [str(corpus / "corpus")], len(files))]
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:
@@ -200,6 +203,56 @@ def _ingest_run(
     run.peak_rss_mb = max(usage, children) / 1024
     engine.dispose()
     return run
+
+
+def _scale_out(args: argparse.Namespace, scratch: Path, paths: list[str], total: int) -> list[str]:
+    """Ingest the corpus with 1, 2, 4... concurrent ``archive ingest --shard I/N`` processes
+    into one fresh archive per count, and report each process's share of wall time holding
+    the writer lock: what bounds how far more processes (or machines) can go (Amdahl)."""
+    lines = [
+        f"Scale-out: N processes, each `ingest --shard I/N --workers {args.shard_workers}`, "
+        f"{total:,} documents into one archive.",
+        "",
+        "| database | processes | documents/s | wall s | share of wall time holding the lock |",
+        "|---|---|---|---|---|",
+    ]
+    context = multiprocessing.get_context("spawn")
+    for database in args.db:
+        for count in args.processes:
+            url = _database_url(database, scratch, args.pg_url)
+            if url is None:
+                continue
+            open_archive(url).dispose()  # migrated once, before the processes race
+            results = context.Queue()
+            started = time.perf_counter()
+            processes = [
+                context.Process(
+                    target=_shard_run, args=(url, paths, n, count, args.shard_workers, results)
+                )
+                for n in range(1, count + 1)
+            ]
+            for process in processes:
+                process.start()
+            shares = [results.get() for _ in processes]
+            for process in processes:
+                process.join()
+            wall = time.perf_counter() - started
+            documents = sum(stored for stored, _ in shares)
+            held = ", ".join(f"{share:.0%}" for _, share in sorted(shares, key=lambda s: s[1]))
+            lines.append(
+                f"| {database} | {count} | {documents / wall:,.0f} | {wall:,.1f} | {held} |"
+            )
+    return lines
+
+
+def _shard_run(url: str, paths: list[str], number: int, count: int, workers: int, results) -> None:
+    """One process of :func:`_scale_out`: its shard, then (documents, lock share) to ``results``."""
+    engine = open_archive(url)
+    started = time.perf_counter()
+    report = ingest(paths, engine, workers=workers, shard=Shard(number, count))
+    wall = time.perf_counter() - started
+    engine.dispose()
+    results.put((report.versions_stored, report.lock_held_seconds / wall))
 
 
 def _progress(stamps: list[float], now: float, total: int) -> None:
@@ -411,6 +464,16 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--workdir", help="scratch folder (default: a new temporary one)")
     parser.add_argument("--out", help="write the report to this Markdown file")
     parser.add_argument("--smoke", action="store_true", help="300 documents: a check it runs")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also ingest with this many concurrent --shard processes (e.g. 1 2 4), per database",
+    )
+    parser.add_argument(
+        "--shard-workers", type=int, default=1, help="parsing workers of each --processes process"
+    )
     return parser.parse_args()
 
 
