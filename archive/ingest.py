@@ -266,9 +266,13 @@ def prepare_file(file_path: str, view: Engine | None = None) -> PreparedFile:
             records.append(PreparedRecord(result))
             continue
         try:
-            records.append(PreparedRecord(result, match.fingerprint(result.article)))
+            fingerprint = match.fingerprint(result.article)
         except Exception as exc:
             records.append(PreparedRecord(_internal_error(result.source_path, exc)))
+            continue
+        records.append(PreparedRecord(result, fingerprint))
+        # Copies of a story arrive together: this body may be the next lookups' candidate.
+        match.remember_profile(result.article.body, fingerprint.profile)
     if view is not None:
         records = _looked_up(view, records)
     return PreparedFile(file_path, records)
@@ -277,21 +281,16 @@ def prepare_file(file_path: str, view: Engine | None = None) -> PreparedFile:
 def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedRecord]:
     """``records`` with their lookups in the committed archive (:func:`linking.look_up`), except
     those already archived, which the writer will skip."""
-    parsed = [r for r in records if isinstance(r.result, ParsedRecord)]
-    if not parsed:
-        return records
-    with view.connect() as connection, Session(connection) as session:
-        archived = store.archived_sources(
-            session, [r.result.source_path for r in parsed if isinstance(r.result, ParsedRecord)]
-        )
+    found = []
+    with view.connect() as connection:
         up_to = linking.snapshot(connection)
-        found = []
         for record in records:
             result, fingerprint = record.result, record.fingerprint
             if (
                 isinstance(result, ParsedRecord)
                 and fingerprint is not None
-                and (result.source_path, result.content_sha256) not in archived
+                and result.content_sha256
+                not in store.archived_contents(connection, result.source_path)
             ):
                 lookup = linking.look_up(connection, fingerprint, up_to=up_to)
                 record = replace(record, lookup=lookup)
@@ -340,9 +339,10 @@ def ingest(
         for f in collect_files(paths, follow_symlinks=follow_symlinks, shard=shard)
         if os.path.abspath(f) not in own_files
     )
+    recent = linking.Recent()  # the versions written after the lookups' snapshots
     try:
         for batch in _prepared_batches(files, batch_size, workers, engine):
-            _write_batch(engine, batch, run_id, report, on_file)
+            _write_batch(engine, batch, run_id, report, on_file, recent)
             if should_stop is not None and should_stop():
                 report.interrupted = True
                 break
@@ -409,55 +409,76 @@ def _write_batch(
     run_id: int,
     report: Report,
     on_file: Callable[[str], None] | None,
+    recent: linking.Recent,
 ) -> None:
     now = datetime.now(UTC)
     done = Report()
-    with writing(engine) as session:
-        locked_at = time.perf_counter()
-        archived = store.archived_sources(
-            session,
-            [
-                r.result.source_path
-                for p in batch
-                for r in p.records
-                if isinstance(r.result, ParsedRecord)
-            ],
-        )
-        todo: list[_Todo] = []
-        failures: list[ParseFailure] = []
-        for prepared in batch:
-            for record in prepared.records:
-                result, fingerprint = record.result, record.fingerprint
-                if isinstance(result, ParseFailure):
-                    failures.append(result)
-                elif (result.source_path, result.content_sha256) in archived:
-                    done.duplicates_skipped += 1
-                elif fingerprint is not None:  # prepare_file fingerprints every parsed record
-                    archived.add((result.source_path, result.content_sha256))
-                    todo.append((result, fingerprint, record.lookup))
-            done.files_seen += 1
-        for outcome in _store_records(session, todo, run_id, now):
-            if isinstance(outcome, ParseFailure):
-                failures.append(outcome)
-            else:
-                done.stored(outcome)
-        for failure in failures:
-            done.failure(failure)
-            session.add(
-                IngestError(
-                    run_id=run_id,
-                    source_path=failure.source_path,
-                    error=failure.error,
-                    occurred_at=now,
-                )
-            )
-        _save_counts(session, run_id, report, done)
+    try:
+        with writing(engine) as session:
+            locked_at = time.perf_counter()
+            _write_locked(session, batch, run_id, report, done, now, recent)
+    except BaseException:
+        recent.rollback_to()
+        raise
+    recent.commit()
     done.lock_held_seconds = time.perf_counter() - locked_at  # committed: the lock is free
     # Counts and progress move on once the batch is committed, never ahead of the database.
     report.merge(done)
     if on_file is not None:
         for prepared in batch:
             on_file(prepared.file_path)
+
+
+def _write_locked(
+    session: Session,
+    batch: list[PreparedFile],
+    run_id: int,
+    report: Report,
+    done: Report,
+    now: datetime,
+    recent: linking.Recent,
+) -> None:
+    """The write step of a batch, under the writer lock: skip what is archived, decide and
+    store the rest, log failures, count."""
+    archived = store.archived_sources(
+        session,
+        [
+            r.result.source_path
+            for p in batch
+            for r in p.records
+            if isinstance(r.result, ParsedRecord)
+        ],
+    )
+    todo: list[_Todo] = []
+    failures: list[ParseFailure] = []
+    for prepared in batch:
+        for record in prepared.records:
+            result, fingerprint = record.result, record.fingerprint
+            if isinstance(result, ParseFailure):
+                failures.append(result)
+            elif (result.source_path, result.content_sha256) in archived:
+                done.duplicates_skipped += 1
+            elif fingerprint is not None:  # prepare_file fingerprints every parsed record
+                archived.add((result.source_path, result.content_sha256))
+                todo.append((result, fingerprint, record.lookup))
+        done.files_seen += 1
+    recent.catch_up(session.connection(), [lookup for _, _, lookup in todo if lookup])
+    for outcome in _store_records(session, todo, run_id, now, recent):
+        if isinstance(outcome, ParseFailure):
+            failures.append(outcome)
+        else:
+            done.stored(outcome)
+    for failure in failures:
+        done.failure(failure)
+        session.add(
+            IngestError(
+                run_id=run_id,
+                source_path=failure.source_path,
+                error=failure.error,
+                occurred_at=now,
+            )
+        )
+    _save_counts(session, run_id, report, done)
 
 
 _Todo = tuple[ParsedRecord, match.Fingerprint, linking.Lookup | None]
@@ -468,6 +489,7 @@ def _store_records(
     records: list[_Todo],
     run_id: int,
     now: datetime,
+    recent: linking.Recent,
 ) -> list[store.StoredVersion | ParseFailure]:
     """Decide the links of ``records`` (their lookups rechecked against what was written since,
     see :class:`archive.linking.Recent`) and store them in order, all in one go; when the
@@ -475,12 +497,10 @@ def _store_records(
     that one bad record fails alone and leaves nothing half-written."""
     if not records:
         return []
+    mark = recent.mark()
     try:
         with session.begin_nested():
             writer = store.BatchWriter(session, run_id=run_id, now=now, expected=len(records))
-            recent = linking.Recent.since(
-                session.connection(), [lookup for _, _, lookup in records if lookup is not None]
-            )
             outcomes: list[store.StoredVersion | ParseFailure] = []
             for record, fingerprint, lookup in records:
                 stored = writer.add(record, fingerprint, recent.decide(fingerprint, lookup))
@@ -489,11 +509,12 @@ def _store_records(
             writer.flush()
             return outcomes
     except SQLAlchemyError as exc:
+        recent.rollback_to(mark)
         if len(records) > 1:
             return [
                 outcome
                 for item in records
-                for outcome in _store_records(session, [item], run_id, now)
+                for outcome in _store_records(session, [item], run_id, now, recent)
             ]
         # The driver's message alone: the statement and its parameters are the whole article.
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

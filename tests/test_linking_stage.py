@@ -67,7 +67,8 @@ def test_a_version_committed_after_the_lookup_is_found_by_the_recheck(
     assert record.lookup.snapshot == 0 and not record.lookup.verdicts
     ingest([str(SEED_COPY)], engine)  # committed between the lookup and the write
     with engine.connect() as connection:
-        recent = linking.Recent.since(connection, [record.lookup])
+        recent = linking.Recent()
+        recent.catch_up(connection, [record.lookup])
         rechecked = recent.decide(record.fingerprint, record.lookup)
         fresh = linking.look_up(connection, record.fingerprint)
     original = _version_id(engine, str(SEED_COPY))
@@ -84,7 +85,8 @@ def test_a_version_removed_after_the_lookup_is_no_candidate(engine: Engine, tmp_
     assert [v.version_id for v in record.lookup.verdicts] == [_version_id(engine, str(SEED_COPY))]
     remove_version(engine, _version_id(engine, str(SEED_COPY)))
     with engine.connect() as connection:
-        recent = linking.Recent.since(connection, [record.lookup])
+        recent = linking.Recent()
+        recent.catch_up(connection, [record.lookup])
         assert recent.decide(record.fingerprint, record.lookup) == []
 
 
