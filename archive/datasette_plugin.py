@@ -6,12 +6,12 @@ whatever the file is called:
 
 - internal tables (the candidate index ``match_keys``, Alembic's ``alembic_version``) are
   hidden, so the front page starts with ``versions`` and ``stories``;
-- tables are described, their columns labelled (what each holds, with units), stories shown by
-  their titles where a version points to one, and the views and ``versions`` faceted by match
-  method, site and format;
+- tables are described and their columns labelled where a name does not say it all (what a
+  column holds, with units); a version's story shows by its title; the views and ``versions``
+  are faceted by match method, site and format;
 - table pages show columns in reading order: id, story, title, site and date first, the match
-  evidence next, and hashes, SimHash and the body last (Datasette's own ``?_col=`` does it; a
-  page that names its own ``_col`` or ``_nocol`` is left alone);
+  evidence next, hashes and SimHash last, and a version's body on its own page only (Datasette's
+  own ``?_col=`` does it; a page that names its own ``_col`` or ``_nocol`` is left alone);
 - times show to the second, without the microseconds SQLite keeps.
 """
 
@@ -38,23 +38,19 @@ TABLES: dict[str, dict[str, Any]] = {
         "label_column": "title",
         "sort_desc": "first_seen_at",
         "columns": {
-            "id": "story id",
             "title": "title of the canonical version",
             "canonical_version_id": "the earliest published version (then earliest ingested)",
             "first_seen_at": f"earliest time any version was seen, UTC ({_SEEN})",
-            "last_seen_at": f"latest time any version was seen, UTC ({_SEEN})",
+            "last_seen_at": f"latest time any version was seen, UTC ({_SEEN}); archive stories "
+            "shows the latest publication date instead where any version has one",
         },
     },
     "versions": {
         "description": "One row per ingested file or record, with how it was matched to the "
-        "versions before it.",
+        "versions before it. A version's text is on its own page (follow its id).",
         "label_column": "title",
         "facets": ["match_method", "site", "format"],
         "columns": {
-            "id": "version id",
-            "story_id": "the story it is a version of",
-            "title": "title as extracted",
-            "site": "publisher's name",
             "published_at": "publication time, UTC (empty when the page has none)",
             "match_method": "exact, near, rewrite, or new story (matched nothing before it)",
             "match_similarity": "0-1: rarity-weighted word overlap with the matched version",
@@ -62,16 +58,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "matched_version_id": "the version it matched best",
             "match_distance": "Hamming distance of the two SimHashes, in bits (0-64)",
             "source_path": "file it came from; FILE#N for record N of a JSONL, JSON or WARC file",
-            "url": "address of the article, when the page or record gives one",
-            "format": "text, html, json, jsonl or warc",
             "body_status": "article, page-text (no article told apart) or boilerplate-only",
-            "language": "ISO 639 code of the body's language, when told",
-            "ingested_at": "time of the ingest, UTC",
-            "run_id": "the ingest run that stored it",
-            "body": "the article text as extracted and compared",
             "simhash": "64-bit SimHash, stored signed (add 2^64 when negative)",
-            "content_sha256": "SHA-256 of the raw file or record",
-            "body_sha256": "SHA-256 of the normalised body",
         },
     },
     "version_links": {
@@ -142,7 +130,10 @@ TABLES: dict[str, dict[str, Any]] = {
     "match_keys": {"hidden": True},
     "alembic_version": {"hidden": True},
 }
-# Columns first in this order; the others follow in the table's own order.
+# Columns first in this order; the others follow in the table's own order. A table page leaves
+# out the columns of _LONG (a whole article makes every row a page tall): each row's own page,
+# the JSON and the CSV have them, and ?_col= brings them back.
+_LONG = {"versions": {"body"}}
 READING_ORDER: dict[str, list[str]] = {
     "versions": [
         "id",
@@ -166,6 +157,21 @@ READING_ORDER: dict[str, list[str]] = {
         "simhash",
         "content_sha256",
         "body_sha256",
+    ],
+    "version_matches": [
+        "version_id",
+        "story_id",
+        "title",
+        "site",
+        "published_at",
+        "match_method",
+        "match_similarity",
+        "match_sentences",
+        "matched_version_id",
+        "matched_site",
+        "is_canonical",
+        "source_path",
+        "matched_source_path",
     ],
     "stories": ["id", "title", "first_seen_at", "last_seen_at", "canonical_version_id"],
     "version_removals": ["id", "version_id", "title", "source_path", "story_id"],
@@ -238,7 +244,8 @@ async def _ordered(datasette: Any, scope: dict) -> dict:
     columns = await datasette.get_database(name).table_columns(table)
     primary_keys = await datasette.get_database(name).primary_keys(table)
     first = [c for c in READING_ORDER[table] if c in columns]
-    ordered = first + [c for c in columns if c not in first]
+    ordered = [c for c in first + columns if c not in _LONG.get(table, ())]
+    ordered = list(dict.fromkeys(ordered))
     # _col lists what follows the primary key, which Datasette always shows first
     query += [("_col", c) for c in ordered if c not in primary_keys]
     return {**scope, "query_string": urlencode(query).encode("latin-1")}
