@@ -119,8 +119,8 @@ def cut(value: str, width: int, kind: Kind) -> str:
         head.append(char)
     text = "".join(head)
     space = text.rfind(" ")
-    if value[len(text)] != " " and space >= len(text) * 2 // 3:
-        text = text[:space]  # a whole word less, rather than half a word
+    if value[len(text)] != " " and space >= len(text) - max(4, width // 4):
+        text = text[:space]  # a whole word less rather than half a word, when that costs little
     return text.rstrip(" ,;:-") + ELLIPSIS
 
 
