@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from archive import linking, match, store
 from archive.article import BodyStatus
+from archive.config import DEFAULT_BATCH_SIZE
 from archive.db import make_engine, writing
 from archive.models import IngestError, IngestRun
 from archive.parse import (
@@ -31,8 +32,8 @@ from archive.parse import (
     display_path,
     parse_file,
 )
+from archive.wording import counted
 
-DEFAULT_BATCH_SIZE = 200
 # Batches the workers may prepare ahead of the writer: enough to even out slow files.
 BATCHES_AHEAD = 3
 WORKER_NICENESS = 5
@@ -102,12 +103,16 @@ class Report:
         return 1 if self.failed else 0
 
     def summary(self) -> str:
+        exact = f", of which {counted(self.exact, 'exact copy', 'exact copies')}"
+        merged = f"{counted(self.stories_merged, 'story', 'stories')} merged, "
+        compilations = f"{counted(self.compilations, 'compilation')}, "
         return (
-            f"{self.files_seen} files seen: {self.versions_stored} versions stored "
-            f"({self.new_stories} new stories, {self.linked} linked to an existing story"
-            f"{f', {self.exact} of them exact copies' if self.exact else ''}), "
-            f"{f'{self.stories_merged} stories merged, ' if self.stories_merged else ''}"
-            f"{f'{self.compilations} compilations, ' if self.compilations else ''}"
+            f"{counted(self.files_seen, 'file')} seen: "
+            f"{counted(self.versions_stored, 'version')} stored "
+            f"({counted(self.new_stories, 'new story', 'new stories')}, "
+            f"{self.linked} linked to an existing story{exact if self.exact else ''}), "
+            f"{merged if self.stories_merged else ''}"
+            f"{compilations if self.compilations else ''}"
             f"{self._unlinked()}"
             f"{self.duplicates_skipped} already archived, {self.failed} failed"
         )
@@ -312,6 +317,7 @@ def ingest(
     should_stop: Callable[[], bool] | None = None,
     follow_symlinks: bool = False,
     shard: Shard | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Report:
     """Ingest every file under ``paths`` into the archive behind ``engine``.
 
@@ -321,7 +327,8 @@ def ingest(
     once (:class:`archive.store.BatchWriter`); when the database refuses it, the batch is redone
     record by record, each in a savepoint, so a record that fails is rolled back alone and
     logged in ``ingest_errors``, and the batch goes on.
-    ``on_file`` is called after each file, for progress display. ``should_stop`` is asked after
+    ``on_file`` is called for each file once its batch is committed, ``progress`` as soon as
+    the file is parsed and fingerprinted (for a progress display). ``should_stop`` is asked after
     each batch: when it answers True the run ends there, marked ``interrupted``; running the
     same ingest again resumes it, since what is archived already is skipped.
     ``follow_symlinks`` follows links in walked folders that point outside the given paths
@@ -341,7 +348,7 @@ def ingest(
     )
     recent = linking.Recent()  # the versions written after the lookups' snapshots
     try:
-        for batch in _prepared_batches(files, batch_size, workers, engine):
+        for batch in _prepared_batches(files, batch_size, workers, engine, progress):
             _write_batch(engine, batch, run_id, report, on_file, recent)
             if should_stop is not None and should_stop():
                 report.interrupted = True
@@ -356,15 +363,20 @@ def ingest(
 
 
 def _prepared_batches(
-    files: Iterator[str], batch_size: int, workers: int, engine: Engine
+    files: Iterator[str],
+    batch_size: int,
+    workers: int,
+    engine: Engine,
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[list[PreparedFile]]:
     """Batches of prepared files in input order; with workers, the next batches are prepared
     (and looked up, each worker on its own connection) while the caller writes this one, so
-    memory holds ``BATCHES_AHEAD + 1`` batches at most."""
+    memory holds ``BATCHES_AHEAD + 1`` batches at most. ``progress`` is called with each file
+    as it comes out prepared."""
     chunks = _chunked(files, batch_size)
     if workers <= 1:
         for chunk in chunks:
-            yield [prepare_file(f, engine) for f in chunk]
+            yield list(_reported((prepare_file(f, engine) for f in chunk), progress))
         return
     # forkserver: workers must not inherit this process's open database connections.
     context = multiprocessing.get_context("forkserver")
@@ -381,9 +393,18 @@ def _prepared_batches(
                 pool.map(prepare_file, chunk, chunksize=max(1, len(chunk) // (4 * workers)))
             )
             if len(pending) > BATCHES_AHEAD:
-                yield list(pending.popleft())
+                yield list(_reported(pending.popleft(), progress))
         while pending:
-            yield list(pending.popleft())
+            yield list(_reported(pending.popleft(), progress))
+
+
+def _reported(
+    prepared: Iterator[PreparedFile], progress: Callable[[str], None] | None
+) -> Iterator[PreparedFile]:
+    for item in prepared:
+        if progress is not None:
+            progress(item.file_path)
+        yield item
 
 
 def _worker_start(url: str) -> None:
