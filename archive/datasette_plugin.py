@@ -198,7 +198,9 @@ def startup(datasette: Any) -> Callable[[], Awaitable[None]]:
 
 
 @hookimpl
-def get_metadata(datasette: Any, key: str, database: str | None, table: str | None) -> dict:
+def get_metadata(
+    datasette: Any, key: str, database: str | None, table: str | None
+) -> dict[str, Any]:
     archives = _archives.get(datasette, set())
     return {
         "databases": {
@@ -219,7 +221,7 @@ def render_cell(value: Any, column: str, table: str, database: str, datasette: A
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
     def wrap(app: Any) -> Any:
-        async def in_reading_order(scope: dict, receive: Any, send: Any) -> None:
+        async def in_reading_order(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope.get("type") == "http":
                 scope = await _ordered(datasette, scope)
             await app(scope, receive, send)
@@ -229,7 +231,7 @@ def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
     return wrap
 
 
-async def _ordered(datasette: Any, scope: dict) -> dict:
+async def _ordered(datasette: Any, scope: dict[str, Any]) -> dict[str, Any]:
     """The request for /DATABASE/TABLE (an HTML page of an archive table with an order of
     its own, not asking for columns itself) with that order as ``_col`` parameters."""
     parts = scope.get("path", "").strip("/").split("/")

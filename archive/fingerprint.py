@@ -51,7 +51,7 @@ def simhash64(feature_list: Sequence[str] | WeightedFeatures) -> int:
         texts: Sequence[str] = feature_list  # type: ignore[assignment]
         weights = np.ones(len(feature_list))
     else:
-        texts, raw_weights = zip(*feature_list, strict=True)  # type: ignore[assignment]
+        texts, raw_weights = zip(*feature_list, strict=True)
         weights = np.array(raw_weights, dtype=np.float64)
         if weights.min() < 0 or weights.max() > MAX_FEATURE_WEIGHT or (weights % 1).any():
             raise ValueError(f"feature weights must be integers from 0 to {MAX_FEATURE_WEIGHT}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from html import unescape
 
@@ -15,16 +16,11 @@ from archive.compilation import as_compilation
 from archive.textdump import extract_text, parse_date
 
 # chosen with scripts/eval_extraction.py on the benchmark pages (docs/extraction.md): precision
-# mode drops more related-links blocks, tables hold article text on some sites
-_TRAFILATURA_OPTIONS = {
-    "include_comments": False,
-    "include_tables": True,
-    "favor_precision": True,
-    "favor_recall": False,
-    "fast": False,
-}
+# mode drops more related-links blocks, tables hold article text on some sites (the options are
+# passed to trafilatura.bare_extraction in _trafilatura_document)
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _DATE_OPTIONS = {
-    "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+    "outputformat": _DATE_FORMAT,
     "original_date": True,
     "extensive_search": True,
 }
@@ -105,7 +101,7 @@ def extract_html(html: str, url: str | None = None) -> Article:
     """Extract title, body (paragraphs joined by blank lines), date, url and site name."""
     document = _trafilatura_document(html, url)
     meta = _metadata(document)
-    body = _body_from_trafilatura(document, meta["title"])
+    body = _body_from_trafilatura(document, meta.title)
     status = BodyStatus.ARTICLE
     if not body:
         fallback = extract_text(html_to_text(html))
@@ -113,14 +109,14 @@ def extract_html(html: str, url: str | None = None) -> Article:
             # Markup nested deeper than lxml keeps (2048 levels) loses its text in the tree.
             fallback = extract_text(strip_tags(html))
         body, status = fallback.body, fallback.body_status
-        meta["title"] = meta["title"] or fallback.title
-        meta["published"] = meta["published"] or fallback.published_at
+        meta.title = meta.title or fallback.title
+        meta.published = meta.published or fallback.published_at
     article = Article(
-        title=meta["title"] or "",
+        title=meta.title,
         body=body,
-        url=meta["url"] or url,
-        site=meta["site"],
-        published_at=meta["published"],
+        url=meta.url or url,
+        site=meta.site,
+        published_at=meta.published,
         body_status=status,
     )
     return as_compilation(
@@ -137,7 +133,11 @@ def _trafilatura_document(html: str, url: str | None) -> trafilatura.settings.Do
             url=url,
             with_metadata=True,
             date_extraction_params=_DATE_OPTIONS,
-            **_TRAFILATURA_OPTIONS,
+            include_comments=False,
+            include_tables=True,
+            favor_precision=True,
+            favor_recall=False,
+            fast=False,
         )
     except Exception:
         # trafilatura and lxml reject some malformed inputs instead of returning None, with
@@ -147,18 +147,26 @@ def _trafilatura_document(html: str, url: str | None) -> trafilatura.settings.Do
     return result if isinstance(result, trafilatura.settings.Document) else None
 
 
-def _metadata(document: trafilatura.settings.Document | None) -> dict[str, str | datetime | None]:
+@dataclass
+class _Metadata:
+    title: str = ""
+    url: str | None = None
+    site: str | None = None
+    published: datetime | None = None
+
+
+def _metadata(document: trafilatura.settings.Document | None) -> _Metadata:
     if document is None:
-        return {"title": None, "url": None, "site": None, "published": None}
-    return {
-        "title": _clean(document.title),
-        "url": document.url or None,
-        "site": _clean(document.sitename) or document.hostname or None,
-        "published": _parse_iso(document.date),
-    }
+        return _Metadata()
+    return _Metadata(
+        title=_clean(document.title),
+        url=document.url or None,
+        site=_clean(document.sitename) or document.hostname or None,
+        published=_parse_iso(document.date),
+    )
 
 
-def _body_from_trafilatura(document: trafilatura.settings.Document | None, title: object) -> str:
+def _body_from_trafilatura(document: trafilatura.settings.Document | None, title: str) -> str:
     if document is None or not document.text:
         return ""
     paragraphs = [_clean(line) for line in document.text.split("\n")]
@@ -176,7 +184,7 @@ def _parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.strptime(value, _DATE_OPTIONS["outputformat"])
+        return datetime.strptime(value, _DATE_FORMAT)
     except ValueError:
         pass
     try:

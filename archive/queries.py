@@ -93,8 +93,9 @@ def last_seen(published_at: Any, ingested_at: Any) -> Any:
 def last_seen_of(versions: Any) -> datetime:
     """:func:`last_seen` of loaded versions (objects with ``published_at`` and
     ``ingested_at``)."""
-    published = [v.published_at for v in versions if v.published_at is not None]
-    return max(published) if published else max(v.ingested_at for v in versions)
+    published: list[datetime] = [v.published_at for v in versions if v.published_at is not None]
+    ingested: list[datetime] = [v.ingested_at for v in versions]
+    return max(published) if published else max(ingested)
 
 
 @dataclass(frozen=True)

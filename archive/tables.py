@@ -137,6 +137,7 @@ def table(
     from rich.table import Table
     from rich.text import Text
 
+    shown: dict[int, int | None]
     if width is None:
         shown = {i: None for i in range(len(columns))}
     else:
