@@ -24,6 +24,7 @@ import click
 
 from archive import __version__
 from archive.config import DATABASE_URL_ENV, DEFAULT_BATCH_SIZE, database_url
+from archive.method import Method
 from archive.tables import Column
 from archive.wording import counted
 
@@ -43,11 +44,12 @@ _DATE_FORMATS = ["%Y-%m-%d"]
 _EXPORT_FORMATS = ("jsonl", "csv")
 # The source path of a page read from standard input by `archive parse -`.
 STDIN_NAME = "<stdin>"
-_METHOD_LABELS = {
-    "new story": ("first of its story (new story)", "first of their story (new story)"),
-    "exact": ("exact copy", "exact copies"),
-    "near": ("near copy", "near copies"),
-    "rewrite": ("rewrite", "rewrites"),
+_METHOD_LABELS: dict[str, tuple[str, str]] = {
+    Method.NEW_STORY: ("first of its story (new story)", "first of their story (new story)"),
+    Method.EXACT: ("exact copy", "exact copies"),
+    Method.NEAR: ("near copy", "near copies"),
+    Method.REWRITE: ("rewrite", "rewrites"),
+    Method.CONTAINED: ("contained copy (trimmed, teaser)", "contained copies (trimmed, teasers)"),
 }
 RESUME_HINT = "Run the same command again to resume: what is archived already is skipped."
 T = TypeVar("T")
@@ -322,7 +324,7 @@ def _print_linked_stories(engine: Engine, report: Report) -> None:
         )
         for source in story.sources:
             how = source.method
-            if source.similarity is not None and source.method != "exact":
+            if source.similarity is not None and source.method != Method.EXACT:
                 how += f", similarity {source.similarity:.2f}"
             click.echo(f"    {source.source_path}  ({how})")
 

@@ -23,6 +23,7 @@ from archive import linking, match, store
 from archive.article import BodyStatus
 from archive.config import DEFAULT_BATCH_SIZE
 from archive.db import make_engine, writing
+from archive.method import Method
 from archive.models import IngestError, IngestRun
 from archive.parse import (
     ParsedRecord,
@@ -80,7 +81,7 @@ class Report:
             self.new_stories += 1
         else:
             self.linked += 1
-            self.exact += outcome.method == "exact"
+            self.exact += outcome.method is Method.EXACT
         self.stories_merged += outcome.merged_stories
         self.compilations += outcome.body_status == BodyStatus.COMPILATION
         self.page_text += outcome.body_status == BodyStatus.PAGE_TEXT

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from archive import align
 from archive.article import LINKED_STATUSES, Article, BodyStatus
 from archive.fingerprint import body_sha256, features, hamming, simhash64
+from archive.method import Method
 from archive.terms import Analysis, analyse
 
 # SimHash bands: fingerprints at most BANDS - 1 bits apart share a band (near-exact copies).
@@ -50,7 +51,7 @@ CONTAINED_MIN_KEPT = 0.8
 CONTAINED_MIN_IN_ORDER = 0.75
 CONTAINED_MIN_WORDS = 0.6
 CONTAINED_MAX_START = 0.25
-EXACT, NEAR, REWRITE, CONTAINED = "exact", "near", "rewrite", "contained"
+EXACT, NEAR, REWRITE, CONTAINED = Method.EXACT, Method.NEAR, Method.REWRITE, Method.CONTAINED
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class Verdict:
     story_id: int
     distance: int  # Hamming distance of the SimHashes
     similarity: float  # align.overlap of the bodies
-    method: str  # EXACT, NEAR or REWRITE
+    method: Method  # EXACT, NEAR, REWRITE or CONTAINED
     sentences: float  # share of the shorter body's sentences that correspond
 
 
@@ -277,7 +278,7 @@ def verify(
     if other is None:
         return None
     similarity = align.overlap(new.profile, other)
-    method: str | None = None
+    method: Method | None = None
     if similarity >= least:
         sentences = align.correspondence(new.profile, other)
         if similarity >= copy_threshold:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from archive import store
 from archive.db import writing
 from archive.match import Verdict, best_verdict
+from archive.method import Method
 from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink, VersionRemoval
 from archive.queries import get_version
 
@@ -129,7 +130,9 @@ def _rederive_evidence(session: Session, version_id: int) -> None:
     # best_verdict ranks on method, similarity and version id only; the rest is filler
     best = best_verdict(
         [
-            Verdict(link.linked_version_id, 0, link.distance, link.similarity, link.method, 0.0)
+            Verdict(
+                link.linked_version_id, 0, link.distance, link.similarity, Method(link.method), 0.0
+            )
             for link in links
         ]
     )

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from archive import match
 from archive.article import BodyStatus
 from archive.match import Fingerprint, Verdict, best_verdict
+from archive.method import Method
 from archive.models import (
     MatchKey,
     Story,
@@ -32,7 +33,7 @@ from archive.models import (
 )
 from archive.parse import ParsedRecord
 
-NEW_STORY = "new story"
+NEW_STORY = Method.NEW_STORY
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 # The mapped classes' tables, for Core statements (typed as tables: bulk inserts and updates).
@@ -51,7 +52,7 @@ class StoredVersion:
 
     version_id: int
     story_id: int
-    method: str  # "exact", "near", "rewrite" or "new story"
+    method: Method
     verdict: Verdict | None
     merged_stories: int = 0  # how many other stories this version's links merged into its own
     body_status: BodyStatus = BodyStatus.ARTICLE  # how its body was told apart from the page
