@@ -176,3 +176,14 @@ def _schema_revision(engine: Engine) -> str | None:
         if not inspect(connection).has_table("alembic_version"):
             return None
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database file and empty it. The ingest workers
+    read all the time, and a log that some reader is always using is never started afresh by
+    SQLite's own checkpoints: it would grow as large as the archive. Waits (busy timeout) for
+    the readers of the moment, whose lookups are short. Nothing to do on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

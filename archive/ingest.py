@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from archive import linking, match, store
 from archive.article import BodyStatus
 from archive.config import DEFAULT_BATCH_SIZE
-from archive.db import make_engine, writing
+from archive.db import checkpoint, make_engine, writing
 from archive.method import Method
 from archive.models import IngestError, IngestRun
 from archive.parse import (
@@ -444,6 +444,7 @@ def _write_batch(
         raise
     recent.commit()
     done.lock_held_seconds = time.perf_counter() - locked_at  # committed: the lock is free
+    checkpoint(engine)
     # Counts and progress move on once the batch is committed, never ahead of the database.
     report.merge(done)
     if on_file is not None:

@@ -141,3 +141,24 @@ def test_a_shard_must_be_one_of_its_parts(text: str) -> None:
 
     with pytest.raises(ValueError, match="shard"):
         Shard.parse(text)
+
+
+def test_the_write_ahead_log_is_emptied_after_each_batch_while_workers_read(
+    tmp_path: Path,
+) -> None:
+    """Workers read all the time; without a checkpoint after each batch SQLite never starts
+    its log afresh and it grows as large as the archive."""
+    corpus = write_story_corpus(tmp_path / "corpus")
+    database = tmp_path / "archive.db"
+    engine = open_archive(f"sqlite:///{database}")
+    wal = Path(f"{database}-wal")
+    sizes: list[int] = []
+    ingest(
+        [str(p) for p in corpus],
+        engine,
+        workers=2,
+        batch_size=2,
+        on_file=lambda _: sizes.append(wal.stat().st_size if wal.exists() else 0),
+    )
+    engine.dispose()
+    assert sizes and max(sizes) == 0
