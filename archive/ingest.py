@@ -220,11 +220,20 @@ _view: Engine | None = None
 def prepare_file(file_path: str, view: Engine | None = None) -> PreparedFile:
     """Parse and fingerprint one file, and look its records up in ``view`` (by default the
     worker's archive, if any); a bug in an extractor fails that file, not the batch."""
-    view = view if view is not None else _view
     try:
         results = list(parse_file(file_path))
     except Exception as exc:
         return PreparedFile(file_path, [PreparedRecord(_internal_error(file_path, exc))])
+    return PreparedFile(file_path, prepare_records(results, view))
+
+
+def prepare_records(
+    results: Iterable[ParseResult], view: Engine | None = None
+) -> list[PreparedRecord]:
+    """Fingerprint parsed records and look them up in ``view`` (by default the worker's
+    archive, if any): what :func:`prepare_file` does once a file is parsed, also for records
+    that come from elsewhere (:mod:`archive.api`). A bug in fingerprinting fails the record."""
+    view = view if view is not None else _view
     records: list[PreparedRecord] = []
     for result in results:
         if isinstance(result, ParseFailure):
@@ -236,7 +245,7 @@ def prepare_file(file_path: str, view: Engine | None = None) -> PreparedFile:
             records.append(PreparedRecord(_internal_error(result.source_path, exc)))
     if view is not None:
         records = _looked_up(view, records)
-    return PreparedFile(file_path, records)
+    return records
 
 
 def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedRecord]:
@@ -294,7 +303,7 @@ def ingest(
     """
     report = Report()
     own_files = _database_files(engine)
-    run_id = _start_run(engine, paths)
+    run_id = start_run(engine, paths)
     report.run_id = run_id
     status = "failed"
     # The archive never ingests its own database.
@@ -305,7 +314,7 @@ def ingest(
     )
     try:
         for batch in _prepared_batches(files, batch_size, workers, engine):
-            _write_batch(engine, batch, run_id, report, on_file)
+            write_batch(engine, batch, run_id, report, on_file)
             if should_stop is not None and should_stop():
                 report.interrupted = True
                 break
@@ -314,7 +323,7 @@ def ingest(
         status = "interrupted"
         raise
     finally:
-        _finish_run(engine, run_id, report, status)
+        finish_run(engine, run_id, report, status)
     return report
 
 
@@ -366,13 +375,27 @@ def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _write_batch(
+@dataclass(frozen=True)
+class Archived:
+    """A record whose source and content are archived already: skipped, like a re-ingested
+    file."""
+
+    source_path: str
+    content_sha256: str
+
+
+RecordOutcome = store.StoredVersion | ParseFailure | Archived
+
+
+def write_batch(
     engine: Engine,
     batch: list[PreparedFile],
     run_id: int,
     report: Report,
-    on_file: Callable[[str], None] | None,
-) -> None:
+    on_file: Callable[[str], None] | None = None,
+) -> list[RecordOutcome]:
+    """Write one batch of prepared files in one transaction (see :func:`ingest`), add its
+    counts to ``report`` and to run ``run_id``; what became of each record, in batch order."""
     now = datetime.now(UTC)
     done = Report()
     with writing(engine) as session:
@@ -387,22 +410,29 @@ def _write_batch(
         )
         todo: list[_Todo] = []
         failures: list[ParseFailure] = []
+        skipped: list[ParseFailure | Archived | None] = []  # None: stored, in todo's order
         for prepared in batch:
             for record in prepared.records:
                 result, fingerprint = record.result, record.fingerprint
                 if isinstance(result, ParseFailure):
                     failures.append(result)
+                    skipped.append(result)
                 elif (result.source_path, result.content_sha256) in archived:
                     done.duplicates_skipped += 1
+                    skipped.append(Archived(result.source_path, result.content_sha256))
                 elif fingerprint is not None:  # prepare_file fingerprints every parsed record
                     archived.add((result.source_path, result.content_sha256))
                     todo.append((result, fingerprint, record.lookup))
+                    skipped.append(None)
             done.files_seen += 1
-        for outcome in _store_records(session, todo, run_id, now):
+        stored = _store_records(session, todo, run_id, now)
+        for outcome in stored:
             if isinstance(outcome, ParseFailure):
                 failures.append(outcome)
             else:
                 done.stored(outcome)
+        written = iter(stored)
+        outcomes = [next(written) if s is None else s for s in skipped]
         for failure in failures:
             done.failure(failure)
             session.add(
@@ -419,6 +449,7 @@ def _write_batch(
     if on_file is not None:
         for prepared in batch:
             on_file(prepared.file_path)
+    return outcomes
 
 
 _Todo = tuple[ParsedRecord, match.Fingerprint, linking.Lookup | None]
@@ -474,7 +505,8 @@ def _database_files(engine: Engine) -> frozenset[str]:
     return frozenset({main, f"{main}-wal", f"{main}-shm", f"{main}-journal"})
 
 
-def _start_run(engine: Engine, paths: Sequence[str | os.PathLike[str]]) -> int:
+def start_run(engine: Engine, paths: Sequence[str | os.PathLike[str]]) -> int:
+    """A new row of ``ingest_runs``, ``running``, for ``paths``; its id."""
     with writing(engine) as session:
         run = IngestRun(
             started_at=datetime.now(UTC),
@@ -499,7 +531,8 @@ def _save_counts(session: Session, run_id: int, before: Report, batch: Report) -
         setattr(run, name, getattr(before, name) + getattr(batch, name))
 
 
-def _finish_run(engine: Engine, run_id: int, report: Report, status: str) -> None:
+def finish_run(engine: Engine, run_id: int, report: Report, status: str) -> None:
+    """Mark run ``run_id`` ``status`` (finished, interrupted or failed) and its end time."""
     with writing(engine) as session:
         run = session.get_one(IngestRun, run_id)
         run.status = status
