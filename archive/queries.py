@@ -157,6 +157,7 @@ class VersionDetail:
     """A version of a story and the evidence that made it one."""
 
     version_id: int
+    story_id: int
     is_canonical: bool
     source_path: str
     format: str
@@ -236,6 +237,42 @@ def show_story(engine: Engine, story_id: int) -> StoryDetail:
                 for link in links
             ),
         )
+
+
+def list_versions(
+    engine: Engine,
+    *,
+    story_id: int | None = None,
+    site: str | None = None,
+    source: str | None = None,
+    limit: int | None = 50,
+) -> list[VersionDetail]:
+    """Versions, newest first (by id), with the evidence that made each a version of its story.
+
+    ``story_id`` (or a story merged into it) keeps that story's; ``site`` matches
+    case-insensitively anywhere in the site; ``source`` is a whole source path (the versions of
+    one file, record or URL). ``limit=None`` lists them all. Raises :class:`NotFoundError` for a
+    story id the archive never had.
+    """
+    query = (
+        select(Version, Story.canonical_version_id)
+        .join(Story, Story.id == Version.story_id)
+        .order_by(Version.id.desc())
+        .limit(limit)
+    )
+    with Session(engine) as session:
+        if story_id is not None:
+            current = resolve_story_id(session, story_id)
+            if current is None:
+                raise NotFoundError(f"no story {story_id} in the archive")
+            query = query.where(Version.story_id == current)
+        if site:
+            query = query.where(Version.site.ilike(f"%{_escape_like(site)}%", escape="\\"))
+        if source is not None:
+            query = query.where(Version.source_path == source)
+        return [
+            _version_detail(version, canonical) for version, canonical in session.execute(query)
+        ]
 
 
 def get_version(session: Session, version_id: int) -> Version:
@@ -354,6 +391,7 @@ def _sites_of(session: Session, story_ids: list[int]) -> dict[int, tuple[str, ..
 def _version_detail(version: Version, canonical_id: int | None) -> VersionDetail:
     return VersionDetail(
         version_id=version.id,
+        story_id=version.story_id,
         is_canonical=version.id == canonical_id,
         source_path=version.source_path,
         format=version.format,
