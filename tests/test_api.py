@@ -306,6 +306,29 @@ def test_a_bad_article_fails_alone_and_is_logged(
         assert logged == errors
 
 
+def test_an_article_the_database_refuses_fails_alone(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import DataError
+
+    from archive import store
+
+    real = store.BatchWriter.add
+
+    def refusing(self: store.BatchWriter, record: ParsedRecord, *args: Any) -> Any:
+        if record.source_path == "refused":
+            raise DataError("INSERT ...", {}, ValueError("value out of range"))
+        return real(self, record, *args)
+
+    monkeypatch.setattr(store.BatchWriter, "add", refusing)
+    articles = [ARTICLES[0], {**ARTICLES[1], "source": "refused"}, ARTICLES[2]]
+    with Archive(db_url) as archive:
+        results = archive.add_many(articles)
+        assert [r.status for r in results] == ["stored", "failed", "stored"]
+        assert results[1].error == "database error: DataError: value out of range"
+        assert archive.stats().versions == 2 and archive.stats().ingest_errors == 1
+
+
 def test_invalid_arguments_raise_clear_errors(sqlite_url: str) -> None:
     with Archive(sqlite_url) as archive:
         with pytest.raises(TypeError, match="unknown article field 'text'"):
