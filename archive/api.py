@@ -16,7 +16,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time
@@ -26,24 +25,24 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
+from archive.config import DEFAULT_BATCH_SIZE
+
 if TYPE_CHECKING:
     from archive.article import Article
     from archive.diff import VersionDiff
     from archive.ingest import RecordOutcome, Report
+    from archive.linking import Recent
     from archive.parse import ParseResult
-    from archive.queries import ArchiveStats, StoryDetail, StoryListing, VersionDetail
+    from archive.queries import ArchiveStats, StoryDetail, StoryListing, VersionListing
     from archive.relink import RelinkReport
     from archive.remove import Removal
     from archive.search import SearchHit
 
-DEFAULT_BATCH_SIZE = 200  # as archive.ingest.DEFAULT_BATCH_SIZE (not imported: it is heavy)
 # What ``ingest_runs.paths`` says for the run of an Archive's added articles.
 ADDED_RUN_PATHS = "(articles added from Python)"
 # ``versions.format`` of an article added with a body, and with the HTML of its page.
 BODY_FORMAT = "api"
 HTML_FORMAT = "api-html"
-# "postgresql+psycopg:", "sqlite:": a scheme of two letters or more (one is a Windows drive).
-_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 _CHUNK = 500
 
 Status = Literal["stored", "archived", "failed"]
@@ -166,6 +165,7 @@ class Archive:
         self._engine: Engine | None = open_archive(self.url)
         self._run_id: int | None = None
         self._report: Report | None = None
+        self._recent: Recent | None = None  # the run's versions written after its lookups
 
     @property
     def engine(self) -> Engine:
@@ -251,16 +251,18 @@ class Archive:
 
     def _add_batch(self, engine: Engine, batch: list[NewArticle], first: int) -> list[Added]:
         from archive.ingest import PreparedFile, Report, prepare_records, start_run, write_batch
+        from archive.linking import Recent
 
         if self._run_id is None:
             self._run_id = start_run(engine, [ADDED_RUN_PATHS])
             self._report = Report(run_id=self._run_id)
-        assert self._report is not None
+            self._recent = Recent()
+        assert self._report is not None and self._recent is not None
         records = prepare_records(
             [record_of(article, first + n) for n, article in enumerate(batch)], engine
         )
         prepared = [PreparedFile(record.result.source_path, [record]) for record in records]
-        outcomes = write_batch(engine, prepared, self._run_id, self._report)
+        outcomes = write_batch(engine, prepared, self._run_id, self._report, None, self._recent)
         return _results(engine, outcomes, [r.result.source_path for r in records])
 
     def ingest(
@@ -334,7 +336,7 @@ class Archive:
         site: str | None = None,
         source: str | None = None,
         limit: int | None = 50,
-    ) -> list[VersionDetail]:
+    ) -> list[VersionListing]:
         """Versions, newest first, each with its story and how it matched: those of story
         ``story_id``, of sites whose name contains ``site`` (any case), of the source
         ``source`` (a file's path, an added article's source)."""
@@ -393,16 +395,14 @@ class Archive:
 
 def database_url_of(db: str | os.PathLike[str] | None) -> str:
     """The database URL of ``db``: a URL as it is, a path as its SQLite file's URL, None as
-    ``$ARCHIVE_DB`` or else ``archive.db`` (:func:`archive.config.database_url`)."""
-    from archive.config import database_url
+    ``$ARCHIVE_DB`` or else ``archive.db``, as ``--db`` (:func:`archive.config.database_url`)."""
+    from archive.config import as_url, database_url
 
-    if db is None:
-        db = database_url()
     if isinstance(db, os.PathLike):
-        return f"sqlite:///{os.fspath(db)}"
-    if not isinstance(db, str) or not db:
+        return as_url(os.fspath(db))
+    if db is not None and (not isinstance(db, str) or not db):
         raise TypeError(f"db must be a path or a database URL, not {db!r}")
-    return db if _URL_SCHEME.match(db) else f"sqlite:///{db}"
+    return database_url(db)
 
 
 def to_jsonable(value: Any) -> Any:

@@ -1,81 +1,132 @@
-"""The ``archive`` command line: parses options, calls the library, prints results."""
+"""The ``archive`` command line: parses options, calls the library, prints results.
+
+Every command should start at once, so this module imports only click and small modules of its
+own: the library (SQLAlchemy, and behind ingest and parse trafilatura, numpy, warcio, wordfreq
+and the like) is imported inside the commands that use it. ``archive --help`` and
+``archive --version`` load none of it, a query on an up-to-date archive no parsing code and no
+Alembic; tests/test_cli_startup.py keeps it that way.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich import box
-from rich.console import Console, JustifyMethod
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
 from archive import __version__
-from archive.config import (
-    DATABASE_URL_ENV,
-    DEFAULT_DATABASE_URL,
-    database_url,
-    display_url,
-    mask_secrets,
-)
-from archive.db import open_archive
-from archive.diff import diff_versions, render_plain, render_rich
-from archive.export import FORMATS, Format, export
-from archive.ingest import DEFAULT_BATCH_SIZE, Report, collect_files, ingest
-from archive.models import as_utc
-from archive.parse import ParsedRecord, parse_file
-from archive.queries import (
-    NotFoundError,
-    archive_stats,
-    list_stories,
-    show_story,
-    stories_with_versions,
-    to_jsonable,
-)
-from archive.relink import count_versions, relink
-from archive.remove import remove_version
-from archive.search import search_versions
+from archive.config import DATABASE_URL_ENV, DEFAULT_BATCH_SIZE, database_url
+from archive.tables import Column
+from archive.wording import counted
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+    from sqlalchemy import Engine
+
+    from archive.ingest import Report
 
 MAX_FAILURES_SHOWN = 20
+# Where output is not a terminal, tables are as wide as their content (up to this at least):
+# a row stays one line for grep and friends.
 _PIPE_WIDTH = 1000
 _DATE_FORMATS = ["%Y-%m-%d"]
+# archive.export.FORMATS, here so that `archive export --help` need not import the exporter
+_EXPORT_FORMATS = ("jsonl", "csv")
+# The source path of a page read from standard input by `archive parse -`.
+STDIN_NAME = "<stdin>"
 _METHOD_LABELS = {
-    "new story": "first of their story (new story)",
-    "exact": "exact copies",
-    "near": "near copies",
-    "rewrite": "rewrites",
+    "new story": ("first of its story (new story)", "first of their story (new story)"),
+    "exact": ("exact copy", "exact copies"),
+    "near": ("near copy", "near copies"),
+    "rewrite": ("rewrite", "rewrites"),
 }
+RESUME_HINT = "Run the same command again to resume: what is archived already is skipped."
 T = TypeVar("T")
-_Columns = tuple[tuple[str, JustifyMethod], ...]
+
+
+class _Group(click.Group):
+    """Commands listed in the order they are defined (the order of a session), not sorted."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    "db_url",
+    metavar="PATH|URL",
+    help=f"The archive, for every command: a SQLite file or a database URL "
+    f"[default: ${DATABASE_URL_ENV}, else archive.db].",
+)
+@click.version_option(__version__, prog_name="archive")
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None) -> None:
+    """A news article archive that links copies, edits and rewrites of one story.
+
+    \b
+    Start with:
+      archive ingest FOLDER          parse and link every article file in FOLDER
+      archive stories                the stories, newest first
+      archive show STORY             a story's versions and how they matched
+    """
+    ctx.obj = db_url
+
 
 db_option = click.option(
     "--db",
     "db_url",
-    metavar="URL",
-    help=f"Database URL [default: ${DATABASE_URL_ENV}, else {DEFAULT_DATABASE_URL}]",
+    metavar="PATH|URL",
+    help=f"The archive: a SQLite file (archive.db) or a database URL "
+    f"(postgresql+psycopg://user@host/name) [default: ${DATABASE_URL_ENV}, else archive.db].",
 )
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
-@click.group()
-@click.version_option(__version__, prog_name="archive")
-def main() -> None:
-    """A news article archive that links copies, edits and rewrites of one story."""
+def output_options(piped: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--table, --tsv, --csv and --json for a command that prints rows; without any, a table on
+    a terminal and ``piped`` ("tsv" or "table") elsewhere."""
+    lists = piped == "tsv"
+    helps = {
+        "table": f"A table fitted to the terminal [default{' on a terminal' if lists else ''}].",
+        "tsv": f"Tab-separated values with a header line{' [default elsewhere]' if lists else ''}.",
+        "csv": "Comma-separated values with a header line.",
+        "json": "JSON.",
+    }
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for name in reversed(helps):
+            command = click.option(f"--{name}", "output", flag_value=name, help=helps[name])(
+                command
+            )
+        return command
+
+    return decorate
+
+
+# --- ingest --------------------------------------------------------------------------------
 
 
 @main.command("ingest")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @db_option
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary of stories.")
+@click.option(
+    "--from-file",
+    metavar="FILE",
+    type=click.File("rb"),
+    help="Also ingest the paths listed in FILE, one a line (or NUL-separated, as find -print0 "
+    "writes them); - reads the list from standard input, like a PATH of -.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but failures.")
 @click.option(
     "--batch-size",
     default=DEFAULT_BATCH_SIZE,
@@ -95,57 +146,127 @@ def main() -> None:
     is_flag=True,
     help="Follow links in folders also where they point outside the given paths.",
 )
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Take only part I of N of the files (by a hash of each path), so that N processes "
+    "or machines given the same PATHS share them with no other coordination.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of text.")
 def ingest_command(
     paths: tuple[str, ...],
     db_url: str | None,
+    from_file: IO[bytes] | None,
     quiet: bool,
     batch_size: int,
     workers: int,
     follow_symlinks: bool,
+    shard: str | None,
+    as_json: bool,
 ) -> None:
-    """Parse, fingerprint and link every article file under PATHS (folders recursively)."""
-    url = database_url(db_url)
-    err = Console(stderr=True, soft_wrap=True)
-    engine = _open(url)
-    show_progress = not quiet and sys.stderr.isatty()
+    """Parse, fingerprint and link every article file under PATHS (folders recursively).
+
+    A PATH of - reads the paths to ingest from standard input, one a line:
+
+    \b
+      find news/ -name '*.html' -newer last-run | archive ingest -
+    """
+    from archive.ingest import Shard, collect_files, ingest
+
+    try:
+        part = Shard.parse(shard) if shard is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--shard") from None
+    given = _paths_to_ingest(paths, from_file)
+    url = _url(db_url)
+    from rich.console import Console
+
+    err = Console(
+        stderr=True, soft_wrap=True, highlight=False, force_terminal=_is_terminal(sys.stderr)
+    )
+    engine = _engine(url, create=True)
+    show_progress = not quiet and _is_terminal(sys.stderr)
     stop = _StopAfterBatch(err)
     try:
         with stop.installed():
             if show_progress:
-                total = sum(1 for _ in collect_files(paths, follow_symlinks=follow_symlinks))
-                with _progress_bar(err) as progress:
+                files = collect_files(given, follow_symlinks=follow_symlinks, shard=part)
+                total = sum(1 for _ in files)
+                with _progress_bar(err, "files") as progress:
                     task = progress.add_task("ingesting", total=total)
                     report = ingest(
-                        paths,
+                        given,
                         engine,
                         batch_size=batch_size,
                         workers=workers,
-                        on_file=lambda _: progress.advance(task),
+                        progress=lambda _: progress.advance(task),
                         should_stop=stop.requested,
                         follow_symlinks=follow_symlinks,
+                        shard=part,
                     )
             else:
                 report = ingest(
-                    paths,
+                    given,
                     engine,
                     batch_size=batch_size,
                     workers=workers,
                     should_stop=stop.requested,
                     follow_symlinks=follow_symlinks,
+                    shard=part,
                 )
     except KeyboardInterrupt:
         err.print(f"Interrupted; the unfinished batch was rolled back. {RESUME_HINT}")
         sys.exit(130)
-    _print_report(report, url, quiet, err)
+    if as_json:
+        _echo_json_report(engine, report, url)
+    else:
+        _print_report(report, url, quiet, err)
     if report.interrupted:
-        err.print(f"Interrupted after {report.files_seen} files. {RESUME_HINT}")
+        err.print(f"Interrupted after {counted(report.files_seen, 'file')}. {RESUME_HINT}")
         sys.exit(130)
-    if not quiet:
+    if not quiet and not as_json:
         _print_linked_stories(engine, report)
     sys.exit(report.exit_code)
 
 
-RESUME_HINT = "Run the same command again to resume: what is archived already is skipped."
+def _paths_to_ingest(paths: tuple[str, ...], from_file: IO[bytes] | None) -> list[str]:
+    """The paths an ingest was given, with those listed in --from-file or on standard input
+    (for a PATH of -); a one-line error, before anything is created, when one does not exist."""
+    if not paths and from_file is None:
+        raise click.UsageError("give the PATHS to ingest, or --from-file FILE")
+    stdin = click.get_binary_stream("stdin")
+    lists = [from_file] if from_file is not None else []
+    if "-" in paths:
+        if from_file is stdin:
+            raise click.UsageError("standard input can be read once: give - or --from-file -")
+        lists.append(stdin)
+    listed = [path for stream in lists for path in _path_list(stream.read())]
+    given = [p for p in paths if p != "-"] + listed
+    if not given:
+        click.echo("nothing to ingest: the list of paths is empty", err=True)
+        sys.exit(0)
+    missing = [p for p in given if not os.path.lexists(p)]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        hint = (
+            " (a list of paths, one a line, was read; archive parse - reads a page)"
+            if missing[0] in listed
+            else ""
+        )
+        raise click.ClickException(
+            f"no such file or folder: {missing[0]}{more}; nothing was ingested{hint}"
+        )
+    return given
+
+
+def _path_list(data: bytes) -> list[str]:
+    """The paths in a list: NUL-separated when there is a NUL (find -print0), else one a line.
+    Names are decoded as the file system does, so that any name can be read back."""
+    if b"\0" in data:
+        entries = data.split(b"\0")
+    else:
+        entries = [line.removesuffix(b"\r") for line in data.split(b"\n")]
+    return [os.fsdecode(entry) for entry in entries if entry]
 
 
 class _StopAfterBatch:
@@ -173,27 +294,103 @@ class _StopAfterBatch:
         self._console.print("Stopping after the current batch (Ctrl-C again to stop at once).")
 
 
+def _print_report(report: Report, url: str, quiet: bool, err: Console) -> None:
+    from archive.config import display_url
+
+    for failure in report.failures[:MAX_FAILURES_SHOWN]:
+        err.print(f"Error: {failure.source_path}: {failure.error}", markup=False)
+    if report.failed > MAX_FAILURES_SHOWN:
+        err.print(
+            f"... and {report.failed - MAX_FAILURES_SHOWN} more; all are in the ingest_errors "
+            f"table (run_id = {report.run_id})"
+        )
+    if not quiet or report.failed:
+        err.print(report.summary(), markup=False)
+        err.print(f"archive: {display_url(url)} (ingest run {report.run_id})", markup=False)
+
+
+def _print_linked_stories(engine: Engine, report: Report) -> None:
+    from archive.queries import stories_with_versions
+
+    stories = stories_with_versions(engine, run_id=report.run_id, limit=10)
+    if not stories:
+        return
+    click.echo("Stories with more than one version:")
+    for story in stories:
+        click.echo(
+            f"  story {story.story_id}: {story.title!r} ({counted(story.versions, 'version')})"
+        )
+        for source in story.sources:
+            how = source.method
+            if source.similarity is not None and source.method != "exact":
+                how += f", similarity {source.similarity:.2f}"
+            click.echo(f"    {source.source_path}  ({how})")
+
+
+def _echo_json_report(engine: Engine, report: Report, url: str) -> None:
+    from archive.config import display_url
+    from archive.queries import stories_with_versions
+
+    _echo_json(
+        {
+            "archive": display_url(url),
+            **_fields_of(report),
+            "exit_code": report.exit_code,
+            "linked_stories": stories_with_versions(engine, run_id=report.run_id, limit=10),
+        }
+    )
+
+
+# --- parse and relink ----------------------------------------------------------------------
+
+
 @main.command("parse")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record.")
 def parse_command(file: str, as_json: bool) -> None:
-    """Show what the parser extracts from FILE: title, body, URL, site, date and format."""
+    """Show what the parser extracts from FILE (- for a page on standard input): title, body,
+    URL, site, date and format. Nothing is stored.
+
+    \b
+      curl -s https://example.com/news/1 | archive parse -
+    """
+    from archive.parse import ParsedRecord, parse_bytes, parse_file
+
+    if file == "-":
+        results = parse_bytes(click.get_binary_stream("stdin").read(), STDIN_NAME)
+    else:
+        results = parse_file(file)
     failed = False
-    for result in parse_file(file):
-        if isinstance(result, ParsedRecord):
-            fields = _record_fields(result)
-        else:
+    for result in results:
+        if not isinstance(result, ParsedRecord):
             failed = True
-            fields = {"source_path": result.source_path, "error": result.error}
+            if as_json:  # data for a program reading the lines, like the records
+                click.echo(json.dumps({"source_path": result.source_path, "error": result.error}))
+            else:
+                click.echo(f"Error: {result.source_path}: {result.error}", err=True)
+            continue
+        values = _record_fields(result)
         if as_json:
-            click.echo(json.dumps(fields, ensure_ascii=False))
-        else:
-            for name, value in fields.items():
-                if name != "body":
-                    click.echo(f"{name}: {value}")
-            if "body" in fields:
-                click.echo("\n" + str(fields["body"]) + "\n")
+            click.echo(json.dumps(values, ensure_ascii=False))
+            continue
+        for name, value in values.items():
+            if name != "body":
+                click.echo(f"{name}: {value}")
+        click.echo("\n" + str(values["body"]) + "\n")
     sys.exit(1 if failed else 0)
+
+
+def _record_fields(record: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    article = asdict(record.article)
+    published = article.pop("published_at")
+    return {
+        "source_path": record.source_path,
+        "format": record.format,
+        **article,
+        "published_at": published.isoformat() if published else None,
+    }
 
 
 @main.command("relink")
@@ -201,7 +398,7 @@ def parse_command(file: str, as_json: bool) -> None:
 @click.option(
     "--threshold",
     type=click.FloatRange(0.0, 1.0),
-    help="Rarity-weighted word overlap (0-1) that links a copy; default 0.5.",
+    help="Similarity (rarity-weighted word overlap, 0-1) that links a copy; default 0.5.",
 )
 @click.option(
     "--rewrites/--no-rewrites",
@@ -210,14 +407,18 @@ def parse_command(file: str, as_json: bool) -> None:
     help="Also link rewrites, by sentence-by-sentence correspondence.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@json_option
 def relink_command(
-    db_url: str | None, threshold: float | None, rewrites: bool, quiet: bool
+    db_url: str | None, threshold: float | None, rewrites: bool, quiet: bool, as_json: bool
 ) -> None:
     """Recompute every link and story from the stored text, without reading any file."""
-    url = database_url(db_url)
-    engine = _open(url)
-    if not quiet and sys.stderr.isatty():
-        with _progress_bar(Console(stderr=True)) as progress:
+    from archive.relink import count_versions, relink
+
+    engine = _engine(_url(db_url))
+    if not quiet and _is_terminal(sys.stderr):
+        from rich.console import Console
+
+        with _progress_bar(Console(stderr=True, force_terminal=True), "versions") as progress:
             task = progress.add_task("relinking", total=count_versions(engine))
             report = relink(
                 engine,
@@ -227,10 +428,27 @@ def relink_command(
             )
     else:
         report = relink(engine, threshold=threshold, rewrites=rewrites)
-    click.echo(report.summary(), err=True)
+    if as_json:
+        _echo_json(report)
+        return
+    click.echo(
+        f"{counted(report.versions, 'version')} relinked: {counted(report.links, 'link')}, "
+        f"{counted(report.stories_before, 'story', 'stories')} before, {report.stories_after} "
+        f"after, {counted(report.versions_moved, 'version')} moved to another story",
+        err=True,
+    )
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+# --- reading -------------------------------------------------------------------------------
+
+_STORY_COLUMNS = (
+    Column("story", justify="right"),
+    Column("title", "text", priority=1, min_width=30, weight=3),
+    Column("versions", justify="right", priority=2),
+    Column("sites", "text", priority=3, min_width=10),
+    Column("first seen", priority=4),
+    Column("last seen", priority=5),
+)
 
 
 @main.command("stories")
@@ -259,7 +477,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
     type=click.IntRange(min=0),
     help="At most this many stories; 0 for all.",
 )
-@json_option
+@output_options(piped="tsv")
 def stories_command(
     db_url: str | None,
     min_versions: int,
@@ -268,10 +486,13 @@ def stories_command(
     since: datetime | None,
     until: datetime | None,
     limit: int,
-    as_json: bool,
+    output: str | None,
 ) -> None:
     """List stories, newest first, with their version counts and sites."""
-    engine = _open(database_url(db_url))
+    from archive.models import as_utc
+    from archive.queries import StoryListing, list_stories
+
+    engine = _engine(_url(db_url))
     stories = list_stories(
         engine,
         min_versions=min_versions,
@@ -282,71 +503,113 @@ def stories_command(
         until=as_utc(until) + timedelta(days=1) if until else None,
         limit=limit or None,
     )
-    if as_json:
-        _echo_json(stories)
-        return
-    table = _table(_STORY_COLUMNS)
-    for story in stories:
-        table.add_row(
-            str(story.story_id),
-            _text(story.title),
-            str(story.versions),
-            _text(", ".join(story.sites)),
-            _day(story.first_seen_at),
-            _day(story.last_seen_at),
-        )
-    _console().print(table)
-    if not stories:
-        click.echo("no stories match", err=True)
+    _print_list(
+        stories,
+        StoryListing,
+        output,
+        _STORY_COLUMNS,
+        lambda s: (
+            str(s.story_id),
+            s.title,
+            str(s.versions),
+            ", ".join(s.sites),
+            _day(s.first_seen_at),
+            _day(s.last_seen_at),
+        ),
+        empty="no stories match",
+    )
+
+
+_VERSION_COLUMNS = (
+    Column("version", justify="right"),
+    Column("site", "text", priority=5, min_width=8),
+    Column("published", priority=6),
+    Column("source", "path", priority=2, min_width=14, weight=2),
+    Column("method", priority=3),
+    Column("matched", justify="right", priority=7),
+    Column("similarity", justify="right", priority=4),
+    Column("sentences", justify="right", priority=8),
+    Column("title", "text", priority=1, min_width=16, weight=2),
+)
+_LINK_COLUMNS = (
+    Column("version", justify="right"),
+    Column("linked to", justify="right"),
+    Column("method", priority=1),
+    Column("similarity", justify="right", priority=2),
+    Column("sentences", justify="right", priority=3),
+    Column("distance", justify="right", priority=4),
+)
 
 
 @main.command("show")
 @click.argument("story_id", metavar="STORY", type=int)
 @db_option
-@json_option
-def show_command(story_id: int, db_url: str | None, as_json: bool) -> None:
-    """Show a story: its canonical version, then every version and how it matched."""
-    engine = _open(database_url(db_url))
+@output_options(piped="table")
+def show_command(story_id: int, db_url: str | None, output: str | None) -> None:
+    """Show a story: its canonical version, then every version and how it matched.
+
+    --tsv and --csv give its versions, one a row; --json the story with its versions and links.
+    """
+    from archive.queries import VersionDetail, show_story
+
+    engine = _engine(_url(db_url))
     story = _found(lambda: show_story(engine, story_id))
-    if as_json:
+    if output == "json":
         _echo_json(story)
+        return
+    if output in {"tsv", "csv"}:
+        names = ["story_id", *(f.name for f in fields(VersionDetail))]
+        records = [{"story_id": story.story_id, **_fields_of(v)} for v in story.versions]
+        _write_records(records, names, output)
         return
     console = _console()
     if story.requested_id != story.story_id:
         console.print(f"story {story.requested_id} was merged into story {story.story_id}")
+    from rich.text import Text
+
     console.print(Text.assemble((f"story {story.story_id}: ", "bold"), (story.title, "bold")))
     console.print(
-        f"{len(story.versions)} versions, first seen {_time(story.first_seen_at)}, "
-        f"last seen {_time(story.last_seen_at)}, canonical version {story.canonical_version_id}"
+        f"{counted(len(story.versions), 'version')}, canonical version "
+        f"{story.canonical_version_id}\n"
+        f"seen from {_time(story.first_seen_at)} to {_time(story.last_seen_at)}"
     )
-    table = _table(_VERSION_COLUMNS)
-    for version in story.versions:
-        table.add_row(
-            f"{version.version_id}{' *' if version.is_canonical else ''}",
-            _text(version.site or ""),
-            _day(version.published_at),
-            _text(version.source_path),
-            version.method,
-            _number(version.matched_version_id),
-            _share(version.similarity),
-            _share(version.sentences),
-            _text(version.title),
-        )
-    console.print(table)
-    if story.links:
-        links = _table(_LINK_COLUMNS, title="Links (every verified match between its versions)")
-        for link in story.links:
-            links.add_row(
-                str(link.version_id),
-                str(link.linked_version_id),
-                link.method,
-                _share(link.similarity),
-                _share(link.sentences),
-                str(link.distance),
+    _print_table(
+        _VERSION_COLUMNS,
+        [
+            (
+                f"{v.version_id}{' *' if v.is_canonical else ''}",
+                v.site or "",
+                _day(v.published_at),
+                v.source_path,
+                v.method,
+                _number(v.matched_version_id),
+                _share(v.similarity),
+                _share(v.sentences),
+                v.title,
             )
-        console.print(links)
+            for v in story.versions
+        ],
+        console=console,
+    )
+    if story.links:
+        _print_table(
+            _LINK_COLUMNS,
+            [
+                (
+                    str(link.version_id),
+                    str(link.linked_version_id),
+                    link.method,
+                    _share(link.similarity),
+                    _share(link.sentences),
+                    str(link.distance),
+                )
+                for link in story.links
+            ],
+            title="Links (every verified match between its versions)",
+            console=console,
+        )
     console.print(
-        "* canonical version; similarity and sentences are shares of 0-1, distance is in bits",
+        "* canonical version; similarity and sentences are 0-1, distance in bits",
         style="dim",
     )
 
@@ -358,19 +621,25 @@ def show_command(story_id: int, db_url: str | None, as_json: bool) -> None:
 @json_option
 def diff_command(a_id: int, b_id: int, db_url: str | None, as_json: bool) -> None:
     """Show word by word how the second VERSION's text differs from the first's."""
-    engine = _open(database_url(db_url))
+    from archive.diff import diff_versions, render_plain, render_rich
+
+    engine = _engine(_url(db_url))
     diff = _found(lambda: diff_versions(engine, a_id, b_id))
     if as_json:
         _echo_json(diff)
         return
     header = (
-        f"--- version {diff.a.version_id}: {diff.a.source_path} ({diff.a.words} words)\n"
-        f"+++ version {diff.b.version_id}: {diff.b.source_path} ({diff.b.words} words)\n"
+        f"--- version {diff.a.version_id}: {diff.a.source_path} "
+        f"({counted(diff.a.words, 'word')})\n"
+        f"+++ version {diff.b.version_id}: {diff.b.source_path} "
+        f"({counted(diff.b.words, 'word')})\n"
         f"{diff.shared_words:.0%} of the words unchanged"
     )
     if not diff.same_story:
         header += f" (different stories: {diff.a.story_id} and {diff.b.story_id})"
-    if sys.stdout.isatty():
+    if _is_terminal():
+        from rich.text import Text
+
         console = _console()
         console.print(Text(header, style="bold"))
         console.print(Text("title: ").append_text(render_rich(diff.title)))
@@ -380,36 +649,57 @@ def diff_command(a_id: int, b_id: int, db_url: str | None, as_json: bool) -> Non
         click.echo(f"{header}\ntitle: {render_plain(diff.title)}\n\n{render_plain(diff.body)}")
 
 
+_SEARCH_COLUMNS = (
+    Column("version", justify="right"),
+    Column("story", justify="right", priority=1),
+    Column("site", "text", priority=5, min_width=8),
+    Column("published", priority=4),
+    Column("title", "text", priority=2, min_width=20, weight=2),
+    Column("found", "text", priority=3, min_width=30, weight=3),
+)
+
+
 @main.command("search")
 @click.argument("words", nargs=-1, required=True)
 @db_option
 @click.option(
     "--limit", default=20, show_default=True, type=click.IntRange(min=1), help="At most this many."
 )
-@json_option
-def search_command(words: tuple[str, ...], db_url: str | None, limit: int, as_json: bool) -> None:
+@output_options(piped="tsv")
+def search_command(
+    words: tuple[str, ...], db_url: str | None, limit: int, output: str | None
+) -> None:
     """Find versions whose title or body has all WORDS (word* for a prefix), best first."""
-    engine = _open(database_url(db_url))
+    from archive.search import SearchHit, search_versions
+
+    engine = _engine(_url(db_url))
     try:
         hits = search_versions(engine, " ".join(words), limit=limit)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    if as_json:
-        _echo_json(hits)
-        return
-    table = _table(_SEARCH_COLUMNS)
-    for hit in hits:
-        table.add_row(
-            str(hit.version_id),
-            str(hit.story_id),
-            _text(hit.site or ""),
-            _time(hit.published_at),
-            _text(hit.title),
-            _text(hit.snippet),
-        )
-    _console().print(table)
-    if not hits:
-        click.echo("no version has all of these words", err=True)
+    _print_list(
+        hits,
+        SearchHit,
+        output,
+        _SEARCH_COLUMNS,
+        lambda h: (
+            str(h.version_id),
+            str(h.story_id),
+            h.site or "",
+            _day(h.published_at),
+            h.title,
+            h.snippet,
+        ),
+        empty="no version has all of these words",
+    )
+
+
+_BIGGEST_COLUMNS = (
+    Column("story", justify="right"),
+    Column("versions", justify="right", priority=1),
+    Column("sites", justify="right", priority=2),
+    Column("title", "text", priority=1, min_width=20),
+)
 
 
 @main.command("stats")
@@ -424,25 +714,48 @@ def search_command(words: tuple[str, ...], db_url: str | None, limit: int, as_js
 @json_option
 def stats_command(db_url: str | None, top: int, as_json: bool) -> None:
     """Totals of the archive and its biggest stories."""
-    engine = _open(database_url(db_url))
+    from rich import box
+    from rich.table import Table
+
+    from archive.queries import archive_stats
+
+    engine = _engine(_url(db_url))
     stats = archive_stats(engine, top=top)
     if as_json:
         _echo_json(stats)
         return
-    totals = Table(box=box.SIMPLE_HEAD, show_header=False)
+    totals = Table(box=box.SIMPLE_HEAD, show_header=False, show_edge=False, pad_edge=False)
     totals.add_column(justify="right")
     totals.add_column()
     for value, label in (
-        (stats.stories, "stories"),
-        (stats.stories_with_copies, "stories with more than one version"),
-        (stats.versions, "versions"),
-        *((n, f"  {_METHOD_LABELS.get(m, m)}") for m, n in stats.versions_by_method.items()),
-        (stats.links, "links between versions"),
-        (stats.sites, "sites"),
-        (stats.merged_story_ids, "story ids merged into others"),
-        (stats.removed_versions, "versions removed"),
-        (stats.ingest_runs, "ingest runs"),
-        (stats.ingest_errors, "files or records that failed"),
+        (stats.stories, _noun(stats.stories, "story", "stories")),
+        (
+            stats.stories_with_copies,
+            f"{_noun(stats.stories_with_copies, 'story', 'stories')} with more than one version",
+        ),
+        (stats.versions, _noun(stats.versions, "version", "versions")),
+        *(
+            (n, f"  {_noun(n, *_METHOD_LABELS.get(m, (m, m)))}")
+            for m, n in stats.versions_by_method.items()
+        ),
+        (stats.links, _noun(stats.links, "link", "links") + " between versions"),
+        (stats.sites, _noun(stats.sites, "site", "sites")),
+        (
+            stats.merged_story_ids,
+            _noun(
+                stats.merged_story_ids,
+                "story id merged into another",
+                "story ids merged into others",
+            ),
+        ),
+        (stats.removed_versions, _noun(stats.removed_versions, "version", "versions") + " removed"),
+        (stats.ingest_runs, _noun(stats.ingest_runs, "ingest run", "ingest runs")),
+        (
+            stats.ingest_errors,
+            _noun(
+                stats.ingest_errors, "file or record that failed", "files or records that failed"
+            ),
+        ),
     ):
         totals.add_row(str(value), label)
     console = _console()
@@ -450,12 +763,16 @@ def stats_command(db_url: str | None, top: int, as_json: bool) -> None:
     if stats.first_seen_at is not None:
         console.print(f"seen from {_time(stats.first_seen_at)} to {_time(stats.last_seen_at)}")
     if stats.biggest_stories:
-        biggest = _table(_BIGGEST_COLUMNS, title="Biggest stories")
-        for story in stats.biggest_stories:
-            biggest.add_row(
-                str(story.story_id), str(story.versions), str(story.sites), _text(story.title)
-            )
-        console.print(biggest)
+        console.print()
+        _print_table(
+            _BIGGEST_COLUMNS,
+            [
+                (str(s.story_id), str(s.versions), str(s.sites), s.title)
+                for s in stats.biggest_stories
+            ],
+            title="Biggest stories",
+            console=console,
+        )
 
 
 @main.command("export")
@@ -463,7 +780,7 @@ def stats_command(db_url: str | None, top: int, as_json: bool) -> None:
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(FORMATS),
+    type=click.Choice(_EXPORT_FORMATS),
     default="jsonl",
     show_default=True,
     help="jsonl: a story per line, its versions nested; csv: a version per row.",
@@ -476,10 +793,14 @@ def stats_command(db_url: str | None, top: int, as_json: bool) -> None:
 @click.option("--bodies/--no-bodies", default=True, show_default=True, help="Include the texts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def export_command(
-    db_url: str | None, format_: Format, out: str | None, bodies: bool, as_json: bool
+    db_url: str | None, format_: Any, out: str | None, bodies: bool, as_json: bool
 ) -> None:
     """Write every story and version as JSON Lines or CSV, streamed from the database."""
-    engine = _open(database_url(db_url))
+    from dataclasses import asdict
+
+    from archive.export import export
+
+    engine = _engine(_url(db_url))
     if out is None:
         try:
             summary = export(engine, sys.stdout, format=format_, bodies=bodies)
@@ -498,7 +819,8 @@ def export_command(
         click.echo(json.dumps({**asdict(summary), "out": out}), err=to_stderr)
     else:
         click.echo(
-            f"{summary.stories} stories, {summary.versions} versions written to "
+            f"{counted(summary.stories, 'story', 'stories')}, "
+            f"{counted(summary.versions, 'version')} written to "
             f"{out or 'standard output'} ({summary.format})",
             err=to_stderr,
         )
@@ -510,7 +832,9 @@ def export_command(
 @json_option
 def remove_command(version_id: int, db_url: str | None, as_json: bool) -> None:
     """Remove VERSION; its story is re-derived and split if the version held it together."""
-    engine = _open(database_url(db_url))
+    from archive.remove import remove_version
+
+    engine = _engine(_url(db_url))
     removal = _found(lambda: remove_version(engine, version_id))
     if as_json:
         _echo_json(removal)
@@ -523,7 +847,7 @@ def remove_command(version_id: int, db_url: str | None, as_json: bool) -> None:
         lines.append(f"story {removal.story_id} had no other version and is gone")
     else:
         lines.append(
-            f"story {removal.story_id} keeps {removal.remaining_versions} versions, "
+            f"story {removal.story_id} keeps {counted(removal.remaining_versions, 'version')}, "
             f"canonical version {removal.canonical_version_id}"
         )
     if removal.new_story_ids:
@@ -532,89 +856,133 @@ def remove_command(version_id: int, db_url: str | None, as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-_PROSE_COLUMNS = {"title", "found"}
-_NAME_COLUMNS = {"site", "sites", "source"}
-_BIGGEST_COLUMNS: _Columns = (
-    ("story", "right"),
-    ("versions", "right"),
-    ("site count", "right"),
-    ("title", "left"),
-)
-_STORY_COLUMNS: _Columns = (
-    ("story", "right"),
-    ("title", "left"),
-    ("versions", "right"),
-    ("sites", "left"),
-    ("first seen", "left"),
-    ("last seen", "left"),
-)
-_VERSION_COLUMNS: _Columns = (
-    ("version", "right"),
-    ("site", "left"),
-    ("published", "left"),
-    ("source", "left"),
-    ("method", "left"),
-    ("matched", "right"),
-    ("similarity", "right"),
-    ("sentences", "right"),
-    ("title", "left"),
-)
-_LINK_COLUMNS: _Columns = (
-    ("version", "right"),
-    ("linked to", "right"),
-    ("method", "left"),
-    ("similarity", "right"),
-    ("sentences", "right"),
-    ("distance", "right"),
-)
-_SEARCH_COLUMNS: _Columns = (
-    ("version", "right"),
-    ("story", "right"),
-    ("site", "left"),
-    ("published", "left"),
-    ("title", "left"),
-    ("found", "left"),
-)
+# --- helpers -------------------------------------------------------------------------------
 
 
-def _table(columns: _Columns, title: str | None = None) -> Table:
-    terminal = sys.stdout.isatty()
-    flexible = terminal and any(name in _PROSE_COLUMNS for name, _ in columns)
-    # On a terminal, ids, dates and numbers stay whole, names and paths wrap when they must, and
-    # titles take what width is left, cut with …; piped output is wide enough for everything.
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", expand=flexible)
-    for name, justify in columns:
-        if not terminal:
-            table.add_column(name, justify=justify)
-        elif name in _PROSE_COLUMNS:
-            table.add_column(name, justify=justify, ratio=1, no_wrap=True, overflow="ellipsis")
-        elif name in _NAME_COLUMNS:
-            table.add_column(name, justify=justify, overflow="fold")
-        else:
-            table.add_column(name, justify=justify, no_wrap=True)
-    return table
+def _url(db_url: str | None) -> str:
+    """The database URL: this command's --db, else the one given before the command
+    (archive --db X stories), else $ARCHIVE_DB, else archive.db."""
+    before = click.get_current_context().find_root().obj
+    return database_url(db_url or before)
+
+
+def _engine(url: str, *, create: bool = False) -> Engine:
+    """The archive at ``url``; only with ``create`` (ingest) is a missing one made. A database
+    that cannot be opened, or holds no archive, is a one-line error with exit code 1."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from archive.config import display_url, mask_secrets
+    from archive.db import NoArchiveError, open_archive, open_existing_archive
+
+    try:
+        return open_archive(url) if create else open_existing_archive(url)
+    except NoArchiveError as exc:
+        raise click.ClickException(f"{exc} (archive ingest creates one)") from exc
+    except ArgumentError as exc:
+        raise click.ClickException(
+            f"--db {mask_secrets(url, url)} is neither a file path nor a database URL "
+            "(such as postgresql+psycopg://user@host/archive)"
+        ) from exc
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise click.ClickException(
+            f"cannot open the archive at {display_url(url)}: {mask_secrets(reason, url)}"
+        ) from exc
 
 
 def _found(lookup: Callable[[], T]) -> T:
     """The lookup's result; an unknown id becomes a one-line error and exit code 1."""
+    from archive.queries import NotFoundError
+
     try:
         return lookup()
     except NotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _console() -> Console:
-    # Piped output is not cut to 80 columns: a table row stays one line for grep and friends.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+def _is_terminal(stream: IO[str] | None = None) -> bool:
+    """Whether ``stream`` (standard output) is a terminal. TTY_COMPATIBLE=1 or 0 (rich's
+    switch) says so instead: for tests, and for a pager that shows colours."""
+    forced = os.environ.get("TTY_COMPATIBLE", "")
+    if forced in {"0", "1"}:
+        return forced == "1"
+    return (stream or sys.stdout).isatty()
+
+
+def _terminal_width() -> int | None:
+    """The width of the terminal output goes to (``$COLUMNS`` first); None when not one."""
+    if not _is_terminal():
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def _console(width: int | None = None) -> Console:
+    from rich.console import Console
+
+    terminal = _is_terminal()
+    return Console(
+        highlight=False,
+        force_terminal=terminal,
+        width=_terminal_width() if terminal else max(width or 0, _PIPE_WIDTH),
+    )
+
+
+def _print_table(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    *,
+    title: str | None = None,
+    console: Console | None = None,
+) -> None:
+    from archive.tables import natural_width, table
+
+    width = _terminal_width()
+    if console is None or (width is None and natural_width(columns, rows) > console.width):
+        console = _console(natural_width(columns, rows))
+    console.print(table(columns, rows, width, title=title))
+
+
+def _print_list(
+    items: Sequence[Any],
+    kind: type,
+    output: str | None,
+    columns: Sequence[Column],
+    cells: Callable[[Any], Sequence[str]],
+    *,
+    empty: str,
+) -> None:
+    """A list command's output: JSON, TSV or CSV with the fields of ``kind`` (a dataclass), or
+    a table of ``cells`` of each item. An empty list prints no table, and says so on stderr."""
+    output = output or ("table" if _is_terminal() else "tsv")
+    if output == "json":
+        _echo_json(list(items))
+    elif output in {"tsv", "csv"}:
+        names = [f.name for f in fields(kind)]
+        _write_records([_fields_of(item) for item in items], names, output)
+    elif items:
+        _print_table(columns, [cells(item) for item in items])
+    if not items:
+        click.echo(empty, err=True)
+
+
+def _write_records(records: list[dict[str, Any]], names: Sequence[str], output: str) -> None:
+    from archive.tables import write_records
+
+    write_records(records, names, output, sys.stdout)
+
+
+def _fields_of(value: Any) -> dict[str, Any]:
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def _echo_json(value: object) -> None:
+    from archive.queries import to_jsonable
+
     click.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
 
 
-def _text(value: str) -> Text:
-    # Text, not a str: a title with [brackets] must not be read as rich markup
-    return Text(value)
+def _noun(n: int, singular: str, plural: str) -> str:
+    return singular if n == 1 else plural
 
 
 def _time(value: datetime | None) -> str:
@@ -633,60 +1001,34 @@ def _share(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def _record_fields(record: ParsedRecord) -> dict[str, Any]:
-    article = asdict(record.article)
-    published = article.pop("published_at")
-    return {
-        "source_path": record.source_path,
-        "format": record.format,
-        **article,
-        "published_at": published.isoformat() if published else None,
-    }
+def _progress_bar(console: Console, unit: str) -> Progress:
+    """A bar on ``console`` that counts ``unit`` (files, versions), with the rate and the time
+    left; gone when done."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
 
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(
+                "" if speed is None else f"{speed:,.1f} {unit}/s", style="progress.data.speed"
+            )
 
-def _open(url: str) -> Any:
-    try:
-        return open_archive(url)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise click.ClickException(
-            f"cannot open the archive at {display_url(url)}: {mask_secrets(reason, url)}"
-        ) from exc
-
-
-def _progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn(unit),
+        RateColumn(),
         TimeRemainingColumn(),
         console=console,
         transient=True,
     )
-
-
-def _print_report(report: Report, url: str, quiet: bool, err: Console) -> None:
-    for failure in report.failures[:MAX_FAILURES_SHOWN]:
-        err.print(f"[red]error[/red]: {failure.source_path}: {failure.error}", highlight=False)
-    if report.failed > MAX_FAILURES_SHOWN:
-        err.print(
-            f"... and {report.failed - MAX_FAILURES_SHOWN} more; all are in the ingest_errors "
-            f"table (run_id = {report.run_id})"
-        )
-    if not quiet or report.failed:
-        err.print(report.summary(), highlight=False)
-        err.print(f"archive: {display_url(url)} (ingest run {report.run_id})", highlight=False)
-
-
-def _print_linked_stories(engine: Any, report: Report) -> None:
-    stories = stories_with_versions(engine, run_id=report.run_id, limit=10)
-    if not stories:
-        return
-    click.echo("Stories with more than one version:")
-    for story in stories:
-        click.echo(f"  story {story.story_id}: {story.title!r} ({story.versions} versions)")
-        for source in story.sources:
-            how = source.method
-            if source.similarity is not None and source.method != "exact":
-                how += f", overlap {source.similarity:.2f}"
-            click.echo(f"    {source.source_path}  ({how})")

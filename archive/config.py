@@ -10,10 +10,15 @@ import os
 import re
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy.engine import make_url
+# SQLAlchemy is imported where a URL is parsed, not here: `archive --help` reads this module and
+# should not pay a third of a second for it.
 
 DEFAULT_DATABASE_URL = "sqlite:///archive.db"
 DATABASE_URL_ENV = "ARCHIVE_DB"
+# Files written per database transaction by an ingest.
+DEFAULT_BATCH_SIZE = 200
+# "postgresql+psycopg:", "sqlite:": a scheme of two letters or more (one is a Windows drive).
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 
 MASK = "***"
 # libpq and most drivers also take credentials as query parameters: ?password=, ?sslpassword=
@@ -30,15 +35,43 @@ MAX_ARTICLE_MB_ENV = "ARCHIVE_MAX_ARTICLE_MB"
 
 
 def database_url(explicit: str | None = None) -> str:
-    """The database URL: ``explicit`` (``--db``), else ``$ARCHIVE_DB``, else ``archive.db`` here."""
-    if explicit:
-        return explicit
-    return os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+    """The database URL: ``explicit`` (``--db``), else ``$ARCHIVE_DB``, else ``archive.db`` here.
+
+    Each may be a URL or the path of a SQLite file (see :func:`as_url`)."""
+    return as_url(explicit or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL)
+
+
+def as_url(location: str) -> str:
+    """``location`` as a database URL: a URL as it is, a file path (``archive.db``,
+    ``/data/news.db``) as the URL of that SQLite file."""
+    if _URL_SCHEME.match(location):
+        return location
+    return f"sqlite:///{location}"
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL (as the URL names it), None for another database, an in-memory
+    SQLite database or a URL that cannot be parsed."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in {"", ":memory:"} or parsed.query.get("mode") == "memory":
+        return None
+    return database
 
 
 def display_url(url: str) -> str:
     """The URL with any password masked (in the user part and in query parameters), fit for
     messages and logs."""
+    from sqlalchemy.engine import make_url
+
     try:
         parsed = make_url(url)
     except Exception:
@@ -60,6 +93,8 @@ def mask_secrets(text: str, url: str) -> str:
 
 
 def _secrets_of(url: str) -> list[str]:
+    from sqlalchemy.engine import make_url
+
     try:
         parsed = make_url(url)
     except Exception:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from archive.config import display_url, sqlite_file
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only to migrate (half a second): commands that read an up-to-date archive
+# never load it.
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The key of the PostgreSQL advisory lock that writers hold for a transaction ("arch" in ASCII).
@@ -68,6 +76,8 @@ def writing(engine: Engine) -> Iterator[Session]:
     with Session(engine.execution_options(archive_writer=True)) as session, session.begin():
         if engine.dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
+        else:
+            session.connection()  # BEGIN IMMEDIATE now: the lock is held from here on
         yield session
 
 
@@ -82,6 +92,8 @@ def migrations_dir() -> Path:
 
 def alembic_config(engine: Engine | None = None) -> Config:
     """An Alembic config for the archive's migrations, bound to ``engine`` when given."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     if engine is not None:
@@ -91,11 +103,15 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` through the Alembic migrations."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the database back to ``revision`` through the Alembic migrations."""
+    from alembic import command
+
     command.downgrade(alembic_config(engine), revision)
 
 
@@ -104,3 +120,59 @@ def open_archive(url: str) -> Engine:
     engine = make_engine(url)
     upgrade(engine)
     return engine
+
+
+class NoArchiveError(LookupError):
+    """There is no archive where a command that reads one was pointed; ``str()`` says why."""
+
+
+def open_existing_archive(url: str) -> Engine:
+    """An engine for the archive at ``url``, which must already exist: unlike
+    :func:`open_archive`, never creates a database, a file or the tables (a typo in a path must
+    not leave an empty archive behind). An archive at an older schema is brought up to date.
+    Raises :class:`NoArchiveError` when there is no archive there."""
+    database = sqlite_file(url)
+    if database is not None and not os.path.exists(database):
+        raise NoArchiveError(f"no archive at {database}: no such file")
+    engine = make_engine(url)
+    try:
+        revision = _schema_revision(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    if revision is None:
+        engine.dispose()
+        raise NoArchiveError(
+            f"no archive at {database or display_url(url)}: the database has no archive tables"
+        )
+    if revision != head_revision():
+        upgrade(engine)
+    return engine
+
+
+def head_revision() -> str:
+    """The newest revision of the migrations, read from their files without loading Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (migrations_dir() / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        if found := _REVISION.search(source):
+            revisions.add(found.group(1))
+        for line in _PARENT.findall(source):  # None, "0005" or a merge's ("0006", "0007")
+            parents.update(re.findall(r'"([^"]+)"', line))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+_REVISION = re.compile(r'^revision(?:: [^=]+)? = "([^"]+)"', re.MULTILINE)
+_PARENT = re.compile(r"^down_revision\b.*$", re.MULTILINE)
+
+
+def _schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at; None when it has no archive tables at all."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()

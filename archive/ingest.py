@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import itertools
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from archive import linking, match, store
 from archive.article import BodyStatus
+from archive.config import DEFAULT_BATCH_SIZE
 from archive.db import make_engine, writing
 from archive.models import IngestError, IngestRun
 from archive.parse import (
@@ -29,8 +32,8 @@ from archive.parse import (
     display_path,
     parse_file,
 )
+from archive.wording import counted
 
-DEFAULT_BATCH_SIZE = 200
 # Batches the workers may prepare ahead of the writer: enough to even out slow files.
 BATCHES_AHEAD = 3
 WORKER_NICENESS = 5
@@ -66,6 +69,8 @@ class Report:
     boilerplate_only: int = 0
     failed: int = 0
     failures: list[ParseFailure] = field(default_factory=list)
+    # how long this run held the writer lock, in seconds (measured for docs/performance.md)
+    lock_held_seconds: float = 0.0
     run_id: int | None = None
     interrupted: bool = False  # stopped on request before all files were seen
 
@@ -90,6 +95,7 @@ class Report:
         for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failures.extend(other.failures)
+        self.lock_held_seconds += other.lock_held_seconds
 
     @property
     def exit_code(self) -> int:
@@ -97,12 +103,16 @@ class Report:
         return 1 if self.failed else 0
 
     def summary(self) -> str:
+        exact = f", of which {counted(self.exact, 'exact copy', 'exact copies')}"
+        merged = f"{counted(self.stories_merged, 'story', 'stories')} merged, "
+        compilations = f"{counted(self.compilations, 'compilation')}, "
         return (
-            f"{self.files_seen} files seen: {self.versions_stored} versions stored "
-            f"({self.new_stories} new stories, {self.linked} linked to an existing story"
-            f"{f', {self.exact} of them exact copies' if self.exact else ''}), "
-            f"{f'{self.stories_merged} stories merged, ' if self.stories_merged else ''}"
-            f"{f'{self.compilations} compilations, ' if self.compilations else ''}"
+            f"{counted(self.files_seen, 'file')} seen: "
+            f"{counted(self.versions_stored, 'version')} stored "
+            f"({counted(self.new_stories, 'new story', 'new stories')}, "
+            f"{self.linked} linked to an existing story{exact if self.exact else ''}), "
+            f"{merged if self.stories_merged else ''}"
+            f"{compilations if self.compilations else ''}"
             f"{self._unlinked()}"
             f"{self.duplicates_skipped} already archived, {self.failed} failed"
         )
@@ -117,8 +127,40 @@ class Report:
         return f"{', '.join(parts)} (no article found, not linked), " if parts else ""
 
 
+@dataclass(frozen=True)
+class Shard:
+    """One of ``count`` parts of the files to ingest (``--shard 2/4``): the files whose path,
+    as walked from the given paths, hashes to it. N processes on N machines given the same
+    paths split them without talking to each other."""
+
+    number: int  # 1 .. count
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= self.count:
+            raise ValueError(
+                f"shard {self.number}/{self.count}: the number must be 1 to {self.count}"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"I/N"``, as the command line takes it."""
+        number, slash, count = text.partition("/")
+        if not slash or not number.strip().isdigit() or not count.strip().isdigit():
+            raise ValueError(f"shard {text!r}: expected I/N, for example 2/4")
+        return cls(int(number), int(count))
+
+    def holds(self, path: str) -> bool:
+        # BLAKE2b, not hash(): the same path must fall in the same shard in every process.
+        digest = hashlib.blake2b(os.fsencode(path), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % self.count == self.number - 1
+
+
 def collect_files(
-    paths: Iterable[str | os.PathLike[str]], *, follow_symlinks: bool = False
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    follow_symlinks: bool = False,
+    shard: Shard | None = None,
 ) -> Iterator[str]:
     """The files to ingest, each as its path as given: files as they are, folders walked
     recursively in sorted order, skipping hidden entries (names starting with a dot).
@@ -132,10 +174,8 @@ def collect_files(
     given = [os.fspath(p) for p in paths]
     allowed = [os.path.realpath(p) for p in given]
     for path in given:
-        if Path(path).is_dir():
-            yield from _walk(path, allowed, follow_symlinks)
-        else:
-            yield path
+        found = _walk(path, allowed, follow_symlinks) if Path(path).is_dir() else iter([path])
+        yield from (f for f in found if shard is None or shard.holds(f))
 
 
 def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
@@ -240,9 +280,13 @@ def prepare_records(
             records.append(PreparedRecord(result))
             continue
         try:
-            records.append(PreparedRecord(result, match.fingerprint(result.article)))
+            fingerprint = match.fingerprint(result.article)
         except Exception as exc:
             records.append(PreparedRecord(_internal_error(result.source_path, exc)))
+            continue
+        records.append(PreparedRecord(result, fingerprint))
+        # Copies of a story arrive together: this body may be the next lookups' candidate.
+        match.remember_profile(result.article.body, fingerprint.profile)
     if view is not None:
         records = _looked_up(view, records)
     return records
@@ -251,21 +295,16 @@ def prepare_records(
 def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedRecord]:
     """``records`` with their lookups in the committed archive (:func:`linking.look_up`), except
     those already archived, which the writer will skip."""
-    parsed = [r for r in records if isinstance(r.result, ParsedRecord)]
-    if not parsed:
-        return records
-    with view.connect() as connection, Session(connection) as session:
-        archived = store.archived_sources(
-            session, [r.result.source_path for r in parsed if isinstance(r.result, ParsedRecord)]
-        )
+    found = []
+    with view.connect() as connection:
         up_to = linking.snapshot(connection)
-        found = []
         for record in records:
             result, fingerprint = record.result, record.fingerprint
             if (
                 isinstance(result, ParsedRecord)
                 and fingerprint is not None
-                and (result.source_path, result.content_sha256) not in archived
+                and result.content_sha256
+                not in store.archived_contents(connection, result.source_path)
             ):
                 lookup = linking.look_up(connection, fingerprint, up_to=up_to)
                 record = replace(record, lookup=lookup)
@@ -286,6 +325,8 @@ def ingest(
     on_file: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     follow_symlinks: bool = False,
+    shard: Shard | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Report:
     """Ingest every file under ``paths`` into the archive behind ``engine``.
 
@@ -295,11 +336,13 @@ def ingest(
     once (:class:`archive.store.BatchWriter`); when the database refuses it, the batch is redone
     record by record, each in a savepoint, so a record that fails is rolled back alone and
     logged in ``ingest_errors``, and the batch goes on.
-    ``on_file`` is called after each file, for progress display. ``should_stop`` is asked after
+    ``on_file`` is called for each file once its batch is committed, ``progress`` as soon as
+    the file is parsed and fingerprinted (for a progress display). ``should_stop`` is asked after
     each batch: when it answers True the run ends there, marked ``interrupted``; running the
     same ingest again resumes it, since what is archived already is skipped.
     ``follow_symlinks`` follows links in walked folders that point outside the given paths
-    (see :func:`collect_files`).
+    (see :func:`collect_files`); ``shard`` takes only that part of the files, so that several
+    processes or machines can share one folder and one PostgreSQL archive.
     """
     report = Report()
     own_files = _database_files(engine)
@@ -309,12 +352,13 @@ def ingest(
     # The archive never ingests its own database.
     files = (
         f
-        for f in collect_files(paths, follow_symlinks=follow_symlinks)
+        for f in collect_files(paths, follow_symlinks=follow_symlinks, shard=shard)
         if os.path.abspath(f) not in own_files
     )
+    recent = linking.Recent()  # the versions written after the lookups' snapshots
     try:
-        for batch in _prepared_batches(files, batch_size, workers, engine):
-            write_batch(engine, batch, run_id, report, on_file)
+        for batch in _prepared_batches(files, batch_size, workers, engine, progress):
+            write_batch(engine, batch, run_id, report, on_file, recent)
             if should_stop is not None and should_stop():
                 report.interrupted = True
                 break
@@ -328,15 +372,20 @@ def ingest(
 
 
 def _prepared_batches(
-    files: Iterator[str], batch_size: int, workers: int, engine: Engine
+    files: Iterator[str],
+    batch_size: int,
+    workers: int,
+    engine: Engine,
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[list[PreparedFile]]:
     """Batches of prepared files in input order; with workers, the next batches are prepared
     (and looked up, each worker on its own connection) while the caller writes this one, so
-    memory holds ``BATCHES_AHEAD + 1`` batches at most."""
+    memory holds ``BATCHES_AHEAD + 1`` batches at most. ``progress`` is called with each file
+    as it comes out prepared."""
     chunks = _chunked(files, batch_size)
     if workers <= 1:
         for chunk in chunks:
-            yield [prepare_file(f, engine) for f in chunk]
+            yield list(_reported((prepare_file(f, engine) for f in chunk), progress))
         return
     # forkserver: workers must not inherit this process's open database connections.
     context = multiprocessing.get_context("forkserver")
@@ -353,9 +402,18 @@ def _prepared_batches(
                 pool.map(prepare_file, chunk, chunksize=max(1, len(chunk) // (4 * workers)))
             )
             if len(pending) > BATCHES_AHEAD:
-                yield list(pending.popleft())
+                yield list(_reported(pending.popleft(), progress))
         while pending:
-            yield list(pending.popleft())
+            yield list(_reported(pending.popleft(), progress))
+
+
+def _reported(
+    prepared: Iterator[PreparedFile], progress: Callable[[str], None] | None
+) -> Iterator[PreparedFile]:
+    for item in prepared:
+        if progress is not None:
+            progress(item.file_path)
+        yield item
 
 
 def _worker_start(url: str) -> None:
@@ -392,64 +450,88 @@ def write_batch(
     batch: list[PreparedFile],
     run_id: int,
     report: Report,
-    on_file: Callable[[str], None] | None = None,
+    on_file: Callable[[str], None] | None,
+    recent: linking.Recent,
 ) -> list[RecordOutcome]:
     """Write one batch of prepared files in one transaction (see :func:`ingest`), add its
-    counts to ``report`` and to run ``run_id``; what became of each record, in batch order."""
+    counts to ``report`` and to run ``run_id``; what became of each record, in batch order.
+    ``recent`` is the run's :class:`linking.Recent`."""
     now = datetime.now(UTC)
     done = Report()
-    with writing(engine) as session:
-        archived = store.archived_sources(
-            session,
-            [
-                r.result.source_path
-                for p in batch
-                for r in p.records
-                if isinstance(r.result, ParsedRecord)
-            ],
-        )
-        todo: list[_Todo] = []
-        failures: list[ParseFailure] = []
-        skipped: list[ParseFailure | Archived | None] = []  # None: stored, in todo's order
-        for prepared in batch:
-            for record in prepared.records:
-                result, fingerprint = record.result, record.fingerprint
-                if isinstance(result, ParseFailure):
-                    failures.append(result)
-                    skipped.append(result)
-                elif (result.source_path, result.content_sha256) in archived:
-                    done.duplicates_skipped += 1
-                    skipped.append(Archived(result.source_path, result.content_sha256))
-                elif fingerprint is not None:  # prepare_file fingerprints every parsed record
-                    archived.add((result.source_path, result.content_sha256))
-                    todo.append((result, fingerprint, record.lookup))
-                    skipped.append(None)
-            done.files_seen += 1
-        stored = _store_records(session, todo, run_id, now)
-        for outcome in stored:
-            if isinstance(outcome, ParseFailure):
-                failures.append(outcome)
-            else:
-                done.stored(outcome)
-        written = iter(stored)
-        outcomes = [next(written) if s is None else s for s in skipped]
-        for failure in failures:
-            done.failure(failure)
-            session.add(
-                IngestError(
-                    run_id=run_id,
-                    source_path=failure.source_path,
-                    error=failure.error,
-                    occurred_at=now,
-                )
-            )
-        _save_counts(session, run_id, report, done)
+    try:
+        with writing(engine) as session:
+            locked_at = time.perf_counter()
+            outcomes = _write_locked(session, batch, run_id, report, done, now, recent)
+    except BaseException:
+        recent.rollback_to()
+        raise
+    recent.commit()
+    done.lock_held_seconds = time.perf_counter() - locked_at  # committed: the lock is free
     # Counts and progress move on once the batch is committed, never ahead of the database.
     report.merge(done)
     if on_file is not None:
         for prepared in batch:
             on_file(prepared.file_path)
     return outcomes
+
+
+def _write_locked(
+    session: Session,
+    batch: list[PreparedFile],
+    run_id: int,
+    report: Report,
+    done: Report,
+    now: datetime,
+    recent: linking.Recent,
+) -> list[RecordOutcome]:
+    """The write step of a batch, under the writer lock: skip what is archived, decide and
+    store the rest, log failures, count; what became of each record."""
+    archived = store.archived_sources(
+        session,
+        [
+            r.result.source_path
+            for p in batch
+            for r in p.records
+            if isinstance(r.result, ParsedRecord)
+        ],
+    )
+    todo: list[_Todo] = []
+    failures: list[ParseFailure] = []
+    skipped: list[ParseFailure | Archived | None] = []  # None: stored, in todo's order
+    for prepared in batch:
+        for record in prepared.records:
+            result, fingerprint = record.result, record.fingerprint
+            if isinstance(result, ParseFailure):
+                failures.append(result)
+                skipped.append(result)
+            elif (result.source_path, result.content_sha256) in archived:
+                done.duplicates_skipped += 1
+                skipped.append(Archived(result.source_path, result.content_sha256))
+            elif fingerprint is not None:  # prepare_file fingerprints every parsed record
+                archived.add((result.source_path, result.content_sha256))
+                todo.append((result, fingerprint, record.lookup))
+                skipped.append(None)
+        done.files_seen += 1
+    recent.catch_up(session.connection(), [lookup for _, _, lookup in todo if lookup])
+    stored = _store_records(session, todo, run_id, now, recent)
+    for outcome in stored:
+        if isinstance(outcome, ParseFailure):
+            failures.append(outcome)
+        else:
+            done.stored(outcome)
+    for failure in failures:
+        done.failure(failure)
+        session.add(
+            IngestError(
+                run_id=run_id,
+                source_path=failure.source_path,
+                error=failure.error,
+                occurred_at=now,
+            )
+        )
+    _save_counts(session, run_id, report, done)
+    written = iter(stored)
+    return [next(written) if s is None else s for s in skipped]
 
 
 _Todo = tuple[ParsedRecord, match.Fingerprint, linking.Lookup | None]
@@ -460,6 +542,7 @@ def _store_records(
     records: list[_Todo],
     run_id: int,
     now: datetime,
+    recent: linking.Recent,
 ) -> list[store.StoredVersion | ParseFailure]:
     """Decide the links of ``records`` (their lookups rechecked against what was written since,
     see :class:`archive.linking.Recent`) and store them in order, all in one go; when the
@@ -467,12 +550,10 @@ def _store_records(
     that one bad record fails alone and leaves nothing half-written."""
     if not records:
         return []
+    mark = recent.mark()
     try:
         with session.begin_nested():
             writer = store.BatchWriter(session, run_id=run_id, now=now, expected=len(records))
-            recent = linking.Recent.since(
-                session.connection(), [lookup for _, _, lookup in records if lookup is not None]
-            )
             outcomes: list[store.StoredVersion | ParseFailure] = []
             for record, fingerprint, lookup in records:
                 stored = writer.add(record, fingerprint, recent.decide(fingerprint, lookup))
@@ -481,11 +562,12 @@ def _store_records(
             writer.flush()
             return outcomes
     except SQLAlchemyError as exc:
+        recent.rollback_to(mark)
         if len(records) > 1:
             return [
                 outcome
                 for item in records
-                for outcome in _store_records(session, [item], run_id, now)
+                for outcome in _store_records(session, [item], run_id, now, recent)
             ]
         # The driver's message alone: the statement and its parameters are the whole article.
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

@@ -21,7 +21,8 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from sqlalchemy import Connection, Integer, String, bindparam, column, func, select, text
 from sqlalchemy.sql.selectable import Select, TextualSelect
@@ -30,6 +31,8 @@ from archive import align, match
 from archive.fingerprint import hamming
 from archive.match import Candidate, Fingerprint, Verdict
 from archive.models import UnsignedBigInt, Version
+
+_Key = TypeVar("_Key")
 
 # One shared key is chance (a common pair of words, one equal SimHash band); copies and rewrites
 # of a story share many. The count is symmetric, so candidates do not depend on ingest order.
@@ -73,9 +76,6 @@ class Lookup:
     hits: tuple[IndexHit, ...]  # the ranked hits (cut at MAX_CANDIDATES) and same-body ones
     compared: frozenset[int]  # the hits it verified
     verdicts: tuple[Verdict, ...]  # those that passed, with their story ids as of the snapshot
-    # per key of the new version, how many holders it had in the snapshot (up to
-    # POSTINGS_PER_KEY): tells the writer whether versions written since move a key's cut
-    holders: Mapping[int, int] = field(default_factory=dict)
 
 
 def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_keys: int = 0) -> bool:
@@ -88,9 +88,12 @@ def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_key
     )
 
 
+_SNAPSHOT = select(func.coalesce(func.max(Version.id), 0))
+
+
 def snapshot(connection: Connection) -> int:
     """The highest committed version id: what a lookup made now sees."""
-    return connection.execute(select(func.coalesce(func.max(Version.id), 0))).scalar_one()
+    return int(connection.execute(_SNAPSHOT).scalar_one())
 
 
 def look_up(
@@ -116,7 +119,6 @@ def look_up(
         tuple(hits),
         frozenset(h.version_id for h in chosen),
         tuple(verdicts),
-        _holders(connection, fingerprint, up_to),
     )
 
 
@@ -131,8 +133,7 @@ def _verified(
     body is gone (removed since it was found) is no candidate."""
     verdicts = []
     for candidate in candidates:
-        readable = candidate.body is not None or candidate.profile is not None
-        if not (readable or match.cached_profile(candidate.version_id, candidate.body_sha256)):
+        if candidate.body is None and candidate.profile is None:
             continue
         verdict = match.verify(fingerprint, candidate, threshold=threshold, rewrites=rewrites)
         if verdict is not None:
@@ -249,12 +250,14 @@ def index_hits(connection: Connection, fingerprint: Fingerprint, up_to: int) -> 
     return sorted(hits.values(), key=lambda hit: hit.version_id)
 
 
-def _holders(connection: Connection, fingerprint: Fingerprint, up_to: int) -> dict[int, int]:
-    keys = sorted(set(fingerprint.keys))
-    if not keys:
+def holders(connection: Connection, keys: Iterable[int], up_to: int) -> dict[int, int]:
+    """How many versions up to ``up_to`` hold each key, counted no further than
+    ``POSTINGS_PER_KEY``."""
+    wanted = sorted(set(keys))
+    if not wanted:
         return {}
-    rows = connection.execute(_holder_counts(len(keys)), _key_parameters(keys, up_to))
-    return {key: holders for key, holders in rows if holders}
+    rows = connection.execute(_holder_counts(len(wanted)), _key_parameters(wanted, up_to))
+    return {key: count for key, count in rows}
 
 
 def choose(fingerprint: Fingerprint, hits: Iterable[IndexHit]) -> list[IndexHit]:
@@ -296,12 +299,9 @@ def candidates_of(
     """``hits`` as candidates to verify; the bodies of those whose comparison profile is
     neither given in ``profiles`` nor cached are read in one statement."""
     profiles = profiles or {}
-    unread = [
-        h.version_id
-        for h in hits
-        if h.version_id not in profiles
-        and match.cached_profile(h.version_id, h.body_sha256) is None
-    ]
+    # Bodies are read even when their profile is cached (by its text): reading a few is cheap,
+    # working out a profile is not.
+    unread = [h.version_id for h in hits if h.version_id not in profiles]
     bodies: dict[int, tuple[str | None, str | None]] = {}
     if unread:
         rows = connection.execute(
@@ -331,75 +331,95 @@ class _Written:
 
     hit: IndexHit  # shared_keys unused
     fingerprint: Fingerprint | None  # None for a version another process wrote
+    status: str  # its body_status
 
 
 class Recent:
-    """The writer's view of the versions written after the snapshots of the lookups it is
-    given: those committed since (by this process or another) and those of its open batch.
+    """The writer's view of the versions written after its lookups' snapshots: those of its
+    own batches (held in memory as it writes them) and those other processes committed (read
+    from the database when a batch starts, :meth:`catch_up`).
 
-    :meth:`decide` completes a :class:`Lookup` with them. Build one per batch with
-    :meth:`since`, then :meth:`add` each version as the batch writes it.
+    :meth:`decide` completes a :class:`Lookup` with them. One ``Recent`` serves a whole
+    ingest run: :meth:`add` each version as the batch writes it, then :meth:`commit` or
+    :meth:`rollback_to` with the batch's transaction.
     """
 
-    def __init__(self, connection: Connection, oldest_snapshot: int) -> None:
-        self._connection = connection
-        self._oldest = oldest_snapshot
+    def __init__(self) -> None:
         self._written: dict[int, _Written] = {}
         self._holders: defaultdict[int, list[int]] = defaultdict(list)  # key -> version ids
         self._by_body: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
-        self._stories: dict[int, int] = {}  # version id -> story id, for snapshot hits
+        self._pending: list[int] = []  # added in the open batch
+        self._stories: dict[int, int] = {}  # version id -> story id, for the lookups' verdicts
+        self._connection: Connection | None = None
+        self._known_up_to = 0  # every version id up to this is known here or older than needed
 
-    @classmethod
-    def since(cls, connection: Connection, lookups: Iterable[Lookup]) -> Recent:
-        """The versions committed after the oldest of ``lookups``' snapshots, read in two
-        statements; and the current story of every version those lookups verified (stories
-        merge, versions are removed)."""
+    def catch_up(self, connection: Connection, lookups: Iterable[Lookup]) -> None:
+        """Before a batch: take in the versions other processes committed after the oldest of
+        ``lookups``' snapshots, forget those older than it, and read the current story of
+        every version the lookups verified (stories merge, versions are removed)."""
+        self._connection = connection
         lookups = list(lookups)
         oldest = min((lookup.snapshot for lookup in lookups), default=snapshot(connection))
-        recent = cls(connection, oldest)
-        written = connection.execute(
-            select(
-                Version.id, Version.story_id, Version.simhash, Version.body_sha256,
-                Version.body_status,
-            ).where(Version.id > oldest)
-        )  # fmt: skip
-        for version_id, story_id, simhash, body_hash, status in written:
-            recent._remember(IndexHit(version_id, story_id, simhash, body_hash, 0), None, status)
-        if recent._written:
-            keys = connection.execute(
-                text('SELECT "key", version_id FROM match_keys WHERE version_id > :oldest'),
-                {"oldest": oldest},
+        self._forget_up_to(oldest)
+        known = set(self._written)
+        rows = connection.execute(_WRITTEN_SINCE, {"after": max(oldest, 0)})
+        foreign = [row for row in rows if row[0] not in known]
+        for version_id, story_id, simhash, body_hash, status in foreign:
+            self._written[version_id] = _Written(
+                IndexHit(version_id, story_id, simhash, body_hash, 0), None, status
             )
-            for key, version_id in keys:
-                recent._holders[key].append(version_id)
+            self._by_body[(body_hash, status)].append(version_id)
+        if foreign:
+            first = min(row[0] for row in foreign)
+            foreign_ids = {row[0] for row in foreign}
+            postings = connection.execute(_POSTINGS_SINCE, {"after": first - 1})
+            for key, version_id in postings:
+                if version_id in foreign_ids:
+                    self._holders[key].append(version_id)
+        self._stories = {}
         verified = sorted({v.version_id for lookup in lookups for v in lookup.verdicts})
         for start in range(0, len(verified), 500):
             chunk = verified[start : start + 500]
             current = connection.execute(
                 select(Version.id, Version.story_id).where(Version.id.in_(chunk))
             )
-            recent._stories.update((version_id, story_id) for version_id, story_id in current)
-        return recent
+            self._stories.update((version_id, story_id) for version_id, story_id in current)
 
-    def _remember(self, hit: IndexHit, fingerprint: Fingerprint | None, status: str) -> None:
-        self._written[hit.version_id] = _Written(hit, fingerprint)
-        self._by_body[(hit.body_sha256, status)].append(hit.version_id)
-        if fingerprint is not None:
-            for key in set(fingerprint.keys):
-                self._holders[key].append(hit.version_id)
+    def _forget_up_to(self, version_id: int) -> None:
+        self._forget({v for v in self._written if v <= version_id})
 
     def add(self, version_id: int, story_id: int, fingerprint: Fingerprint) -> None:
         """A version the writer adds to its open batch (story as the batch leaves it)."""
+        status = fingerprint.body_status.value
         hit = IndexHit(version_id, story_id, fingerprint.simhash, fingerprint.body_sha256, 0)
+        self._written[version_id] = _Written(hit, fingerprint, status)
+        self._pending.append(version_id)
         if fingerprint.linkable:
-            self._remember(hit, fingerprint, fingerprint.body_status.value)
-        else:
-            self._written[version_id] = _Written(hit, fingerprint)
+            self._by_body[(hit.body_sha256, status)].append(version_id)
+            for key in set(fingerprint.keys):
+                self._holders[key].append(version_id)
 
-    def story_of(self, version_id: int) -> int | None:
-        """The story a written version was put in when it was written."""
-        written = self._written.get(version_id)
-        return written.hit.story_id if written is not None else None
+    def commit(self) -> None:
+        """The open batch is committed: its versions stay known."""
+        self._pending = []
+
+    def mark(self) -> int:
+        """A point of the open batch to go back to (:meth:`rollback_to`), as a savepoint."""
+        return len(self._pending)
+
+    def rollback_to(self, mark: int = 0) -> None:
+        """The versions added since ``mark`` (by default: the whole open batch) were rolled
+        back: they were never written."""
+        gone, self._pending = self._pending[mark:], self._pending[:mark]
+        self._forget(set(gone))
+
+    def _forget(self, gone: set[int]) -> None:
+        if not gone:
+            return
+        for v in gone:
+            self._written.pop(v, None)
+        _prune(self._holders, gone)
+        _prune(self._by_body, gone)
 
     def decide(
         self,
@@ -412,11 +432,14 @@ class Recent:
         """The verdicts of a new version: ``lookup``'s, rechecked against the versions written
         after its snapshot (looked up here when ``lookup`` is None). Story ids in them are the
         stored versions' current ones, or the batch's for batch versions."""
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("Recent.catch_up must be called before decide")
         if not fingerprint.linkable:
             return []
-        if lookup is None or self._cut_moved(fingerprint, lookup):
+        if lookup is None or self._cut_moved(connection, fingerprint, lookup):
             # The snapshot's cut no longer holds: look up everything committed now.
-            lookup = look_up(self._connection, fingerprint, threshold=threshold, rewrites=rewrites)
+            lookup = look_up(connection, fingerprint, threshold=threshold, rewrites=rewrites)
             stories = {v.version_id: v.story_id for v in lookup.verdicts}
         else:
             stories = self._stories
@@ -436,7 +459,7 @@ class Recent:
             if (written := self._written.get(h.version_id)) is not None
             and written.fingerprint is not None
         }
-        candidates = candidates_of(self._connection, unverified, profiles)
+        candidates = candidates_of(connection, unverified, profiles)
         verdicts += _verified(fingerprint, candidates, threshold=threshold, rewrites=rewrites)
         return sorted(verdicts, key=lambda v: v.version_id)
 
@@ -461,16 +484,39 @@ class Recent:
                 hits.append(replace(hit, shared_keys=count if count >= MIN_SHARED_KEYS else 0))
         return hits
 
-    def _cut_moved(self, fingerprint: Fingerprint, lookup: Lookup) -> bool:
+    def _cut_moved(self, connection: Connection, fingerprint: Fingerprint, lookup: Lookup) -> bool:
         """Whether versions committed after the snapshot push one of the new version's keys
         past ``POSTINGS_PER_KEY`` holders, so that its oldest holders in the snapshot no longer
-        count (rare: a key that crowded is a common pair of words)."""
+        count (rare: a key that crowded is a common pair of words). The batch's own versions do
+        not count: a lookup made in the writer does not see them in the index either."""
+        committed_since: dict[int, int] = {}
         for key in set(fingerprint.keys):
-            committed_since = sum(
+            count = sum(
                 1
                 for version_id in self._holders.get(key, ())
-                if version_id > lookup.snapshot and self._written[version_id].fingerprint is None
+                if version_id > lookup.snapshot and version_id not in self._pending
             )
-            if committed_since and lookup.holders.get(key, 0) + committed_since > POSTINGS_PER_KEY:
-                return True
-        return False
+            if count:
+                committed_since[key] = count
+        if not committed_since:
+            return False
+        before = holders(connection, committed_since, lookup.snapshot)
+        return any(
+            before.get(key, 0) + count > POSTINGS_PER_KEY for key, count in committed_since.items()
+        )
+
+
+def _prune(index: dict[_Key, list[int]], gone: set[int]) -> None:
+    """Take the versions ``gone`` out of an index of version ids."""
+    for key in list(index):
+        kept = [v for v in index[key] if v not in gone]
+        if kept:
+            index[key] = kept
+        else:
+            del index[key]
+
+
+_WRITTEN_SINCE = select(
+    Version.id, Version.story_id, Version.simhash, Version.body_sha256, Version.body_status
+).where(Version.id > bindparam("after"))
+_POSTINGS_SINCE = text('SELECT "key", version_id FROM match_keys WHERE version_id > :after')

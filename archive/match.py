@@ -181,7 +181,7 @@ def _hashed_key(text: str) -> int:
     return _TERM_KEY_BASE + (int.from_bytes(digest, "big") >> 1) % (2**63 - _TERM_KEY_BASE)
 
 
-_profiles: OrderedDict[tuple[int, str], align.Profile] = OrderedDict()
+_profiles: OrderedDict[bytes, align.Profile] = OrderedDict()
 _PROFILE_CACHE_SIZE = 4096
 
 
@@ -189,25 +189,28 @@ def candidate_profile(new: Fingerprint, candidate: Candidate, limit: float) -> a
     """The comparison profile of a stored version; None when its words show, before their
     rarities are looked up, that its overlap with the new version is under ``limit``.
 
-    Profiles are cached: the same versions come up as candidates again and again while their
-    story is being ingested. The body hash is part of the key, so two archives opened in one
-    process never share an entry. Most candidates not at hand share only common words with
-    the new version; the bound rejects them for a third of the cost of a profile.
+    Profiles are cached by the exact text of the body: the same versions come up as
+    candidates again and again while their story is being ingested, and a worker has the
+    profiles of the versions it fingerprinted itself. Most candidates not at hand share only
+    common words with the new version; the bound rejects them for a third of the cost of a
+    profile.
     """
     if candidate.profile is not None:
         return candidate.profile
-    cached = cached_profile(candidate.version_id, candidate.body_sha256)
-    if cached is not None:
-        return cached
     if candidate.body is None:
         raise ValueError(f"candidate {candidate.version_id} has neither a body nor a profile")
+    key = _body_key(candidate.body)
+    cached = _profiles.get(key)
+    if cached is not None:
+        _profiles.move_to_end(key)
+        return cached
     distinct = align.distinct_words(candidate.body)
     if align.overlap_ceiling(new.profile, distinct) < limit and not _may_be_inside(
         new.profile, distinct
     ):
         return None
     computed = align.lazy_profile(candidate.body, distinct, candidate.language)
-    _remember(candidate.version_id, candidate.body_sha256, computed)
+    _remember(key, computed)
     return computed
 
 
@@ -219,24 +222,21 @@ def _may_be_inside(new: align.Profile, other_words: set[str]) -> bool:
     return len(other_words & new.weights.keys()) >= CONTAINED_MIN_WORDS * len(other_words)
 
 
-def cached_profile(version_id: int, body_sha256: str) -> align.Profile | None:
-    """The cached comparison profile of a stored version, if any."""
-    key = (version_id, body_sha256)
-    cached = _profiles.get(key)
-    if cached is not None:
-        _profiles.move_to_end(key)
-    return cached
+def remember_profile(body: str, profile: align.Profile) -> None:
+    """Cache the profile of a body just fingerprinted or stored: copies of a story tend to
+    arrive together, so it is likely to be a candidate soon."""
+    _remember(_body_key(body), profile)
 
 
-def remember_profile(version_id: int, fingerprint: Fingerprint) -> None:
-    """Cache the profile of a version just stored: copies of a story tend to arrive together,
-    so it is likely to be a candidate soon."""
-    _remember(version_id, fingerprint.body_sha256, fingerprint.profile)
+def _body_key(body: str) -> bytes:
+    # The exact text, not body_sha256: that hash leaves out typography and line breaks, which
+    # can change how a body is cut into sentences.
+    return hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def _remember(version_id: int, body_sha256: str, computed: align.Profile) -> None:
-    _profiles[(version_id, body_sha256)] = computed
-    _profiles.move_to_end((version_id, body_sha256))
+def _remember(key: bytes, computed: align.Profile) -> None:
+    _profiles[key] = computed
+    _profiles.move_to_end(key)
     if len(_profiles) > _PROFILE_CACHE_SIZE:
         _profiles.popitem(last=False)
 

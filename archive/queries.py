@@ -19,7 +19,9 @@ from archive.models import (
     VersionLink,
     VersionRemoval,
 )
-from archive.store import canonical_order, resolve_story_id
+
+# archive.store (and through it the fingerprinting and language modules, numpy, wordfreq...) is
+# imported by the one query that needs it, show_story: listing stories stays quick to start.
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,24 @@ class NotFoundError(LookupError):
     """An id the user gave names nothing in the archive; ``str()`` is the message to show."""
 
 
+def last_seen(published_at: Any, ingested_at: Any) -> Any:
+    """When a story was last seen, as an aggregate over its versions' columns: the latest
+    publication date where any version has one, else the latest ingest time.
+
+    A version without a date is seen when it was ingested; that time says when the archive got
+    the file, not when the story ran, so it must not make a 2024 story "last seen" today while
+    another version carries a date. (``stories.last_seen_at`` keeps the rule it is written
+    with, every version's publication or ingest time; the commands show this one.)"""
+    return func.coalesce(func.max(published_at), func.max(ingested_at))
+
+
+def last_seen_of(versions: Any) -> datetime:
+    """:func:`last_seen` of loaded versions (objects with ``published_at`` and
+    ``ingested_at``)."""
+    published = [v.published_at for v in versions if v.published_at is not None]
+    return max(published) if published else max(v.ingested_at for v in versions)
+
+
 @dataclass(frozen=True)
 class StoryListing:
     """One line of ``archive stories``."""
@@ -107,7 +127,11 @@ def list_stories(
     ``limit=None`` lists them all.
     """
     counts = (
-        select(Version.story_id, func.count().label("n"))
+        select(
+            Version.story_id,
+            func.count().label("n"),
+            last_seen(Version.published_at, Version.ingested_at).label("last_seen_at"),
+        )
         .group_by(Version.story_id)
         .having(func.count() >= min_versions)
         .subquery()
@@ -117,7 +141,7 @@ def list_stories(
         Story.title,
         counts.c.n,
         Story.first_seen_at,
-        Story.last_seen_at,
+        counts.c.last_seen_at,
         Story.canonical_version_id,
     ).join(counts, counts.c.story_id == Story.id)
     if site:
@@ -157,7 +181,6 @@ class VersionDetail:
     """A version of a story and the evidence that made it one."""
 
     version_id: int
-    story_id: int
     is_canonical: bool
     source_path: str
     format: str
@@ -202,6 +225,8 @@ class StoryDetail:
 def show_story(engine: Engine, story_id: int) -> StoryDetail:
     """The story ``story_id`` (or the story it was merged into), its versions in canonical
     order and its links. Raises :class:`NotFoundError` for an id the archive never had."""
+    from archive.store import canonical_order, resolve_story_id
+
     with Session(engine) as session:
         current = resolve_story_id(session, story_id)
         story = session.get(Story, current) if current is not None else None
@@ -223,7 +248,7 @@ def show_story(engine: Engine, story_id: int) -> StoryDetail:
             title=story.title,
             canonical_version_id=story.canonical_version_id,
             first_seen_at=story.first_seen_at,
-            last_seen_at=story.last_seen_at,
+            last_seen_at=last_seen_of(ordered),
             versions=tuple(_version_detail(v, story.canonical_version_id) for v in ordered),
             links=tuple(
                 LinkDetail(
@@ -239,6 +264,13 @@ def show_story(engine: Engine, story_id: int) -> StoryDetail:
         )
 
 
+@dataclass(frozen=True)
+class VersionListing(VersionDetail):
+    """A version, as in a story's details, and the story it is a version of."""
+
+    story_id: int
+
+
 def list_versions(
     engine: Engine,
     *,
@@ -246,7 +278,7 @@ def list_versions(
     site: str | None = None,
     source: str | None = None,
     limit: int | None = 50,
-) -> list[VersionDetail]:
+) -> list[VersionListing]:
     """Versions, newest first (by id), with the evidence that made each a version of its story.
 
     ``story_id`` (or a story merged into it) keeps that story's; ``site`` matches
@@ -254,6 +286,8 @@ def list_versions(
     one file, record or URL). ``limit=None`` lists them all. Raises :class:`NotFoundError` for a
     story id the archive never had.
     """
+    from archive.store import resolve_story_id
+
     query = (
         select(Version, Story.canonical_version_id)
         .join(Story, Story.id == Version.story_id)
@@ -270,9 +304,12 @@ def list_versions(
             query = query.where(Version.site.ilike(f"%{_escape_like(site)}%", escape="\\"))
         if source is not None:
             query = query.where(Version.source_path == source)
-        return [
-            _version_detail(version, canonical) for version, canonical in session.execute(query)
-        ]
+        listed = []
+        for version, canonical in session.execute(query):
+            detail = _version_detail(version, canonical)
+            shown = {f.name: getattr(detail, f.name) for f in fields(detail)}
+            listed.append(VersionListing(**shown, story_id=version.story_id))
+        return listed
 
 
 def get_version(session: Session, version_id: int) -> Version:
@@ -324,6 +361,7 @@ def archive_stats(engine: Engine, *, top: int = 10) -> ArchiveStats:
                 Version.story_id,
                 func.count().label("n"),
                 func.count(distinct(Version.site)).label("sites"),
+                last_seen(Version.published_at, Version.ingested_at).label("last_seen_at"),
             )
             .group_by(Version.story_id)
             .subquery()
@@ -334,9 +372,10 @@ def archive_stats(engine: Engine, *, top: int = 10) -> ArchiveStats:
             .order_by(per_story.c.n.desc(), per_story.c.sites.desc(), Story.id)
             .limit(top)
         ).all()
-        seen = session.execute(
-            select(func.min(Story.first_seen_at), func.max(Story.last_seen_at))
-        ).one()
+        seen = (
+            session.scalar(select(func.min(Story.first_seen_at))),
+            session.scalar(select(func.max(per_story.c.last_seen_at))),
+        )
         methods = session.execute(
             select(Version.match_method, func.count()).group_by(Version.match_method)
         ).all()
@@ -391,7 +430,6 @@ def _sites_of(session: Session, story_ids: list[int]) -> dict[int, tuple[str, ..
 def _version_detail(version: Version, canonical_id: int | None) -> VersionDetail:
     return VersionDetail(
         version_id=version.id,
-        story_id=version.story_id,
         is_canonical=version.id == canonical_id,
         source_path=version.source_path,
         format=version.format,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    Connection,
     Table,
     bindparam,
     delete,
@@ -54,6 +55,15 @@ class StoredVersion:
     verdict: Verdict | None
     merged_stories: int = 0  # how many other stories this version's links merged into its own
     body_status: BodyStatus = BodyStatus.ARTICLE  # how its body was told apart from the page
+
+
+_CONTENTS_AT = select(Version.content_sha256).where(Version.source_path == bindparam("path"))
+
+
+def archived_contents(connection: Connection, source_path: str) -> set[str]:
+    """The content hashes archived for one source path: one prebuilt statement, for a worker
+    that checks file by file."""
+    return set(connection.execute(_CONTENTS_AT, {"path": source_path}).scalars())
 
 
 def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str, str]]:
@@ -317,8 +327,8 @@ class BatchWriter:
             )
         self._version_ids.give_back_unused()
         self._story_ids.give_back_unused()
-        for added in self._added.values():
-            match.remember_profile(added.version_id, added.fingerprint)
+        for row, added in zip(self._version_rows, self._added.values(), strict=True):
+            match.remember_profile(row["body"], added.fingerprint.profile)
         # Rows changed behind the ORM's back: objects it holds must be read again.
         session.expire_all()
 

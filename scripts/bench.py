@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import platform
 import random
@@ -55,7 +56,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from archive import linking, match  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from archive.fingerprint import features, simhash64  # noqa: E402
-from archive.ingest import collect_files, ingest  # noqa: E402
+from archive.ingest import Shard, collect_files, ingest  # noqa: E402
 from archive.parse import ParsedRecord, parse_file  # noqa: E402
 from archive.terms import analyse  # noqa: E402
 
@@ -117,6 +118,8 @@ def main() -> int:
             )
     lines += _run_tables(runs)
     lines += _api_table(runs, added)
+    if args.processes:
+        lines += ["", *_scale_out(args, scratch, [str(corpus / "corpus")], len(files))]
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:
@@ -272,6 +275,56 @@ def _api_table(runs: list[Run], added: list[tuple[str, int, float]]) -> list[str
     return lines
 
 
+def _scale_out(args: argparse.Namespace, scratch: Path, paths: list[str], total: int) -> list[str]:
+    """Ingest the corpus with 1, 2, 4... concurrent ``archive ingest --shard I/N`` processes
+    into one fresh archive per count, and report each process's share of wall time holding
+    the writer lock: what bounds how far more processes (or machines) can go (Amdahl)."""
+    lines = [
+        f"Scale-out: N processes, each `ingest --shard I/N --workers {args.shard_workers}`, "
+        f"{total:,} documents into one archive.",
+        "",
+        "| database | processes | documents/s | wall s | share of wall time holding the lock |",
+        "|---|---|---|---|---|",
+    ]
+    context = multiprocessing.get_context("spawn")
+    for database in args.db:
+        for count in args.processes:
+            url = _database_url(database, scratch, args.pg_url)
+            if url is None:
+                continue
+            open_archive(url).dispose()  # migrated once, before the processes race
+            results = context.Queue()
+            started = time.perf_counter()
+            processes = [
+                context.Process(
+                    target=_shard_run, args=(url, paths, n, count, args.shard_workers, results)
+                )
+                for n in range(1, count + 1)
+            ]
+            for process in processes:
+                process.start()
+            shares = [results.get() for _ in processes]
+            for process in processes:
+                process.join()
+            wall = time.perf_counter() - started
+            documents = sum(stored for stored, _ in shares)
+            held = ", ".join(f"{share:.0%}" for _, share in sorted(shares, key=lambda s: s[1]))
+            lines.append(
+                f"| {database} | {count} | {documents / wall:,.0f} | {wall:,.1f} | {held} |"
+            )
+    return lines
+
+
+def _shard_run(url: str, paths: list[str], number: int, count: int, workers: int, results) -> None:
+    """One process of :func:`_scale_out`: its shard, then (documents, lock share) to ``results``."""
+    engine = open_archive(url)
+    started = time.perf_counter()
+    report = ingest(paths, engine, workers=workers, shard=Shard(number, count))
+    wall = time.perf_counter() - started
+    engine.dispose()
+    results.put((report.versions_stored, report.lock_held_seconds / wall))
+
+
 def _progress(stamps: list[float], now: float, total: int) -> None:
     """Record that one more file is done; every 50,000 files, say how the run goes (stderr),
     so a long run can be watched and a stopped one still leaves its figures."""
@@ -354,9 +407,9 @@ def _slice_costs(stamps: list[float], total: int) -> list[float]:
 
 
 def _lookup_latency(engine, files: list[str], count: int) -> tuple[float, float, float]:
-    """p50 and p99 of ``linking.look_up`` (index lookup, choice and verification: what an
-    ingest worker runs per document) for documents of the archive, in ms, and the mean number
-    of candidates whose bodies it compared."""
+    """p50 and p99 of the candidate lookup of ``linking.look_up`` (``index_hits`` and
+    ``choose``, what an ingest worker runs per document before verifying) for documents of the
+    archive, in ms, and the mean number of candidates whose bodies are then compared."""
     chosen = random.Random(len(files)).sample(files, min(count, len(files)))
     fingerprints = [
         match.fingerprint(r.article)
@@ -367,9 +420,12 @@ def _lookup_latency(engine, files: list[str], count: int) -> tuple[float, float,
     latencies = []
     found = 0
     with engine.connect() as connection:
+        up_to = linking.snapshot(connection)
         for fingerprint in fingerprints:
             started = time.perf_counter()
-            found += len(linking.look_up(connection, fingerprint).compared)
+            found += len(
+                linking.choose(fingerprint, linking.index_hits(connection, fingerprint, up_to))
+            )
             latencies.append(1000 * (time.perf_counter() - started))
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
@@ -485,6 +541,16 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="300 documents: a check it runs")
     parser.add_argument(
         "--api", action="store_true", help="also time Archive.add_many of the same articles"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also ingest with this many concurrent --shard processes (e.g. 1 2 4), per database",
+    )
+    parser.add_argument(
+        "--shard-workers", type=int, default=1, help="parsing workers of each --processes process"
     )
     return parser.parse_args()
 

@@ -232,4 +232,4 @@ def test_the_ingest_summary_counts_compilations(engine: Engine, tmp_path: Path) 
     late = write(tmp_path, "latest-late.txt", latest_page(LATE_ENTRIES))
     report = ingest([str(late)], engine)
     assert report.compilations == 1
-    assert "1 compilations" in report.summary()
+    assert "1 compilation," in report.summary()

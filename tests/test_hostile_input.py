@@ -429,7 +429,7 @@ def test_ingest_command_exits_1_when_some_inputs_failed(db_url: str, tmp_path: P
     os.mkfifo(folder / "fifo.txt")
     result = CliRunner().invoke(main, ["ingest", str(folder), "--db", db_url, "-q"])
     assert result.exit_code == 1, result.output
-    assert "4 files seen: 1 versions stored" in result.output
+    assert "4 files seen: 1 version stored" in result.output
     assert "3 failed" in result.output
     assert "image.png: binary file (PNG image), not text" in result.output
     assert "fifo.txt: not a regular file: a named pipe" in result.output

@@ -67,7 +67,8 @@ def test_a_version_committed_after_the_lookup_is_found_by_the_recheck(
     assert record.lookup.snapshot == 0 and not record.lookup.verdicts
     ingest([str(SEED_COPY)], engine)  # committed between the lookup and the write
     with engine.connect() as connection:
-        recent = linking.Recent.since(connection, [record.lookup])
+        recent = linking.Recent()
+        recent.catch_up(connection, [record.lookup])
         rechecked = recent.decide(record.fingerprint, record.lookup)
         fresh = linking.look_up(connection, record.fingerprint)
     original = _version_id(engine, str(SEED_COPY))
@@ -84,7 +85,8 @@ def test_a_version_removed_after_the_lookup_is_no_candidate(engine: Engine, tmp_
     assert [v.version_id for v in record.lookup.verdicts] == [_version_id(engine, str(SEED_COPY))]
     remove_version(engine, _version_id(engine, str(SEED_COPY)))
     with engine.connect() as connection:
-        recent = linking.Recent.since(connection, [record.lookup])
+        recent = linking.Recent()
+        recent.catch_up(connection, [record.lookup])
         assert recent.decide(record.fingerprint, record.lookup) == []
 
 
@@ -108,3 +110,34 @@ def test_a_file_written_after_the_workers_looked_it_up_is_linked_as_in_a_serial_
 def _version_id(engine: Engine, source_path: str) -> int:
     with Session(engine) as session:
         return session.scalars(select(Version.id).where(Version.source_path == source_path)).one()
+
+
+def test_shards_split_the_files_between_processes_and_together_give_one_run(
+    db_url: str, tmp_path: Path
+) -> None:
+    """N processes given the same paths, each with its --shard, archive every file once and
+    end with the stories of one run (the writer lock orders their batches)."""
+    from archive.ingest import Shard, collect_files
+
+    corpus = [str(p) for p in write_story_corpus(tmp_path / "corpus")]
+    files = sorted(collect_files(corpus))
+    parts = [sorted(collect_files(corpus, shard=Shard(n, 3))) for n in (1, 2, 3)]
+    assert sorted(f for part in parts for f in part) == files
+    assert all(parts), "each shard has files"
+    one = open_archive(f"sqlite:///{tmp_path / 'one.db'}")
+    ingest(corpus, one)
+    sharded = open_archive(db_url)
+    for n in (1, 2, 3):
+        report = ingest(corpus, sharded, shard=Shard(n, 3))
+        assert report.failed == 0 and report.files_seen == len(parts[n - 1])
+    assert decisions(sharded)[0] == decisions(one)[0]
+    one.dispose()
+    sharded.dispose()
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "2", "a/b", "1/0"])
+def test_a_shard_must_be_one_of_its_parts(text: str) -> None:
+    from archive.ingest import Shard
+
+    with pytest.raises(ValueError, match="shard"):
+        Shard.parse(text)
