@@ -261,11 +261,20 @@ _view: Engine | None = None
 def prepare_file(file_path: str, view: Engine | None = None) -> PreparedFile:
     """Parse and fingerprint one file, and look its records up in ``view`` (by default the
     worker's archive, if any); a bug in an extractor fails that file, not the batch."""
-    view = view if view is not None else _view
     try:
         results = list(parse_file(file_path))
     except Exception as exc:
         return PreparedFile(file_path, [PreparedRecord(_internal_error(file_path, exc))])
+    return PreparedFile(file_path, prepare_records(results, view))
+
+
+def prepare_records(
+    results: Iterable[ParseResult], view: Engine | None = None
+) -> list[PreparedRecord]:
+    """Fingerprint parsed records and look them up in ``view`` (by default the worker's
+    archive, if any): what :func:`prepare_file` does once a file is parsed, also for records
+    that come from elsewhere (:mod:`archive.api`). A bug in fingerprinting fails the record."""
+    view = view if view is not None else _view
     records: list[PreparedRecord] = []
     for result in results:
         if isinstance(result, ParseFailure):
@@ -281,7 +290,7 @@ def prepare_file(file_path: str, view: Engine | None = None) -> PreparedFile:
         match.remember_profile(result.article.body, fingerprint.profile)
     if view is not None:
         records = _looked_up(view, records)
-    return PreparedFile(file_path, records)
+    return records
 
 
 def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedRecord]:
@@ -338,7 +347,7 @@ def ingest(
     """
     report = Report()
     own_files = _database_files(engine)
-    run_id = _start_run(engine, paths)
+    run_id = start_run(engine, paths)
     report.run_id = run_id
     status = "failed"
     # The archive never ingests its own database.
@@ -350,7 +359,7 @@ def ingest(
     recent = linking.Recent()  # the versions written after the lookups' snapshots
     try:
         for batch in _prepared_batches(files, batch_size, workers, engine, progress):
-            _write_batch(engine, batch, run_id, report, on_file, recent)
+            write_batch(engine, batch, run_id, report, on_file, recent)
             if should_stop is not None and should_stop():
                 report.interrupted = True
                 break
@@ -359,7 +368,7 @@ def ingest(
         status = "interrupted"
         raise
     finally:
-        _finish_run(engine, run_id, report, status)
+        finish_run(engine, run_id, report, status)
     return report
 
 
@@ -425,20 +434,35 @@ def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _write_batch(
+@dataclass(frozen=True)
+class Archived:
+    """A record whose source and content are archived already: skipped, like a re-ingested
+    file."""
+
+    source_path: str
+    content_sha256: str
+
+
+RecordOutcome = store.StoredVersion | ParseFailure | Archived
+
+
+def write_batch(
     engine: Engine,
     batch: list[PreparedFile],
     run_id: int,
     report: Report,
     on_file: Callable[[str], None] | None,
     recent: linking.Recent,
-) -> None:
+) -> list[RecordOutcome]:
+    """Write one batch of prepared files in one transaction (see :func:`ingest`), add its
+    counts to ``report`` and to run ``run_id``; what became of each record, in batch order.
+    ``recent`` is the run's :class:`linking.Recent`."""
     now = datetime.now(UTC)
     done = Report()
     try:
         with writing(engine) as session:
             locked_at = time.perf_counter()
-            _write_locked(session, batch, run_id, report, done, now, recent)
+            outcomes = _write_locked(session, batch, run_id, report, done, now, recent)
     except BaseException:
         recent.rollback_to()
         raise
@@ -450,6 +474,7 @@ def _write_batch(
     if on_file is not None:
         for prepared in batch:
             on_file(prepared.file_path)
+    return outcomes
 
 
 def _write_locked(
@@ -460,9 +485,9 @@ def _write_locked(
     done: Report,
     now: datetime,
     recent: linking.Recent,
-) -> None:
+) -> list[RecordOutcome]:
     """The write step of a batch, under the writer lock: skip what is archived, decide and
-    store the rest, log failures, count."""
+    store the rest, log failures, count; what became of each record."""
     archived = store.archived_sources(
         session,
         [
@@ -474,19 +499,24 @@ def _write_locked(
     )
     todo: list[_Todo] = []
     failures: list[ParseFailure] = []
+    skipped: list[ParseFailure | Archived | None] = []  # None: stored, in todo's order
     for prepared in batch:
         for record in prepared.records:
             result, fingerprint = record.result, record.fingerprint
             if isinstance(result, ParseFailure):
                 failures.append(result)
+                skipped.append(result)
             elif (result.source_path, result.content_sha256) in archived:
                 done.duplicates_skipped += 1
+                skipped.append(Archived(result.source_path, result.content_sha256))
             elif fingerprint is not None:  # prepare_file fingerprints every parsed record
                 archived.add((result.source_path, result.content_sha256))
                 todo.append((result, fingerprint, record.lookup))
+                skipped.append(None)
         done.files_seen += 1
     recent.catch_up(session.connection(), [lookup for _, _, lookup in todo if lookup])
-    for outcome in _store_records(session, todo, run_id, now, recent):
+    stored = _store_records(session, todo, run_id, now, recent)
+    for outcome in stored:
         if isinstance(outcome, ParseFailure):
             failures.append(outcome)
         else:
@@ -502,6 +532,8 @@ def _write_locked(
             )
         )
     _save_counts(session, run_id, report, done)
+    written = iter(stored)
+    return [next(written) if s is None else s for s in skipped]
 
 
 _Todo = tuple[ParsedRecord, match.Fingerprint, linking.Lookup | None]
@@ -557,7 +589,8 @@ def _database_files(engine: Engine) -> frozenset[str]:
     return frozenset({main, f"{main}-wal", f"{main}-shm", f"{main}-journal"})
 
 
-def _start_run(engine: Engine, paths: Sequence[str | os.PathLike[str]]) -> int:
+def start_run(engine: Engine, paths: Sequence[str | os.PathLike[str]]) -> int:
+    """A new row of ``ingest_runs``, ``running``, for ``paths``; its id."""
     with writing(engine) as session:
         run = IngestRun(
             started_at=datetime.now(UTC),
@@ -582,7 +615,8 @@ def _save_counts(session: Session, run_id: int, before: Report, batch: Report) -
         setattr(run, name, getattr(before, name) + getattr(batch, name))
 
 
-def _finish_run(engine: Engine, run_id: int, report: Report, status: str) -> None:
+def finish_run(engine: Engine, run_id: int, report: Report, status: str) -> None:
+    """Mark run ``run_id`` ``status`` (finished, interrupted or failed) and its end time."""
     with writing(engine) as session:
         run = session.get_one(IngestRun, run_id)
         run.status = status

@@ -314,6 +314,15 @@ def _checked(source_path: str, fmt: str, content_sha256: str, article: Article) 
     return ParsedRecord(source_path, fmt, content_sha256, article)
 
 
+def checked_record(
+    source_path: str, fmt: str, content_sha256: str, article: Article
+) -> ParseResult:
+    """An article extracted from something other than a file (:mod:`archive.api`) as the record
+    a file would give: without the characters no database stores, and a failure when it has no
+    article text."""
+    return _checked(source_path, fmt, content_sha256, article)
+
+
 def _storable(article: Article) -> Article:
     def clean(value: str) -> str:
         return _UNSTORABLE.sub("", value)

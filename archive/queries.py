@@ -265,6 +265,54 @@ def show_story(engine: Engine, story_id: int) -> StoryDetail:
         )
 
 
+@dataclass(frozen=True)
+class VersionListing(VersionDetail):
+    """A version, as in a story's details, and the story it is a version of."""
+
+    story_id: int
+
+
+def list_versions(
+    engine: Engine,
+    *,
+    story_id: int | None = None,
+    site: str | None = None,
+    source: str | None = None,
+    limit: int | None = 50,
+) -> list[VersionListing]:
+    """Versions, newest first (by id), with the evidence that made each a version of its story.
+
+    ``story_id`` (or a story merged into it) keeps that story's; ``site`` matches
+    case-insensitively anywhere in the site; ``source`` is a whole source path (the versions of
+    one file, record or URL). ``limit=None`` lists them all. Raises :class:`NotFoundError` for a
+    story id the archive never had.
+    """
+    from archive.store import resolve_story_id
+
+    query = (
+        select(Version, Story.canonical_version_id)
+        .join(Story, Story.id == Version.story_id)
+        .order_by(Version.id.desc())
+        .limit(limit)
+    )
+    with Session(engine) as session:
+        if story_id is not None:
+            current = resolve_story_id(session, story_id)
+            if current is None:
+                raise NotFoundError(f"no story {story_id} in the archive")
+            query = query.where(Version.story_id == current)
+        if site:
+            query = query.where(Version.site.ilike(f"%{_escape_like(site)}%", escape="\\"))
+        if source is not None:
+            query = query.where(Version.source_path == source)
+        listed = []
+        for version, canonical in session.execute(query):
+            detail = _version_detail(version, canonical)
+            shown = {f.name: getattr(detail, f.name) for f in fields(detail)}
+            listed.append(VersionListing(**shown, story_id=version.story_id))
+        return listed
+
+
 def get_version(session: Session, version_id: int) -> Version:
     """The stored version ``version_id``; :class:`NotFoundError` when there is none."""
     version = session.get(Version, version_id)

@@ -15,7 +15,9 @@ takes ``--corpus``), then, in this one process and on the same documents:
 - ``archive.ingest`` end to end (read, parse, fingerprint, link, commit) into a fresh SQLite
   file and/or a fresh PostgreSQL database (``--pg-url``, else ``$ARCHIVE_TEST_POSTGRES_URL``,
   a server URL under which a database is created), with the cost of each tenth of the run,
-  candidate-lookup latency at each checkpoint, peak RSS and database size per version.
+  candidate-lookup latency at each checkpoint, peak RSS and database size per version;
+- with ``--api``, ``Archive.add_many`` of the same articles (extracted from the same files
+  first, off the clock) into another fresh database of each kind, beside the file ingest.
 
 Results go to stdout as Markdown, and to ``--out`` (``docs/performance.md``) when given: the
 run replaces the previous one there, the text before it is kept. A run stopped early, at
@@ -96,6 +98,7 @@ def main() -> int:
     lines += ["", *_references(sample), ""]
     stop = _Stop(args.time_limit)
     runs = []
+    added: list[tuple[str, int, float]] = []  # database, articles, seconds of add_many
     for database in args.db:
         url = _database_url(database, scratch, args.pg_url)
         if url is None:
@@ -106,7 +109,15 @@ def main() -> int:
         )
         if stop():
             break
+        if args.api:
+            added.append(
+                (
+                    database,
+                    *_add_many_run(_database_url(database, scratch, args.pg_url, "api"), files),
+                )
+            )
     lines += _run_tables(runs)
+    lines += _api_table(runs, added)
     if args.processes:
         lines += ["", *_scale_out(args, scratch, [str(corpus / "corpus")], len(files))]
     report = "\n".join(lines) + "\n"
@@ -203,6 +214,65 @@ def _ingest_run(
     run.peak_rss_mb = max(usage, children) / 1024
     engine.dispose()
     return run
+
+
+def _add_many_run(url: str, files: list[str]) -> tuple[int, float]:
+    """How many articles ``Archive.add_many`` added from ``files`` into the fresh archive at
+    ``url``, and in how many seconds: the articles are extracted from the files as they are
+    handed over, and the time that takes is not counted (the API takes articles, not files)."""
+    from archive import Archive, NewArticle
+
+    extracting = 0.0
+
+    def articles() -> Iterator[NewArticle]:
+        nonlocal extracting
+        for path in files:
+            started = time.perf_counter()
+            found = [
+                NewArticle(
+                    title=r.article.title,
+                    body=r.article.body,
+                    url=r.article.url,
+                    site=r.article.site,
+                    published=r.article.published_at,
+                    source=r.source_path,
+                )
+                for r in parse_file(path)
+                if isinstance(r, ParsedRecord)
+            ]
+            extracting += time.perf_counter() - started
+            yield from found
+
+    with Archive(url) as archive:
+        started = time.perf_counter()
+        results = archive.add_many(articles())
+        seconds = time.perf_counter() - started - extracting
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            raise SystemExit(f"add_many failed {len(failed)} articles: {failed[0].error}")
+    return len(results), seconds
+
+
+def _api_table(runs: list[Run], added: list[tuple[str, int, float]]) -> list[str]:
+    if not added:
+        return []
+    by_database = {run.database: run for run in runs}
+    lines = [
+        "",
+        "`Archive.add_many` (`--api`): the same articles, extracted from the files as they are "
+        "handed over (extraction not timed), added in batches of 200 by one process into a "
+        "fresh database:",
+        "",
+        "| database | articles | add_many documents/s | file ingest documents/s | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for database, articles, seconds in added:
+        run = by_database[database]
+        files_rate = run.documents / run.seconds if run.seconds else 0.0
+        rate = articles / seconds if seconds else 0.0
+        ratio = f"{rate / files_rate:.2f}x" if files_rate else "-"
+        lines.append(f"| {database} | {articles:,} | {rate:,.0f} | {files_rate:,.0f} | {ratio} |")
+    return lines
 
 
 def _scale_out(args: argparse.Namespace, scratch: Path, paths: list[str], total: int) -> list[str]:
@@ -370,10 +440,12 @@ def _database_bytes(engine) -> int:
         return int(connection.scalar(text("SELECT pg_database_size(current_database())")))
 
 
-def _database_url(database: str, scratch: Path, pg_url: str | None) -> str | None:
+def _database_url(
+    database: str, scratch: Path, pg_url: str | None, name: str = "bench"
+) -> str | None:
     if database == "sqlite":
-        path = scratch / "bench.db"
-        for stale in scratch.glob("bench.db*"):
+        path = scratch / f"{name}.db"
+        for stale in scratch.glob(f"{name}.db*"):
             stale.unlink()
         return f"sqlite:///{path}"
     server = pg_url or os.environ.get("ARCHIVE_TEST_POSTGRES_URL")
@@ -467,6 +539,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--workdir", help="scratch folder (default: a new temporary one)")
     parser.add_argument("--out", help="write the report to this Markdown file")
     parser.add_argument("--smoke", action="store_true", help="300 documents: a check it runs")
+    parser.add_argument(
+        "--api", action="store_true", help="also time Archive.add_many of the same articles"
+    )
     parser.add_argument(
         "--processes",
         type=int,
