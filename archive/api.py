@@ -7,12 +7,16 @@ a JSON record is (or as an HTML page, for raw HTML), fingerprinted, looked up
 (:func:`archive.ingest.write_batch`). So they join the stories, and record the evidence, that
 the same articles ingested as files would. See docs/python.md.
 
-Importing this module is cheap: the pipeline and the queries are imported when first used.
+Importing this module is cheap: the pipeline and the queries are imported when first used, and
+so are the result and error types it names (``archive.api.NotFoundError``, ``StoryListing``...),
+read from the modules that define them on first use. The ``archive`` command line is a thin
+layer over this module: every command is one of its calls (tests/test_cli_layers.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import json
 import os
@@ -20,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self, TextIO
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
@@ -29,14 +33,58 @@ from archive.config import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
     from archive.article import Article
-    from archive.diff import VersionDiff
-    from archive.ingest import RecordOutcome, Report
+    from archive.db import NoArchiveError as NoArchiveError
+    from archive.diff import VersionDiff as VersionDiff
+    from archive.export import ExportSummary as ExportSummary
+    from archive.export import Format as ExportFormat
+    from archive.ingest import RecordOutcome
+    from archive.ingest import Report as Report
+    from archive.ingest import Shard as Shard
     from archive.linking import Recent
-    from archive.parse import ParseResult
-    from archive.queries import ArchiveStats, StoryDetail, StoryListing, VersionListing
-    from archive.relink import RelinkReport
-    from archive.remove import Removal
-    from archive.search import SearchHit
+    from archive.parse import ParsedRecord as ParsedRecord
+    from archive.parse import ParseFailure as ParseFailure
+    from archive.parse import ParseResult as ParseResult
+    from archive.queries import ArchiveStats as ArchiveStats
+    from archive.queries import NotFoundError as NotFoundError
+    from archive.queries import StoryDetail as StoryDetail
+    from archive.queries import StoryListing as StoryListing
+    from archive.queries import StorySummary as StorySummary
+    from archive.queries import VersionDetail as VersionDetail
+    from archive.queries import VersionListing as VersionListing
+    from archive.relink import RelinkReport as RelinkReport
+    from archive.remove import Removal as Removal
+    from archive.search import SearchHit as SearchHit
+
+# The types the API's calls return or raise, each read from its module on first use (importing
+# them all would load the queries, and ``ParseFailure`` the parsers, for every script).
+_TYPES = {
+    "NoArchiveError": "archive.db",
+    "VersionDiff": "archive.diff",
+    "ExportSummary": "archive.export",
+    "Report": "archive.ingest",
+    "Shard": "archive.ingest",
+    "ParsedRecord": "archive.parse",
+    "ParseFailure": "archive.parse",
+    "ParseResult": "archive.parse",
+    "ArchiveStats": "archive.queries",
+    "NotFoundError": "archive.queries",
+    "StoryDetail": "archive.queries",
+    "StoryListing": "archive.queries",
+    "StorySummary": "archive.queries",
+    "VersionDetail": "archive.queries",
+    "VersionListing": "archive.queries",
+    "RelinkReport": "archive.relink",
+    "Removal": "archive.remove",
+    "SearchHit": "archive.search",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _TYPES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 # What ``ingest_runs.paths`` says for the run of an Archive's added articles.
 ADDED_RUN_PATHS = "(articles added from Python)"
@@ -151,18 +199,22 @@ class Archive:
     """The archive at ``db``: a SQLite file path (``"news.db"``, a :class:`pathlib.Path`) or a
     database URL (``"postgresql+psycopg://user@host/news"``); by default ``$ARCHIVE_DB``, else
     ``archive.db`` here, like the ``archive`` command. A new database is created and brought to
-    the current schema.
+    the current schema; with ``create=False`` there must be an archive there already (as for
+    the commands that only read: a mistyped path leaves no empty archive behind), else
+    :class:`NoArchiveError` (a LookupError) is raised.
 
     Use it in a ``with`` block, or call :meth:`close`: the articles an Archive adds make one
     ingest run (``ingest_runs``), marked ``finished`` on close. Not for use from several threads
     at once; several processes may each open their own.
     """
 
-    def __init__(self, db: str | os.PathLike[str] | None = None) -> None:
-        from archive.db import open_archive
+    def __init__(self, db: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+        from archive.db import open_archive, open_existing_archive
 
         self.url = database_url_of(db)
-        self._engine: Engine | None = open_archive(self.url)
+        self._engine: Engine | None = (
+            open_archive(self.url) if create else open_existing_archive(self.url)
+        )
         self._run_id: int | None = None
         self._report: Report | None = None
         self._recent: Recent | None = None  # the run's versions written after its lookups
@@ -273,10 +325,17 @@ class Archive:
         workers: int = 1,
         follow_symlinks: bool = False,
         on_file: Callable[[str], None] | None = None,
+        shard: Shard | str | None = None,
+        progress: Callable[[str], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> Report:
         """Ingest the files under ``paths`` as ``archive ingest`` does (its own run); the report
         it prints (``report.summary()``, counts, ``failures``). ``workers`` processes parse
-        and fingerprint; ``on_file`` is called with each file's path once it is written."""
+        and fingerprint; ``on_file`` is called with each file's path once it is written,
+        ``progress`` as soon as it is parsed. ``shard`` (``"2/4"``) takes only that part of the
+        files (:func:`files`). ``should_stop`` is asked after each batch: when it answers True
+        the run ends there, marked ``interrupted`` (``report.interrupted``); the same ingest
+        again resumes it."""
         from archive.ingest import ingest
 
         if isinstance(paths, str | bytes | os.PathLike):
@@ -289,7 +348,22 @@ class Archive:
             batch_size=batch_size,
             workers=workers,
             on_file=on_file,
+            should_stop=should_stop,
             follow_symlinks=follow_symlinks,
+            shard=_shard(shard),
+            progress=progress,
+        )
+
+    def linked_stories(self, *, run_id: int | None = None, limit: int = 10) -> list[StorySummary]:
+        """The stories with more than one version, biggest first, each with the source and match
+        of every version; with ``run_id`` (an ingest's ``report.run_id``) only those that run
+        added a version to: what ``archive ingest`` lists after its report."""
+        from archive.queries import stories_with_versions
+
+        return stories_with_versions(
+            self.engine,
+            run_id=None if run_id is None else _id("run_id", run_id),
+            limit=_positive("limit", limit, zero=True),
         )
 
     # -- reading ---------------------------------------------------------------------------
@@ -380,17 +454,42 @@ class Archive:
 
         return remove_version(self.engine, _id("version_id", version_id))
 
-    def relink(self, *, threshold: float | None = None, rewrites: bool = True) -> RelinkReport:
+    def relink(
+        self,
+        *,
+        threshold: float | None = None,
+        rewrites: bool = True,
+        on_version: Callable[[], None] | None = None,
+    ) -> RelinkReport:
         """Recompute every link and story from the stored text, as ``archive relink``:
         ``threshold`` is the word overlap (0-1) a copy needs, ``rewrites=False`` links copies
-        only. One transaction."""
+        only; ``on_version`` is called after each version (:meth:`count_versions` of them).
+        One transaction."""
         from archive.relink import relink
 
         if threshold is not None and not (
             isinstance(threshold, int | float) and 0.0 <= threshold <= 1.0
         ):
             raise ValueError(f"threshold must be between 0 and 1, not {threshold!r}")
-        return relink(self.engine, threshold=threshold, rewrites=rewrites)
+        return relink(self.engine, threshold=threshold, rewrites=rewrites, on_version=on_version)
+
+    def count_versions(self) -> int:
+        """How many versions the archive holds (what :meth:`relink` goes through)."""
+        from archive.relink import count_versions
+
+        return count_versions(self.engine)
+
+    def export(
+        self, out: TextIO, *, format: ExportFormat = "jsonl", bodies: bool = True
+    ) -> ExportSummary:
+        """Write every story and version to ``out`` (a text file), streamed, as ``archive
+        export``: ``format="jsonl"`` a story per line with its versions nested, ``"csv"`` a
+        version per row with its story's fields; ``bodies=False`` leaves the texts out. Times
+        are ISO 8601 in UTC. Open a file with ``newline=""``: each format writes its own line
+        ends."""
+        from archive.export import export
+
+        return export(self.engine, out, format=format, bodies=bodies)
 
 
 def database_url_of(db: str | os.PathLike[str] | None) -> str:
@@ -403,6 +502,35 @@ def database_url_of(db: str | os.PathLike[str] | None) -> str:
     if db is not None and (not isinstance(db, str) or not db):
         raise TypeError(f"db must be a path or a database URL, not {db!r}")
     return database_url(db)
+
+
+def files(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    follow_symlinks: bool = False,
+    shard: Shard | str | None = None,
+) -> Iterator[str]:
+    """The files :meth:`Archive.ingest` of ``paths`` reads, in its order: files as given,
+    folders walked recursively (hidden entries skipped); with ``shard`` (``"2/4"``) only that
+    part of them. Nothing is read or opened."""
+    from archive.ingest import collect_files
+
+    return collect_files(paths, follow_symlinks=follow_symlinks, shard=_shard(shard))
+
+
+def parse(
+    source: str | os.PathLike[str] | bytes, *, name: str = "<bytes>"
+) -> Iterator[ParseResult]:
+    """What the parser makes of a file, as ``archive parse`` shows it: each article record in
+    the file at path ``source`` (one for a page, one per line, element or record of JSONL, a
+    JSON array, WARC), or in ``source`` as bytes, the content of a file called ``name``.
+    Each is a :class:`ParsedRecord` (its ``article``) or a :class:`ParseFailure` (its
+    ``error``): failures are yielded, never raised. Nothing is stored."""
+    from archive.parse import parse_bytes, parse_file
+
+    if isinstance(source, bytes):
+        return parse_bytes(source, name)
+    return parse_file(source)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -584,6 +712,12 @@ def _positive(name: str, value: int, *, zero: bool = False) -> int:
         least = "0 or more" if zero else "1 or more"
         raise ValueError(f"{name} must be an integer, {least}, not {value!r}")
     return value
+
+
+def _shard(shard: Shard | str | None) -> Shard | None:
+    from archive.ingest import Shard
+
+    return Shard.parse(shard) if isinstance(shard, str) else shard
 
 
 def _limit(limit: int | None) -> int | None:

@@ -1,7 +1,13 @@
-"""The ``archive`` command line: parses options, calls the library, prints results.
+"""The ``archive`` command line: parses options, calls the Python API, prints results.
+
+A thin layer over :mod:`archive.api`, what scripts use too: every command gets its data from
+an :class:`~archive.api.Archive` (or :func:`~archive.api.parse`), and only words, formats and
+prints it, and turns errors into one-line messages; there is no second way of doing anything.
+Apart from the API it imports only presentation helpers (tables, wording, the link methods'
+names, the diff's renderers) and settings; tests/test_cli_layers.py keeps it that way.
 
 Every command should start at once, so this module imports only click and small modules of its
-own: the library (SQLAlchemy, and behind ingest and parse trafilatura, numpy, warcio, wordfreq
+own: the API (SQLAlchemy, and behind ingest and parse trafilatura, numpy, warcio, wordfreq
 and the like) is imported inside the commands that use it. ``archive --help`` and
 ``archive --version`` load none of it, a query on an up-to-date archive no parsing code and no
 Alembic; tests/test_cli_startup.py keeps it that way.
@@ -31,9 +37,8 @@ from archive.wording import counted
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
-    from sqlalchemy import Engine
 
-    from archive.ingest import Report
+    from archive.api import Archive, ParsedRecord, Report
 
 MAX_FAILURES_SHOWN = 20
 # Where output is not a terminal, tables are as wide as their content (up to this at least):
@@ -173,7 +178,7 @@ def ingest_command(
     \b
       find news/ -name '*.html' -newer last-run | archive ingest -
     """
-    from archive.ingest import Shard, collect_files, ingest
+    from archive.api import Shard, files
 
     try:
         part = Shard.parse(shard) if shard is not None else None
@@ -186,48 +191,43 @@ def ingest_command(
     err = Console(
         stderr=True, soft_wrap=True, highlight=False, force_terminal=_is_terminal(sys.stderr)
     )
-    engine = _engine(url, create=True)
-    show_progress = not quiet and _is_terminal(sys.stderr)
     stop = _StopAfterBatch(err)
-    try:
-        with stop.installed():
-            if show_progress:
-                files = collect_files(given, follow_symlinks=follow_symlinks, shard=part)
-                total = sum(1 for _ in files)
-                with _progress_bar(err, "files") as progress:
-                    task = progress.add_task("ingesting", total=total)
-                    report = ingest(
-                        given,
-                        engine,
-                        batch_size=batch_size,
-                        workers=workers,
-                        progress=lambda _: progress.advance(task),
-                        should_stop=stop.requested,
-                        follow_symlinks=follow_symlinks,
-                        shard=part,
+    with _archive(url, create=True) as archive:
+
+        def run(progress: Callable[[str], None] | None = None) -> Report:
+            return archive.ingest(
+                given,
+                batch_size=batch_size,
+                workers=workers,
+                progress=progress,
+                should_stop=stop.requested,
+                follow_symlinks=follow_symlinks,
+                shard=part,
+            )
+
+        try:
+            with stop.installed():
+                if not quiet and _is_terminal(sys.stderr):
+                    total = sum(
+                        1 for _ in files(given, follow_symlinks=follow_symlinks, shard=part)
                     )
-            else:
-                report = ingest(
-                    given,
-                    engine,
-                    batch_size=batch_size,
-                    workers=workers,
-                    should_stop=stop.requested,
-                    follow_symlinks=follow_symlinks,
-                    shard=part,
-                )
-    except KeyboardInterrupt:
-        err.print(f"Interrupted; the unfinished batch was rolled back. {RESUME_HINT}")
-        sys.exit(130)
-    if as_json:
-        _echo_json_report(engine, report, url)
-    else:
-        _print_report(report, url, quiet, err)
-    if report.interrupted:
-        err.print(f"Interrupted after {counted(report.files_seen, 'file')}. {RESUME_HINT}")
-        sys.exit(130)
-    if not quiet and not as_json:
-        _print_linked_stories(engine, report)
+                    with _progress_bar(err, "files") as bar:
+                        task = bar.add_task("ingesting", total=total)
+                        report = run(progress=lambda _: bar.advance(task))
+                else:
+                    report = run()
+        except KeyboardInterrupt:
+            err.print(f"Interrupted; the unfinished batch was rolled back. {RESUME_HINT}")
+            sys.exit(130)
+        if as_json:
+            _echo_json_report(archive, report, url)
+        else:
+            _print_report(report, url, quiet, err)
+        if report.interrupted:
+            err.print(f"Interrupted after {counted(report.files_seen, 'file')}. {RESUME_HINT}")
+            sys.exit(130)
+        if not quiet and not as_json:
+            _print_linked_stories(archive, report)
     sys.exit(report.exit_code)
 
 
@@ -311,10 +311,8 @@ def _print_report(report: Report, url: str, quiet: bool, err: Console) -> None:
         err.print(f"archive: {display_url(url)} (ingest run {report.run_id})", markup=False)
 
 
-def _print_linked_stories(engine: Engine, report: Report) -> None:
-    from archive.queries import stories_with_versions
-
-    stories = stories_with_versions(engine, run_id=report.run_id, limit=10)
+def _print_linked_stories(archive: Archive, report: Report) -> None:
+    stories = archive.linked_stories(run_id=report.run_id, limit=10)
     if not stories:
         return
     click.echo("Stories with more than one version:")
@@ -329,16 +327,15 @@ def _print_linked_stories(engine: Engine, report: Report) -> None:
             click.echo(f"    {source.source_path}  ({how})")
 
 
-def _echo_json_report(engine: Engine, report: Report, url: str) -> None:
+def _echo_json_report(archive: Archive, report: Report, url: str) -> None:
     from archive.config import display_url
-    from archive.queries import stories_with_versions
 
     _echo_json(
         {
             "archive": display_url(url),
             **_fields_of(report),
             "exit_code": report.exit_code,
-            "linked_stories": stories_with_versions(engine, run_id=report.run_id, limit=10),
+            "linked_stories": archive.linked_stories(run_id=report.run_id, limit=10),
         }
     )
 
@@ -356,15 +353,15 @@ def parse_command(file: str, as_json: bool) -> None:
     \b
       curl -s https://example.com/news/1 | archive parse -
     """
-    from archive.parse import ParsedRecord, parse_bytes, parse_file
+    from archive.api import ParseFailure, parse
 
     if file == "-":
-        results = parse_bytes(click.get_binary_stream("stdin").read(), STDIN_NAME)
+        results = parse(click.get_binary_stream("stdin").read(), name=STDIN_NAME)
     else:
-        results = parse_file(file)
+        results = parse(file)
     failed = False
     for result in results:
-        if not isinstance(result, ParsedRecord):
+        if isinstance(result, ParseFailure):
             failed = True
             if as_json:  # data for a program reading the lines, like the records
                 click.echo(json.dumps({"source_path": result.source_path, "error": result.error}))
@@ -382,7 +379,7 @@ def parse_command(file: str, as_json: bool) -> None:
     sys.exit(1 if failed else 0)
 
 
-def _record_fields(record: Any) -> dict[str, Any]:
+def _record_fields(record: ParsedRecord) -> dict[str, Any]:
     from dataclasses import asdict
 
     article = asdict(record.article)
@@ -414,22 +411,19 @@ def relink_command(
     db_url: str | None, threshold: float | None, rewrites: bool, quiet: bool, as_json: bool
 ) -> None:
     """Recompute every link and story from the stored text, without reading any file."""
-    from archive.relink import count_versions, relink
+    with _archive(_url(db_url)) as archive:
+        if not quiet and _is_terminal(sys.stderr):
+            from rich.console import Console
 
-    engine = _engine(_url(db_url))
-    if not quiet and _is_terminal(sys.stderr):
-        from rich.console import Console
-
-        with _progress_bar(Console(stderr=True, force_terminal=True), "versions") as progress:
-            task = progress.add_task("relinking", total=count_versions(engine))
-            report = relink(
-                engine,
-                threshold=threshold,
-                rewrites=rewrites,
-                on_version=lambda: progress.advance(task),
-            )
-    else:
-        report = relink(engine, threshold=threshold, rewrites=rewrites)
+            with _progress_bar(Console(stderr=True, force_terminal=True), "versions") as progress:
+                task = progress.add_task("relinking", total=archive.count_versions())
+                report = archive.relink(
+                    threshold=threshold,
+                    rewrites=rewrites,
+                    on_version=lambda: progress.advance(task),
+                )
+        else:
+            report = archive.relink(threshold=threshold, rewrites=rewrites)
     if as_json:
         _echo_json(report)
         return
@@ -491,20 +485,18 @@ def stories_command(
     output: str | None,
 ) -> None:
     """List stories, newest first, with their version counts and sites."""
-    from archive.models import as_utc
-    from archive.queries import StoryListing, list_stories
+    from archive.api import StoryListing
 
-    engine = _engine(_url(db_url))
-    stories = list_stories(
-        engine,
-        min_versions=min_versions,
-        site=site,
-        title=title,
-        since=as_utc(since) if since else None,
-        # --until names a day and includes it: the bound is the next midnight
-        until=as_utc(until) + timedelta(days=1) if until else None,
-        limit=limit or None,
-    )
+    with _archive(_url(db_url)) as archive:
+        stories = archive.stories(
+            min_versions=min_versions,
+            site=site,
+            title=title,
+            since=since,  # click's dates are naive: UTC days
+            # --until names a day and includes it: the bound is the next midnight
+            until=until + timedelta(days=1) if until else None,
+            limit=limit or None,
+        )
     _print_list(
         stories,
         StoryListing,
@@ -552,10 +544,10 @@ def show_command(story_id: int, db_url: str | None, output: str | None) -> None:
 
     --tsv and --csv give its versions, one a row; --json the story with its versions and links.
     """
-    from archive.queries import VersionDetail, show_story
+    from archive.api import VersionDetail
 
-    engine = _engine(_url(db_url))
-    story = _found(lambda: show_story(engine, story_id))
+    with _archive(_url(db_url)) as archive:
+        story = _found(lambda: archive.story(story_id))
     if output == "json":
         _echo_json(story)
         return
@@ -623,10 +615,10 @@ def show_command(story_id: int, db_url: str | None, output: str | None) -> None:
 @json_option
 def diff_command(a_id: int, b_id: int, db_url: str | None, as_json: bool) -> None:
     """Show word by word how the second VERSION's text differs from the first's."""
-    from archive.diff import diff_versions, render_plain, render_rich
+    from archive.diff import render_plain, render_rich
 
-    engine = _engine(_url(db_url))
-    diff = _found(lambda: diff_versions(engine, a_id, b_id))
+    with _archive(_url(db_url)) as archive:
+        diff = _found(lambda: archive.diff(a_id, b_id))
     if as_json:
         _echo_json(diff)
         return
@@ -672,13 +664,13 @@ def search_command(
     words: tuple[str, ...], db_url: str | None, limit: int, output: str | None
 ) -> None:
     """Find versions whose title or body has all WORDS (word* for a prefix), best first."""
-    from archive.search import SearchHit, search_versions
+    from archive.api import SearchHit
 
-    engine = _engine(_url(db_url))
-    try:
-        hits = search_versions(engine, " ".join(words), limit=limit)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    with _archive(_url(db_url)) as archive:
+        try:
+            hits = archive.search(" ".join(words), limit=limit)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
     _print_list(
         hits,
         SearchHit,
@@ -719,10 +711,8 @@ def stats_command(db_url: str | None, top: int, as_json: bool) -> None:
     from rich import box
     from rich.table import Table
 
-    from archive.queries import archive_stats
-
-    engine = _engine(_url(db_url))
-    stats = archive_stats(engine, top=top)
+    with _archive(_url(db_url)) as archive:
+        stats = archive.stats(top=top)
     if as_json:
         _echo_json(stats)
         return
@@ -800,21 +790,19 @@ def export_command(
     """Write every story and version as JSON Lines or CSV, streamed from the database."""
     from dataclasses import asdict
 
-    from archive.export import export
-
-    engine = _engine(_url(db_url))
-    if out is None:
-        try:
-            summary = export(engine, sys.stdout, format=format_, bodies=bodies)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            # the reader stopped early (| head): not an error, and no traceback either
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
-    else:
-        # newline="" leaves line ends to the writers: csv's own, one per JSON line
-        with open(out, "w", encoding="utf-8", newline="") as stream:
-            summary = export(engine, stream, format=format_, bodies=bodies)
+    with _archive(_url(db_url)) as archive:
+        if out is None:
+            try:
+                summary = archive.export(sys.stdout, format=format_, bodies=bodies)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # the reader stopped early (| head): not an error, and no traceback either
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(0)
+        else:
+            # newline="" leaves line ends to the writers: csv's own, one per JSON line
+            with open(out, "w", encoding="utf-8", newline="") as stream:
+                summary = archive.export(stream, format=format_, bodies=bodies)
     # With the data on stdout, the summary goes to stderr, where it cannot corrupt it.
     to_stderr = out is None
     if as_json:
@@ -834,10 +822,8 @@ def export_command(
 @json_option
 def remove_command(version_id: int, db_url: str | None, as_json: bool) -> None:
     """Remove VERSION; its story is re-derived and split if the version held it together."""
-    from archive.remove import remove_version
-
-    engine = _engine(_url(db_url))
-    removal = _found(lambda: remove_version(engine, version_id))
+    with _archive(_url(db_url)) as archive:
+        removal = _found(lambda: archive.remove(version_id))
     if as_json:
         _echo_json(removal)
         return
@@ -868,16 +854,16 @@ def _url(db_url: str | None) -> str:
     return database_url(db_url or before)
 
 
-def _engine(url: str, *, create: bool = False) -> Engine:
+def _archive(url: str, *, create: bool = False) -> Archive:
     """The archive at ``url``; only with ``create`` (ingest) is a missing one made. A database
     that cannot be opened, or holds no archive, is a one-line error with exit code 1."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+    from archive.api import Archive, NoArchiveError
     from archive.config import display_url, mask_secrets
-    from archive.db import NoArchiveError, open_archive, open_existing_archive
 
     try:
-        return open_archive(url) if create else open_existing_archive(url)
+        return Archive(url, create=create)
     except NoArchiveError as exc:
         raise click.ClickException(f"{exc} (archive ingest creates one)") from exc
     except ArgumentError as exc:
@@ -894,7 +880,7 @@ def _engine(url: str, *, create: bool = False) -> Engine:
 
 def _found(lookup: Callable[[], T]) -> T:
     """The lookup's result; an unknown id becomes a one-line error and exit code 1."""
-    from archive.queries import NotFoundError
+    from archive.api import NotFoundError
 
     try:
         return lookup()
@@ -978,7 +964,7 @@ def _fields_of(value: Any) -> dict[str, Any]:
 
 
 def _echo_json(value: object) -> None:
-    from archive.queries import to_jsonable
+    from archive.api import to_jsonable
 
     click.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
 

@@ -3,6 +3,7 @@ stories files would; the read side answers as the commands do; the example scrip
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -18,8 +19,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from archive import Added, Archive, NewArticle, to_jsonable
-from archive.api import ArchiveClosedError, content_sha256
+from archive import Added, Archive, NewArticle, api, to_jsonable
+from archive.api import ArchiveClosedError, NoArchiveError, content_sha256
 from archive.diff import diff_versions
 from archive.htmlpage import extract_html
 from archive.ingest import ingest
@@ -544,6 +545,68 @@ def test_remove_and_relink_through_the_api(filled: Archive) -> None:
         filled.remove(version.version_id)
     with Session(filled.engine) as session:
         assert session.get(Story, version.story_id) is not None
+
+
+def test_what_the_command_line_needs_is_in_the_api(filled: Archive) -> None:
+    """export, linked_stories, count_versions and relink's on_version: the calls `archive
+    export`, `ingest` and `relink` are made of."""
+    out = io.StringIO()
+    summary = filled.export(out)
+    lines = out.getvalue().splitlines()
+    assert (summary.format, summary.stories, summary.versions) == (
+        "jsonl",
+        len(lines),
+        len(ARTICLES),
+    )
+    assert sum(len(json.loads(line)["versions"]) for line in lines) == len(ARTICLES)
+    out = io.StringIO()
+    csv_summary = filled.export(out, format="csv", bodies=False)
+    assert csv_summary.versions == len(out.getvalue().splitlines()) - 1 == len(ARTICLES)
+    assert "body" not in out.getvalue().splitlines()[0].split(",")
+
+    linked = filled.linked_stories(limit=100)
+    assert linked and all(s.versions >= 2 and len(s.sources) == s.versions for s in linked)
+    assert filled.run_id is not None
+    assert filled.linked_stories(run_id=filled.run_id, limit=100) == linked
+    assert filled.linked_stories(run_id=filled.run_id + 1) == []
+
+    assert filled.count_versions() == len(ARTICLES)
+    seen = []
+    report = filled.relink(on_version=lambda: seen.append(1))
+    assert len(seen) == report.versions == len(ARTICLES)
+
+
+def test_an_archive_that_only_reads_is_never_created(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    with pytest.raises(NoArchiveError, match="no such file"):
+        Archive(missing, create=False)
+    assert not missing.exists()
+    Archive(missing).close()
+    with Archive(missing, create=False) as archive:
+        assert archive.stories() == []
+
+
+def test_parse_and_files_as_the_commands_read_them(sqlite_url: str) -> None:
+    sample = SAMPLES / "harbour-barrier.txt"
+    assert list(api.parse(sample)) == list(parse_file(sample))
+    [from_bytes] = api.parse(sample.read_bytes(), name="<stdin>")
+    [from_file] = parse_file(sample)
+    assert isinstance(from_bytes, api.ParsedRecord) and isinstance(from_file, ParsedRecord)
+    assert (from_bytes.source_path, from_bytes.article) == ("<stdin>", from_file.article)
+    [failure] = api.parse(SAMPLES / "no-such-file.txt")
+    assert isinstance(failure, api.ParseFailure) and failure.error
+
+    every = list(api.files([SAMPLES]))
+    assert sorted(every) == sorted(str(p) for p in SAMPLES.iterdir())
+    halves = [list(api.files([SAMPLES], shard=f"{n}/2")) for n in (1, 2)]
+    assert sorted(halves[0] + halves[1]) == sorted(every)
+    with Archive(sqlite_url) as archive:
+        report = archive.ingest([SAMPLES], shard=api.Shard(1, 2))
+        assert report.files_seen == len(halves[0])
+        stopped = archive.ingest([SAMPLES], batch_size=1, should_stop=lambda: True)
+        assert stopped.interrupted and stopped.files_seen < len(every)
+    with pytest.raises(ValueError, match="expected I/N"):
+        list(api.files([SAMPLES], shard="half"))
 
 
 # -- the example script and its documentation ------------------------------------------------
