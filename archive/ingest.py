@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from archive import match, store
 from archive.article import BodyStatus
 from archive.db import writing
-from archive.models import IngestError, IngestRun
+from archive.models import IngestRun
 from archive.parse import (
     ParsedRecord,
     ParseFailure,
@@ -29,6 +29,7 @@ from archive.parse import (
     display_path,
     parse_file,
 )
+from archive.storable import log_failures, storable
 
 DEFAULT_BATCH_SIZE = 200
 # Batches the workers may prepare ahead of the writer: enough to even out slow files.
@@ -344,16 +345,10 @@ def _write_batch(
                 failures.append(outcome)
             else:
                 done.stored(outcome)
+        failures = [ParseFailure(storable(f.source_path), storable(f.error)) for f in failures]
         for failure in failures:
             done.failure(failure)
-            session.add(
-                IngestError(
-                    run_id=run_id,
-                    source_path=failure.source_path,
-                    error=failure.error,
-                    occurred_at=now,
-                )
-            )
+        log_failures(session, run_id, ((f.source_path, f.error) for f in failures), now)
         _save_counts(session, run_id, report, done)
     # Counts and progress move on once the batch is committed, never ahead of the database.
     report.merge(done)
@@ -413,7 +408,7 @@ def _start_run(engine: Engine, paths: Sequence[str | os.PathLike[str]]) -> int:
         run = IngestRun(
             started_at=datetime.now(UTC),
             status="running",
-            paths="\n".join(str(p) for p in paths),
+            paths=storable("\n".join(os.fsdecode(p) for p in paths)),
             files_seen=0,
             versions_stored=0,
             new_stories=0,

@@ -1,0 +1,105 @@
+"""Issue 19, "Reliability, second round": one bad input never stops a run, every message is
+clean, ids and paths stay stable. Each test failed before its fix; most run on SQLite and
+PostgreSQL (the ``engine`` and ``db_url`` fixtures)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from archive import ingest as ingest_module
+from archive import storable as storable_module
+from archive.ingest import ingest
+from archive.models import IngestError, IngestRun, Version
+from archive.storable import storable
+
+from .test_hostile_input import article_text, warc_bytes
+
+
+def stored_paths(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return sorted(session.scalars(select(Version.source_path)))
+
+
+def errors_of(engine: Engine) -> dict[str, str]:
+    with Session(engine) as session:
+        return dict(session.execute(select(IngestError.source_path, IngestError.error)).all())
+
+
+# 1. Error text that cannot be stored aborts the run
+
+
+def test_storable_escapes_surrogates_and_drops_nul() -> None:
+    assert storable("plain") == "plain"
+    assert storable(os.fsdecode(b"caf\xe9.txt")) == "caf\\xe9.txt"
+    assert storable("a\x00b\ud800c") == "ab\\ud800c"
+
+
+def link_to_non_utf8_target(tmp_path: Path) -> tuple[Path, Path]:
+    outside = tmp_path / "outside"
+    folder = tmp_path / "in"
+    outside.mkdir()
+    folder.mkdir()
+    target = os.path.join(os.fsencode(outside), b"caf\xe9.txt")
+    with open(target, "w") as out:
+        out.write(article_text(1))
+    os.symlink(target, os.path.join(os.fsencode(folder), b"a_link.txt"))
+    (folder / "good.txt").write_text(article_text(2))
+    return folder, outside
+
+
+def test_a_link_to_a_non_utf8_name_is_one_failure_and_the_run_goes_on(
+    engine: Engine, tmp_path: Path
+) -> None:
+    folder, outside = link_to_non_utf8_target(tmp_path)
+    report = ingest([str(folder)], engine, workers=1)
+    assert stored_paths(engine) == [str(folder / "good.txt")]
+    assert errors_of(engine) == {
+        str(folder / "a_link.txt"): "symbolic link to a file outside the given paths "
+        f"({outside}/caf\\xe9.txt), not read"
+    }
+    assert report.failed == 1
+    with Session(engine) as session:
+        assert session.get_one(IngestRun, report.run_id).status == "finished"
+
+
+def test_a_non_utf8_path_given_is_stored_in_the_run(engine: Engine, tmp_path: Path) -> None:
+    raw = os.path.join(os.fsencode(tmp_path), b"\xe9t\xe9.txt")
+    with open(raw, "w") as out:
+        out.write(article_text(3))
+    report = ingest([os.fsdecode(raw)], engine, workers=1)
+    assert report.versions_stored == 1
+    with Session(engine) as session:
+        assert session.get_one(IngestRun, report.run_id).paths == f"{tmp_path}/\\xe9t\\xe9.txt"
+
+
+def test_a_nul_in_an_error_message_loses_no_record(engine: Engine, tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl.warc"
+    crawl.write_bytes(
+        warc_bytes([4], compress=False) + b"GARB\x00AGE" + warc_bytes([5], compress=False)
+    )
+    good = tmp_path / "good.txt"
+    good.write_text(article_text(6))
+    report = ingest([str(crawl), str(good)], engine, workers=1)
+    assert stored_paths(engine) == sorted([f"{crawl}#1", str(good)])
+    [error] = errors_of(engine).values()
+    assert "GARBAGE" in error and "\x00" not in error
+    assert report.failed == 1
+
+
+def test_an_error_the_database_refuses_is_logged_in_ascii_and_loses_nothing(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as before the fix: the text goes to the database as it is
+    for module in (storable_module, ingest_module):
+        monkeypatch.setattr(module, "storable", lambda text: text)
+    folder, outside = link_to_non_utf8_target(tmp_path)
+    report = ingest([str(folder)], engine, workers=1)
+    assert stored_paths(engine) == [str(folder / "good.txt")]
+    [error] = errors_of(engine).values()
+    assert f"({outside}/caf\\udce9.txt)" in error
+    assert report.failed == 1
