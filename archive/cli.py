@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 from rich import box
 from rich.console import Console, JustifyMethod
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -667,7 +668,11 @@ def _progress_bar(console: Console) -> Progress:
 
 def _print_report(report: Report, url: str, quiet: bool, err: Console) -> None:
     for failure in report.failures[:MAX_FAILURES_SHOWN]:
-        err.print(f"[red]error[/red]: {failure.source_path}: {failure.error}", highlight=False)
+        # names and messages are the user's: "[bold]x.txt" is a file name, not rich markup
+        err.print(
+            f"[red]error[/red]: {escape(failure.source_path)}: {escape(failure.error)}",
+            highlight=False,
+        )
     if report.failed > MAX_FAILURES_SHOWN:
         err.print(
             f"... and {report.failed - MAX_FAILURES_SHOWN} more; all are in the ingest_errors "
@@ -675,7 +680,9 @@ def _print_report(report: Report, url: str, quiet: bool, err: Console) -> None:
         )
     if not quiet or report.failed:
         err.print(report.summary(), highlight=False)
-        err.print(f"archive: {display_url(url)} (ingest run {report.run_id})", highlight=False)
+        err.print(
+            f"archive: {escape(display_url(url))} (ingest run {report.run_id})", highlight=False
+        )
 
 
 def _print_linked_stories(engine: Any, report: Report) -> None:

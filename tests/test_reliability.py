@@ -8,11 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from archive import ingest as ingest_module
 from archive import storable as storable_module
+from archive.cli import main
 from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, Version
 from archive.storable import storable
@@ -103,3 +105,20 @@ def test_an_error_the_database_refuses_is_logged_in_ascii_and_loses_nothing(
     [error] = errors_of(engine).values()
     assert f"({outside}/caf\\udce9.txt)" in error
     assert report.failed == 1
+
+
+# 2. File names that look like rich markup
+
+
+def test_names_that_look_like_markup_are_printed_as_they_are(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "a"
+    (folder / "[").mkdir(parents=True)
+    (folder / "[" / "oops].txt").write_bytes(b"")
+    (folder / "[bold]x.txt").write_bytes(b"")
+    (folder / "good [red].txt").write_text(article_text(7))
+    result = CliRunner().invoke(main, ["ingest", str(folder), "--db", db_url])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 1, result.output
+    assert f"error: {folder}/[/oops].txt: empty file" in result.output
+    assert f"error: {folder}/[bold]x.txt: empty file" in result.output
+    assert "3 files seen: 1 versions stored" in result.output
