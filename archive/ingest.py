@@ -29,6 +29,7 @@ from archive.parse import (
     display_path,
     parse_file,
 )
+from archive.paths import source_name
 from archive.storable import log_failures, storable
 
 DEFAULT_BATCH_SIZE = 200
@@ -117,8 +118,10 @@ class Report:
 def collect_files(
     paths: Iterable[str | os.PathLike[str]], *, follow_symlinks: bool = False
 ) -> Iterator[str]:
-    """The files to ingest, each as its path as given: files as they are, folders walked
-    recursively in sorted order, skipping hidden entries (names starting with a dot).
+    """The files to ingest: files as they are, folders walked recursively in sorted order,
+    skipping hidden entries (names starting with a dot). Each path given is first written the
+    one way it is stored (:func:`archive.paths.source_name`), so ``ru``, ``./ru`` and
+    ``/abs/ru`` are one source.
 
     A path given is read even when it is a symbolic link: it was asked for. Inside a walked
     folder, links are followed only to what lies within the given paths (a link to a folder is
@@ -126,7 +129,7 @@ def collect_files(
     a folder that cannot be listed, come out as a :class:`~archive.parse.RefusedPath` that
     ingests as a failure with the reason, never silently skipped.
     """
-    given = [os.fspath(p) for p in paths]
+    given = [source_name(p) for p in paths]
     allowed = [os.path.realpath(p) for p in given]
     for path in given:
         if Path(path).is_dir():
@@ -142,7 +145,7 @@ def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
     unlistable: list[RefusedPath] = []
 
     def on_error(exc: OSError) -> None:
-        where = exc.filename if isinstance(exc.filename, str) else top
+        where = os.path.normpath(exc.filename) if isinstance(exc.filename, str) else top
         unlistable.append(RefusedPath(where, f"cannot list folder: {exc.strerror or exc}"))
 
     # Each folder once, by identity: a link or bind mount back up the tree cannot loop.
@@ -152,7 +155,7 @@ def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
         unlistable.clear()
         kept = []
         for name in sorted(d for d in dirs if not d.startswith(".")):
-            folder = os.path.join(root, name)
+            folder = _join(root, name)
             if os.path.islink(folder) and not follow_symlinks:
                 target = os.path.realpath(folder)
                 if not inside(target):
@@ -170,7 +173,7 @@ def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
         for name in sorted(files):
             if name.startswith("."):
                 continue
-            file = os.path.join(root, name)
+            file = _join(root, name)
             if not follow_symlinks and os.path.islink(file) and os.path.exists(file):
                 target = os.path.realpath(file)
                 if not inside(target):
@@ -182,6 +185,12 @@ def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
             # Broken links and link loops go on to the parser, which reports them.
             yield file
     yield from unlistable
+
+
+def _join(root: str, name: str) -> str:
+    # The working directory walked as "." gives "name" and "sub/name", never "./name".
+    root = os.path.normpath(root)
+    return name if root == os.curdir else os.path.join(root, name)
 
 
 def _identity(folder: str) -> tuple[int, int] | str:

@@ -165,7 +165,9 @@ class Version(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
-    source_path: Mapped[str] = mapped_column(Text, doc="path as given; FILE#N for record N")
+    source_path: Mapped[str] = mapped_column(
+        Text, doc="path, relative to the working directory when inside it; FILE#N for record N"
+    )
     format: Mapped[str] = mapped_column(String(16), doc="text, html, json, jsonl or warc")
     content_sha256: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the raw record bytes")
     body_sha256: Mapped[str] = mapped_column(

@@ -103,8 +103,9 @@ def record_path(path: str, record_no: int) -> str:
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` as stored in ``source_path``: exactly as given, except that bytes of a file name
-    that are not UTF-8 (which no database text column can hold) are written as ``\\xNN``."""
+    """``path`` as stored in ``source_path`` (an ingest first writes it the one way of
+    :func:`archive.paths.source_name`), except that bytes of a file name that are not UTF-8
+    (which no database text column can hold) are written as ``\\xNN``."""
     text = str(os.fspath(path))  # a plain str, also for a RefusedPath
     if _UNSTORABLE.search(text) is None:
         return text

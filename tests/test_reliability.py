@@ -122,3 +122,28 @@ def test_names_that_look_like_markup_are_printed_as_they_are(db_url: str, tmp_pa
     assert f"error: {folder}/[/oops].txt: empty file" in result.output
     assert f"error: {folder}/[bold]x.txt: empty file" in result.output
     assert "3 files seen: 1 versions stored" in result.output
+
+
+# 14. One file under three spellings
+
+
+def test_a_file_given_under_three_spellings_is_one_source(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ru").mkdir()
+    (tmp_path / "ru" / "story.txt").write_text(article_text(8))
+    first = ingest(["ru"], engine, workers=1)
+    again = [ingest([spelling], engine, workers=1) for spelling in ("./ru", str(tmp_path / "ru"))]
+    also = ingest(["ru/../ru/story.txt", "."], engine, workers=1)
+    assert first.versions_stored == 1
+    assert [r.duplicates_skipped for r in [*again, also]] == [1, 1, 2]
+    assert stored_paths(engine) == ["ru/story.txt"]
+    monkeypatch.chdir(tmp_path / "ru")  # from inside the folder: the name relative to it
+    assert ingest(["."], engine, workers=1).versions_stored == 1
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # from elsewhere: the absolute path
+    assert ingest([str(tmp_path / "ru")], engine, workers=1).versions_stored == 1
+    assert stored_paths(engine) == sorted(
+        ["ru/story.txt", "story.txt", str(tmp_path / "ru/story.txt")]
+    )
