@@ -41,6 +41,8 @@ _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".jsonlines"}
 _HTML_SNIFF = (b"<!doctype html", b"<html", b"<head", b"<body")
 _SNIFF_BYTES = 4096
 _CHUNK = 1 << 20
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_CR_CHUNK = 1 << 16
 # PostgreSQL text cannot hold NUL, and no database driver can encode a lone surrogate (JSON's
 # "\ud800" escapes make them): both are dropped from extracted text, on every backend alike.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -337,7 +339,8 @@ def _parse_json(text: str, source_path: str) -> Iterator[ParseResult]:
     try:
         value = _json_loads(text)
     except ValueError as exc:
-        if "\n{" in text.strip():  # several objects, one per line, in a file named .json
+        stripped = text.strip()
+        if "\n{" in stripped or "\r{" in stripped:  # several objects a line, named .json
             lines = io.BytesIO(text.encode("utf-8", "surrogatepass"))
             yield from _parse_jsonl(lines, source_path, len(text) * 4)
         else:
@@ -393,15 +396,53 @@ def _jsonl_lines(stream: ByteStream, limit: int) -> Iterator[tuple[int, str | No
     """(line number, text, size in bytes) of each line; the text is None for a line over
     ``limit`` bytes."""
     reader = _peekable(stream)
-    wide = sniff_text_encoding(reader.peek(_SNIFF_BYTES)[:_SNIFF_BYTES])
+    head = reader.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]
+    wide = sniff_text_encoding(head)
     if wide is not None:
-        # UTF-16/32: a newline is several bytes with NULs, so lines are split after decoding.
-        text_stream = io.TextIOWrapper(reader, encoding=wide, errors="replace", newline="\n")
+        # UTF-16/32: a newline is several bytes with NULs, so lines are split after decoding;
+        # a file whose first line ends in a lone CR (old Mac line ends) is split at CRs.
+        first = head.decode(wide, errors="replace")
+        newline = "\r" if "\r" in first and "\n" not in first else "\n"
+        text_stream = io.TextIOWrapper(reader, encoding=wide, errors="replace", newline=newline)
         for line_no, (line, size) in enumerate(_capped_lines(text_stream.readline, limit, "\n")):
             yield line_no, None if line is None else line.lstrip("\ufeff"), size
         return
+    if b"\r" in head:
+        reader = io.BufferedReader(_LoneCrAsLf(reader))
     for line_no, (data, size) in enumerate(_capped_lines(reader.readline, limit, b"\n")):
         yield line_no, None if data is None else _decode_line(data, line_no), size
+
+
+class _LoneCrAsLf(io.RawIOBase):
+    """A byte stream with each lone CR (an old Mac line end) read as LF; CRLF stays as it is.
+
+    JSON text has no raw CR inside its strings, so a lone CR can only end a line (or be
+    whitespace between tokens, which no JSONL writer puts there)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._out = b""
+        self._at = 0
+        self._cr_pending = False  # the last byte read was a CR: lone or not, the next one says
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while self._at == len(self._out):
+            data = self._stream.read(_CR_CHUNK)
+            if not data:
+                self._out, self._at = (b"\n" if self._cr_pending else b""), 0
+                self._cr_pending = False
+                break
+            if self._cr_pending:
+                data = b"\r" + data
+            self._cr_pending = data.endswith(b"\r")
+            self._out, self._at = _LONE_CR.sub(b"\n", data[:-1] if self._cr_pending else data), 0
+        n = min(len(buffer), len(self._out) - self._at)
+        buffer[:n] = self._out[self._at : self._at + n]
+        self._at += n
+        return n
 
 
 def _peekable(stream: ByteStream) -> io.BufferedReader:

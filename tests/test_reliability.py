@@ -4,6 +4,7 @@ PostgreSQL (the ``engine`` and ``db_url`` fixtures)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from archive import storable as storable_module
 from archive.cli import main
 from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, Version
+from archive.parse import ParsedRecord, parse_bytes
 from archive.storable import storable
 
 from .test_hostile_input import article_text, warc_bytes
@@ -147,3 +149,31 @@ def test_a_file_given_under_three_spellings_is_one_source(
     assert stored_paths(engine) == sorted(
         ["ru/story.txt", "story.txt", str(tmp_path / "ru/story.txt")]
     )
+
+
+# 7. JSONL with CR-only line ends
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+def test_jsonl_lines_end_in_cr_lf_or_crlf(newline: str, encoding: str) -> None:
+    lines = [json.dumps({"title": f"Story {n}", "text": article_text(n)}) for n in (9, 10, 11)]
+    data = (newline.join(lines) + newline).encode(encoding)
+    results = list(parse_bytes(data, "feed.jsonl"))
+    assert [r.source_path for r in results if isinstance(r, ParsedRecord)] == [
+        "feed.jsonl#0",
+        "feed.jsonl#1",
+        "feed.jsonl#2",
+    ], results
+    # the same line hashes the same whatever ends it
+    plain = list(parse_bytes(("\n".join(lines)).encode(encoding), "feed.jsonl"))
+    assert [r.content_sha256 for r in results] == [r.content_sha256 for r in plain]
+
+
+def test_json_file_of_objects_on_cr_lines() -> None:
+    lines = [json.dumps({"text": article_text(n)}) for n in (12, 13)]
+    results = list(parse_bytes("\r".join(lines).encode(), "feed.json"))
+    assert [r.source_path for r in results if isinstance(r, ParsedRecord)] == [
+        "feed.json#0",
+        "feed.json#1",
+    ], results
