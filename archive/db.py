@@ -13,13 +13,17 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from archive.config import check_database_url
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The key of the PostgreSQL advisory lock that writers hold for a transaction ("arch" in ASCII).
 WRITER_LOCK_KEY = 0x61726368
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``, set up the way the archive needs it on each dialect."""
+    """An engine for ``url``, set up the way the archive needs it on each dialect. Raises
+    :class:`archive.config.DatabaseURLError` for a URL of another database or driver."""
+    check_database_url(url)
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         # psycopg 3 is the driver we install; the bare scheme would ask for psycopg2.

@@ -177,3 +177,32 @@ def test_json_file_of_objects_on_cr_lines() -> None:
         "feed.json#0",
         "feed.json#1",
     ], results
+
+
+# 12 (URLs) and 13. Unsupported URLs, and an '@' left unencoded in a password
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://u@127.0.0.1/db", "postgresql+psycopg2://u@127.0.0.1/db", "oracle://x"]
+)
+@pytest.mark.parametrize("command", ["ingest", "stats"])
+def test_an_unsupported_url_is_a_one_line_error_naming_the_supported_ones(
+    url: str, command: str, tmp_path: Path
+) -> None:
+    args = [command, str(tmp_path)] if command == "ingest" else [command]
+    result = CliRunner().invoke(main, [*args, "--db", url])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    [line] = result.output.splitlines()
+    assert "unsupported database" in line
+    assert "sqlite:///PATH or postgresql+psycopg://" in line
+
+
+def test_an_unencoded_at_in_the_password_leaks_none_of_it(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://u:S3cret@PW!@127.0.0.1:1/db"
+    for args in (["stats"], ["ingest", str(tmp_path)]):
+        result = CliRunner().invoke(main, [*args, "--db", url])
+        assert result.exit_code == 1
+        [line] = result.output.splitlines()
+        assert "S3cret" not in line and "PW!" not in line, line
+        assert "percent-encode" in line and "%40" in line
