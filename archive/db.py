@@ -9,7 +9,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -18,6 +21,8 @@ from archive.config import check_database_url
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The key of the PostgreSQL advisory lock that writers hold for a transaction ("arch" in ASCII).
 WRITER_LOCK_KEY = 0x61726368
+# ... and of the one a migration holds ("schm").
+MIGRATION_LOCK_KEY = 0x7363686D
 
 
 def make_engine(url: str) -> Engine:
@@ -42,9 +47,11 @@ def _configure_sqlite(engine: Engine) -> None:
         # own implicit BEGIN breaks SAVEPOINTs, which ingest uses to undo one failed file.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a new database to WAL takes a lock that another
+        # process opening it at the same moment may hold.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # 64 MiB of page cache instead of 2: the index lookups of a big archive stay in memory.
         cursor.execute("PRAGMA cache_size=-65536")
@@ -93,18 +100,90 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+class SchemaTooNewError(ValueError):
+    """The database was migrated by a newer version of the archive than this one."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` through the Alembic migrations."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the database to ``revision`` through the Alembic migrations, one process at a
+    time (see :func:`_migrating`)."""
+    with _migrating(engine) as config:
+        command.upgrade(config, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the database back to ``revision`` through the Alembic migrations."""
-    command.downgrade(alembic_config(engine), revision)
+    with _migrating(engine) as config:
+        command.downgrade(config, revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Bring the archive to the current schema unless it is there already (one read, no lock:
+    the usual case). Raises :class:`SchemaTooNewError` for a database a newer version of the
+    archive migrated."""
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = set(script.get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current == heads:
+        return
+    unknown = sorted(r for r in current if _unknown_revision(script, r))
+    if unknown:
+        raise SchemaTooNewError(
+            f"the archive is at schema revision {', '.join(unknown)}, newer than this program "
+            f"knows ({', '.join(sorted(heads))}); upgrade news-archive"
+        )
+    upgrade(engine)
+
+
+def _unknown_revision(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is None
+    except CommandError:
+        return True
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Config]:
+    """An Alembic config whose migrations run in one transaction that holds the migration
+    lock, so that processes opening a new database at once migrate it one after the other
+    (the later ones then find it up to date): on SQLite the write lock (BEGIN IMMEDIATE),
+    on PostgreSQL an advisory lock. On SQLite, foreign keys are not enforced while the schema
+    changes (a table rebuilt by batch mode would otherwise take its references' rows with it)
+    and are checked before the commit."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.execution_options(archive_writer=True).connect() as connection:
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
+                config = alembic_config(engine)
+                config.attributes["connection"] = connection
+                yield config
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    # Through the driver: SQLAlchemy would begin a transaction first, where this one is ignored.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(pragma)
+    finally:
+        cursor.close()
 
 
 def open_archive(url: str) -> Engine:
     """An engine for the archive at ``url``, its schema brought up to date first."""
     engine = make_engine(url)
-    upgrade(engine)
+    ensure_schema(engine)
     return engine

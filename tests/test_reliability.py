@@ -6,22 +6,32 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from archive import ingest as ingest_module
 from archive import storable as storable_module
 from archive.cli import main
+from archive.db import alembic_config
 from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, Version
 from archive.parse import ParsedRecord, parse_bytes
 from archive.storable import storable
 
+from .conftest import REPO
 from .test_hostile_input import article_text, warc_bytes
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
 def stored_paths(engine: Engine) -> list[str]:
@@ -206,3 +216,46 @@ def test_an_unencoded_at_in_the_password_leaks_none_of_it(tmp_path: Path) -> Non
         [line] = result.output.splitlines()
         assert "S3cret" not in line and "PW!" not in line, line
         assert "percent-encode" in line and "%40" in line
+
+
+# 9. Several processes opening a brand-new database at once
+
+_OPEN_AT_ONCE = """
+import sys, time
+from archive.db import open_archive
+from archive.queries import archive_stats
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all start together
+print(archive_stats(open_archive(sys.argv[1])).versions)
+"""
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(db_url: str) -> None:
+    start_at = time.time() + 4  # after every process has imported the archive
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPEN_AT_ONCE, db_url, str(start_at)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        for _ in range(12)
+    ]
+    outcomes = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 12, [err for _, err in outcomes if err]
+    assert [out.strip() for out, _ in outcomes] == ["0"] * 12
+
+
+def test_a_database_of_a_newer_version_is_a_one_line_error(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
+    for args in (["stats"], ["ingest", str(tmp_path)]):
+        result = CliRunner().invoke(main, [*args, "--db", db_url])
+        assert result.exit_code == 1
+        [line] = result.output.splitlines()
+        assert line.endswith(
+            "the archive is at schema revision 0099_future, newer than this program knows "
+            f"({head_revision()}); upgrade news-archive"
+        ), line
