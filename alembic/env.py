@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
 from archive.config import database_url
-from archive.db import make_engine
+from archive.db import make_engine, migration_connection
 from archive.models import Base
 
 config = context.config
@@ -66,7 +66,7 @@ def run_migrations_online() -> None:
     if given is not None:
         _run_migrations(given)
         return
-    with _engine().connect() as connection:
+    with migration_connection(_engine()) as connection:
         _run_migrations(connection)
 
 

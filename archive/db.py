@@ -145,8 +145,17 @@ def _unknown_revision(script: ScriptDirectory, revision: str) -> bool:
 
 @contextmanager
 def _migrating(engine: Engine) -> Iterator[Config]:
-    """An Alembic config whose migrations run in one transaction that holds the migration
-    lock, so that processes opening a new database at once migrate it one after the other
+    """An Alembic config whose migrations run on :func:`migration_connection`."""
+    with migration_connection(engine) as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        yield config
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction that holds the migration lock, for the migrations to
+    run in, so that processes opening a new database at once migrate it one after the other
     (the later ones then find it up to date): on SQLite the write lock (BEGIN IMMEDIATE),
     on PostgreSQL an advisory lock. On SQLite, foreign keys are not enforced while the schema
     changes (a table rebuilt by batch mode would otherwise take its references' rows with it)
@@ -161,9 +170,7 @@ def _migrating(engine: Engine) -> Iterator[Config]:
                     connection.execute(
                         text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
                     )
-                config = alembic_config(engine)
-                config.attributes["connection"] = connection
-                yield config
+                yield connection
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
                     if broken is not None:

@@ -4,6 +4,7 @@ PostgreSQL (the ``engine`` and ``db_url`` fixtures)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -20,14 +21,61 @@ from sqlalchemy.orm import Session
 from archive import ingest as ingest_module
 from archive import storable as storable_module
 from archive.cli import main
-from archive.db import alembic_config
+from archive.db import alembic_config, downgrade, upgrade
 from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, Version
 from archive.parse import ParsedRecord, parse_bytes
+from archive.remove import remove_version
+from archive.search import search_versions
 from archive.storable import storable
 
 from .conftest import REPO
 from .test_hostile_input import article_text, warc_bytes
+
+# Stories with nothing in common, for tests that need one story per file.
+TOPICS = [
+    (
+        "Harbour ferry service suspended after engine fault",
+        "The morning ferry between Kestle and the outer islands was cancelled after engineers "
+        "found a cracked cylinder head. Passengers were offered seats on a chartered launch, "
+        "and the operator said repairs would take at least a fortnight.",
+    ),
+    (
+        "Library wins grant to digitise wartime letters",
+        "Volunteers at the county library will scan four thousand letters written by soldiers "
+        "and nurses, thanks to a heritage lottery award. Archivists hope relatives will help "
+        "identify faces in photographs tucked inside the envelopes.",
+    ),
+    (
+        "Striker signs three-year contract with promoted club",
+        "The forward, who scored nineteen league goals last season, completed a medical on "
+        "Friday. His manager praised his pace and finishing, while supporters queued outside "
+        "the stadium shop for replica shirts bearing his name.",
+    ),
+    (
+        "Bakery chain recalls loaves over undeclared sesame",
+        "Shoppers with allergies were urged to check wrappers after a labelling error at a "
+        "regional bakery. Trading standards officers said no illnesses had been reported, and "
+        "refunds are available at any branch without a receipt.",
+    ),
+    (
+        "Astronomers spot comet brightening near Jupiter",
+        "Observers using backyard telescopes noticed the icy visitor flaring overnight. "
+        "Researchers at the university observatory believe sunlight is boiling volatile gases "
+        "from its nucleus, and predict it may become visible through binoculars.",
+    ),
+    (
+        "Vineyard harvest early after record summer heat",
+        "Growers on the southern slopes began picking grapes three weeks ahead of schedule. "
+        "Winemakers expect strong sugar levels but lower acidity, and several estates hired "
+        "extra seasonal workers to bring the crop in before autumn storms.",
+    ),
+]
+
+
+def topic_text(n: int) -> str:
+    title, body = TOPICS[n]
+    return f"{title}\n\n{body}\n"
 
 
 def head_revision() -> str:
@@ -259,3 +307,92 @@ def test_a_database_of_a_newer_version_is_a_one_line_error(
             "the archive is at schema revision 0099_future, newer than this program knows "
             f"({head_revision()}); upgrade news-archive"
         ), line
+
+
+# 3. Paths over PostgreSQL's index row limit
+
+
+def test_a_path_of_3000_bytes_is_ingested_and_found_again(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path
+    while len(str(folder).encode()) < 3000:
+        folder = folder / ("d" * 200)
+    folder.mkdir(parents=True)
+    path = folder / ("é" * 100 + ".txt")  # multi-byte characters: the limit is in bytes
+    path.write_text(article_text(14))
+    first = ingest([str(path)], engine, workers=1)
+    assert (first.versions_stored, first.failed) == (1, 0), first.failures
+    assert ingest([str(path)], engine, workers=1).duplicates_skipped == 1
+    assert stored_paths(engine) == [str(path)]
+    with Session(engine) as session:
+        version = session.scalars(select(Version)).one()
+        assert version.source_path_sha256 == hashlib.sha256(str(path).encode()).hexdigest()
+
+
+# 11. Ids never handed out twice
+
+
+def ids(engine: Engine) -> list[tuple[int, int]]:
+    with Session(engine) as session:
+        return sorted((v, s) for v, s in session.execute(select(Version.id, Version.story_id)))
+
+
+def test_an_id_is_never_handed_out_again_after_a_removal(engine: Engine, tmp_path: Path) -> None:
+    for n in (0, 1, 2):
+        (tmp_path / f"{n}.txt").write_text(topic_text(n))
+    ingest([str(tmp_path)], engine, workers=1)
+    assert ids(engine) == [(1, 1), (2, 2), (3, 3)]
+    remove_version(engine, 3)  # the highest version and story ids
+    (tmp_path / "3.txt").write_text(topic_text(3))
+    ingest([str(tmp_path / "3.txt")], engine, workers=1)
+    assert ids(engine) == [(1, 1), (2, 2), (4, 4)]
+    remove_version(engine, 4)
+    remove_version(engine, 2)
+    (tmp_path / "4.txt").write_text(topic_text(4))
+    ingest([str(tmp_path / "4.txt")], engine, workers=1)
+    assert ids(engine) == [(1, 1), (5, 5)]
+
+
+def test_the_migration_keeps_every_row_and_retires_removed_ids(
+    engine: Engine, tmp_path: Path
+) -> None:
+    for n in (0, 1, 2):
+        (tmp_path / f"{n}.txt").write_text(topic_text(n))
+    (tmp_path / "copy.txt").write_text(topic_text(0))
+    ingest([str(tmp_path)], engine, workers=1)
+    remove_version(engine, 4)  # the copy: the highest version id, its story stays
+    remove_version(engine, 3)  # the highest story id goes with its only version
+    before = archive_rows(engine)
+    downgrade(engine, "0006")  # an archive of before the fix, where removed ids were free
+    assert archive_rows(engine, hashes=False) == before
+    upgrade(engine)
+    assert archive_rows(engine) == before
+    assert [hit.version_id for hit in search_versions(engine, "ferry")] == [1]
+    (tmp_path / "3.txt").write_text(topic_text(3))
+    ingest([str(tmp_path / "3.txt")], engine, workers=1)
+    assert ids(engine)[-1] == (5, 4)  # not version 4 nor story 3 again
+
+
+def archive_rows(engine: Engine, *, hashes: bool = True) -> dict[str, list[tuple[object, ...]]]:
+    tables = {
+        "versions": "id, story_id, source_path, content_sha256, title, body",
+        "stories": "id, title, canonical_version_id",
+        "match_keys": "key, version_id",
+        "version_links": "version_id, linked_version_id, method",
+        "version_removals": "version_id, story_id",
+        "story_summary": "story_id, versions, sites",
+    }
+    with engine.connect() as connection:
+        rows = {
+            table: sorted(
+                tuple(r) for r in connection.execute(text(f"SELECT {columns} FROM {table}"))
+            )
+            for table, columns in tables.items()
+        }
+        if hashes:
+            assert all(
+                stored == hashlib.sha256(path.encode()).hexdigest()
+                for path, stored in connection.execute(
+                    text("SELECT source_path, source_path_sha256 FROM versions")
+                )
+            )
+    return rows
