@@ -31,6 +31,7 @@ from archive.config import (
 )
 from archive.db import open_archive
 from archive.diff import diff_versions, render_plain, render_rich
+from archive.errors import ArchiveBusyError, environment_failure
 from archive.export import FORMATS, Format, export
 from archive.ingest import DEFAULT_BATCH_SIZE, Report, collect_files, ingest
 from archive.models import as_utc
@@ -67,7 +68,34 @@ db_option = click.option(
 )
 
 
-@click.group()
+class _Commands(click.Group):
+    """A failure of the database or the disk while a command runs (the server gone, a full
+    disk, a read-only archive, the lock held too long; not one bad input, which is logged, and
+    not a bug) ends it with one line and exit code 1, whatever the command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            raise  # a message already
+        except Exception as exc:
+            reason = environment_failure(exc)
+            if reason is None:
+                raise
+            for url in _opened_urls:
+                reason = mask_secrets(reason, url)
+            command = ctx.invoked_subcommand or "archive"
+            message = f"{command} stopped: {reason}."
+            if command == "ingest":
+                message += f" What was committed is kept. {RESUME_HINT}"
+            raise click.ClickException(message) from exc
+
+
+# The archives this command opened, whose secrets no message may show.
+_opened_urls: list[str] = []
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="archive")
 def main() -> None:
     """A news article archive that links copies, edits and rewrites of one story."""
@@ -646,9 +674,10 @@ def _record_fields(record: ParsedRecord) -> dict[str, Any]:
 
 
 def _open(url: str) -> Any:
+    _opened_urls.append(url)
     try:
         return open_archive(url)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
+    except (SQLAlchemyError, OSError, ValueError, ArchiveBusyError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise click.ClickException(
             f"cannot open the archive at {display_url(url)}: {mask_secrets(reason, url)}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +17,21 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from archive.config import check_database_url
+from archive.errors import ArchiveBusyError
+
+logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A writer waits for the write lock in steps of this long, so that it can say it is waiting.
+SQLITE_LOCK_STEP_MS = 1_000
+# How long a writer waits for another one to finish its transaction before it gives up: long,
+# since a relink of a big archive is one transaction; the waiting writer says so meanwhile.
+LOCK_TIMEOUT_ENV = "ARCHIVE_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT_S = 3600.0
 # The key of the PostgreSQL advisory lock that writers hold for a transaction ("arch" in ASCII).
 WRITER_LOCK_KEY = 0x61726368
 # ... and of the one a migration holds ("schm").
@@ -29,6 +42,7 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``, set up the way the archive needs it on each dialect. Raises
     :class:`archive.config.DatabaseURLError` for a URL of another database or driver."""
     check_database_url(url)
+    lock_timeout()  # a bad $ARCHIVE_LOCK_TIMEOUT is an error now, not at the first write
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         # psycopg 3 is the driver we install; the bare scheme would ask for psycopg2.
@@ -61,8 +75,65 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # A writer takes SQLite's write lock when it begins, not at its first write: otherwise
         # two writers that both read first cannot upgrade, and one fails instead of waiting.
-        writer = connection.get_execution_options().get("archive_writer", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        if connection.get_execution_options().get("archive_writer", False):
+            _begin_writer(connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def _begin_writer(connection: Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer's transaction up to :func:`lock_timeout`
+    (saying so after the first second) instead of the busy timeout; raises
+    :class:`ArchiveBusyError` when it is over."""
+    timeout = lock_timeout()
+    start = time.monotonic()
+    announced = False
+    _sqlite_pragma(connection, f"PRAGMA busy_timeout={SQLITE_LOCK_STEP_MS}")
+    try:
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if not str(getattr(exc.orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
+                    raise
+                if time.monotonic() - start >= timeout:
+                    raise ArchiveBusyError(_gave_up(timeout)) from exc
+            if not announced:
+                logger.warning(_waiting(timeout))
+                announced = True
+    finally:
+        _sqlite_pragma(connection, f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def lock_timeout() -> float:
+    """Seconds a writer waits for the archive's write lock: ``$ARCHIVE_LOCK_TIMEOUT``, else
+    :data:`DEFAULT_LOCK_TIMEOUT_S`. Raises ValueError when the variable is not a number of
+    seconds."""
+    value = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {value!r}")
+    return seconds
+
+
+def _waiting(timeout: float) -> str:
+    return (
+        "the archive is locked by another writer (an ingest, relink or remove); waiting for "
+        f"it to finish, up to {timeout:g} s (${LOCK_TIMEOUT_ENV})"
+    )
+
+
+def _gave_up(timeout: float) -> str:
+    return (
+        f"the archive stayed locked by another writer for {timeout:g} s (${LOCK_TIMEOUT_ENV}); "
+        "gave up waiting"
+    )
 
 
 @contextmanager
@@ -71,15 +142,35 @@ def writing(engine: Engine) -> Iterator[Session]:
 
     Linking reads what is stored and then writes what it decided, so two writers working at
     once could each miss the other's new version and split one story in two. Writers therefore
-    take turns, one transaction at a time: SQLite's write lock (BEGIN IMMEDIATE, waiting up to
-    the busy timeout) or, on PostgreSQL, a transaction-level advisory lock; readers never wait.
+    take turns, one transaction at a time: SQLite's write lock (BEGIN IMMEDIATE) or, on
+    PostgreSQL, a transaction-level advisory lock; readers never wait. A writer waits for the
+    lock up to :func:`lock_timeout`, logs a warning once it waits, and raises
+    :class:`archive.errors.ArchiveBusyError` when the time is over.
     Parsing and fingerprinting, most of the work, stay parallel. Commits on success, rolls
     back on any exception.
     """
     with Session(engine.execution_options(archive_writer=True)) as session, session.begin():
         if engine.dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
+            _take_postgres_lock(session)
         yield session
+
+
+def _take_postgres_lock(session: Session) -> None:
+    key = {"key": WRITER_LOCK_KEY}
+    if session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), key):
+        return
+    timeout = lock_timeout()
+    logger.warning(_waiting(timeout))
+    # 0 would mean no limit to PostgreSQL: one millisecond is as good as none
+    limit = {"value": f"{max(1, round(timeout * 1000))}ms"}
+    session.execute(text("SELECT set_config('lock_timeout', :value, true)"), limit)
+    try:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise ArchiveBusyError(_gave_up(timeout)) from exc
+        raise
+    session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
 
 
 def migrations_dir() -> Path:

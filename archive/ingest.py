@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import logging
 import multiprocessing
 import os
 import signal
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from archive import match, store
 from archive.article import BodyStatus
 from archive.db import writing
+from archive.errors import ArchiveBusyError, environment_failure, first_line
 from archive.models import IngestRun
 from archive.parse import (
     ParsedRecord,
@@ -31,6 +33,8 @@ from archive.parse import (
 )
 from archive.paths import source_name
 from archive.storable import log_failures, storable
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 200
 # Batches the workers may prepare ahead of the writer: enough to even out slow files.
@@ -276,8 +280,12 @@ def ingest(
     except KeyboardInterrupt:
         status = "interrupted"
         raise
+    except ArchiveBusyError:
+        status = ""  # marking the run would wait for the lock again: it stays `running`
+        raise
     finally:
-        _finish_run(engine, run_id, report, status)
+        if status:
+            _finish_run(engine, run_id, report, status)
     return report
 
 
@@ -388,6 +396,8 @@ def _store_records(
             writer.flush()
             return outcomes
     except SQLAlchemyError as exc:
+        if environment_failure(exc) is not None:
+            raise  # the database itself failed (gone, full, read-only): every record would
         if len(records) > 1:
             return [
                 outcome
@@ -438,7 +448,14 @@ def _save_counts(session: Session, run_id: int, before: Report, batch: Report) -
 
 
 def _finish_run(engine: Engine, run_id: int, report: Report, status: str) -> None:
-    with writing(engine) as session:
-        run = session.get_one(IngestRun, run_id)
-        run.status = status
-        run.finished_at = datetime.now(UTC)
+    try:
+        with writing(engine) as session:
+            run = session.get_one(IngestRun, run_id)
+            run.status = status
+            run.finished_at = datetime.now(UTC)
+    except SQLAlchemyError as exc:
+        if status != "failed" or environment_failure(exc) is None:
+            raise
+        # The run broke off because the database did (server gone, disk full): the error that
+        # says so matters more than the run's status, which stays `running` (resumable).
+        logger.warning("ingest run %s left as running: %s", run_id, first_line(exc))

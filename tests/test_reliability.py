@@ -7,21 +7,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
+from archive import cli as cli_module
 from archive import ingest as ingest_module
 from archive import storable as storable_module
+from archive import store
 from archive.cli import main
-from archive.db import alembic_config, downgrade, upgrade
+from archive.db import (
+    WRITER_LOCK_KEY,
+    alembic_config,
+    downgrade,
+    make_engine,
+    open_archive,
+    upgrade,
+)
 from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, Version
 from archive.parse import ParsedRecord, parse_bytes
@@ -287,11 +302,11 @@ def test_processes_opening_a_new_database_at_once_all_succeed(db_url: str) -> No
             text=True,
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
-        for _ in range(12)
+        for _ in range(8)
     ]
     outcomes = [p.communicate(timeout=120) for p in processes]
-    assert [p.returncode for p in processes] == [0] * 12, [err for _, err in outcomes if err]
-    assert [out.strip() for out, _ in outcomes] == ["0"] * 12
+    assert [p.returncode for p in processes] == [0] * 8, [err for _, err in outcomes if err]
+    assert [out.strip() for out, _ in outcomes] == ["0"] * 8
 
 
 def test_a_database_of_a_newer_version_is_a_one_line_error(
@@ -396,3 +411,184 @@ def archive_rows(engine: Engine, *, hashes: bool = True) -> dict[str, list[tuple
                 )
             )
     return rows
+
+
+# 10. Waiting for the write lock, and giving up
+
+
+@contextmanager
+def writer_lock_held(db_url: str, seconds: float) -> Iterator[None]:
+    """Another writer holds the archive's write lock for ``seconds`` from now."""
+    engine = make_engine(db_url)
+    if engine.dialect.name == "sqlite":
+        # another program's writer, say the sqlite3 shell: BEGIN IMMEDIATE, then nothing
+        raw = sqlite3.connect(
+            str(engine.url.database), isolation_level=None, check_same_thread=False
+        )
+        raw.execute("BEGIN IMMEDIATE")
+        release, close = (lambda: raw.execute("ROLLBACK")), raw.close
+    else:
+        connection = engine.connect()
+        connection.begin()
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK_KEY})
+        release, close = connection.rollback, connection.close
+    timer = threading.Timer(seconds, release)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join()
+        close()
+        engine.dispose()
+
+
+def test_a_writer_waits_for_the_lock_and_says_so(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    (tmp_path / "a.txt").write_text(topic_text(0))
+    monkeypatch.setenv("ARCHIVE_LOCK_TIMEOUT", "20")
+    with writer_lock_held(db_url, 2.5):
+        started = time.monotonic()
+        report = ingest([str(tmp_path)], engine, workers=1)
+        assert time.monotonic() - started >= 2
+    assert report.versions_stored == 1
+    assert "the archive is locked by another writer" in caplog.text
+    assert "up to 20 s ($ARCHIVE_LOCK_TIMEOUT)" in caplog.text
+
+
+def test_a_lock_held_too_long_is_a_one_line_error_and_the_run_resumes(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.txt").write_text(topic_text(0))
+    (tmp_path / "b.txt").write_text(topic_text(1))
+    monkeypatch.setenv("ARCHIVE_LOCK_TIMEOUT", "20")
+    first = ingest([str(tmp_path / "a.txt")], engine, workers=1)
+    monkeypatch.setenv("ARCHIVE_LOCK_TIMEOUT", "1")
+    with writer_lock_held(db_url, 3):
+        result = CliRunner().invoke(main, ["ingest", str(tmp_path), "--db", db_url, "-q"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    [line] = result.output.splitlines()
+    assert line == (
+        "Error: ingest stopped: the archive stayed locked by another writer for 1 s "
+        "($ARCHIVE_LOCK_TIMEOUT); gave up waiting. What was committed is kept. Run the same "
+        "command again to resume: what is archived already is skipped."
+    )
+    again = CliRunner().invoke(main, ["ingest", str(tmp_path), "--db", db_url, "-q"])
+    assert again.exit_code == 0, again.output
+    assert stored_paths(engine) == [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+    with Session(engine) as session:
+        statuses = dict(session.execute(select(IngestRun.id, IngestRun.status)).all())
+    # the run that gave up never started: the lock was held before its first write
+    assert list(statuses.values()) == ["finished", "finished"] and first.run_id in statuses
+
+
+# 12. The database failing under a run: read-only, full, gone
+
+
+def test_a_read_only_archive_is_a_one_line_error(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_text(topic_text(0))
+    if engine.dialect.name == "sqlite":
+        url = f"sqlite:///file:{engine.url.database}?mode=ro&uri=true"
+        expected = "the archive is read-only: attempt to write a readonly database"
+    else:
+        with engine.connect() as connection:
+            connection.execute(
+                text(
+                    f'ALTER DATABASE "{engine.url.database}" SET default_transaction_read_only = on'
+                )
+            )
+            connection.commit()
+        url = db_url
+        expected = "the database is read-only: cannot execute INSERT in a read-only transaction"
+    result = CliRunner().invoke(main, ["ingest", str(tmp_path), "--db", url, "-q"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    [line] = result.output.splitlines()
+    assert line.startswith(f"Error: ingest stopped: {expected}."), line
+    assert CliRunner().invoke(main, ["stats", "--db", url]).exit_code == 0  # reading works
+
+
+def test_a_full_disk_stops_the_run_marked_failed_and_resumable(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    letters = random.Random(19)
+    for n in range(40):  # made-up words: nothing links, so nothing is slow
+        words = ["".join(letters.choices("bdfgklmnprstvz", k=7)) for _ in range(1200)]
+        sentences = [" ".join(words[i : i + 12]).capitalize() + "." for i in range(0, 1200, 12)]
+        (folder / f"{n:02}.txt").write_text(f"Ledger {n}\n\n" + " ".join(sentences) + "\n")
+
+    def small_disk(url: str) -> Engine:
+        engine = open_archive(url)
+        engine.dispose()
+        pages = {"max": 0}
+
+        @event.listens_for(engine, "connect")
+        def _limit(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            if not pages["max"]:
+                pages["max"] = cursor.execute("PRAGMA page_count").fetchone()[0] + 150
+            cursor.execute(f"PRAGMA max_page_count = {pages['max']}")
+            cursor.close()
+
+        return engine
+
+    monkeypatch.setattr(cli_module, "open_archive", small_disk)
+    result = CliRunner().invoke(
+        main, ["ingest", str(folder), "--db", sqlite_url, "-q", "--batch-size", "5"]
+    )
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    [line] = result.output.splitlines()
+    assert line.startswith(
+        "Error: ingest stopped: the disk is full (or the database reached its size limit): "
+        "database or disk is full."
+    ), line
+    monkeypatch.undo()
+    engine = open_archive(sqlite_url)
+    with Session(engine) as session:
+        [run] = session.scalars(select(IngestRun)).all()
+        errors = session.scalars(select(IngestError.error)).all()
+    assert run.status == "failed" and 0 < run.versions_stored < 40
+    assert errors == []  # no record was blamed for the disk
+    resumed = ingest([str(folder)], engine, workers=1)
+    assert resumed.duplicates_skipped == run.versions_stored
+    assert len(stored_paths(engine)) == 40
+
+
+@pytest.mark.postgres
+def test_a_lost_database_connection_stops_the_run_with_one_line(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(6):
+        (tmp_path / f"{n}.txt").write_text(topic_text(n))
+    flush = store.BatchWriter.flush
+    calls = {"n": 0}
+
+    def flush_then_lose_the_server(writer: store.BatchWriter) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the server drops this connection in the second batch
+            writer._session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        flush(writer)
+
+    monkeypatch.setattr(store.BatchWriter, "flush", flush_then_lose_the_server)
+    args = ["ingest", str(tmp_path), "--db", postgres_url, "-q", "--batch-size", "2"]
+    result = CliRunner().invoke(main, [*args, "--workers", "1"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    [line] = result.output.splitlines()
+    assert line.startswith(
+        "Error: ingest stopped: the database server shut down or refused the connection: "
+        "terminating connection due to administrator command."
+    ), line
+    monkeypatch.undo()
+    engine = open_archive(postgres_url)
+    with Session(engine) as session:
+        [run] = session.scalars(select(IngestRun)).all()
+    assert (run.status, run.versions_stored) == ("failed", 2)
+    assert ingest([str(tmp_path)], engine, workers=1).versions_stored == 4
+    engine.dispose()
