@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import itertools
 import logging
 import multiprocessing
 import os
@@ -13,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +20,15 @@ from sqlalchemy.orm import Session
 
 from archive import match, store
 from archive.article import BodyStatus
+from archive.chunks import (
+    CHUNK_RECORDS,
+    ErrorCap,
+    WorkItem,
+    batches,
+    file_of,
+    parse_item,
+    work_items,
+)
 from archive.db import writing
 from archive.errors import ArchiveBusyError, environment_failure, first_line
 from archive.models import IngestRun
@@ -29,7 +38,6 @@ from archive.parse import (
     ParseResult,
     RefusedPath,
     display_path,
-    parse_file,
 )
 from archive.paths import source_name
 from archive.storable import log_failures, storable
@@ -39,6 +47,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 200
 # Batches the workers may prepare ahead of the writer: enough to even out slow files.
 BATCHES_AHEAD = 3
+# Failures a report keeps in memory to show (ingest_errors has them all, per-file capped).
+MAX_FAILURES_KEPT = 1000
 WORKER_NICENESS = 5
 _COUNTERS = (
     "files_seen",
@@ -86,13 +96,14 @@ class Report:
 
     def failure(self, failure: ParseFailure) -> None:
         self.failed += 1
-        self.failures.append(failure)
+        if len(self.failures) < MAX_FAILURES_KEPT:
+            self.failures.append(failure)
 
     def merge(self, other: Report) -> None:
         """Add the counts of ``other`` (one committed batch) to this report."""
         for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.failures.extend(other.failures)
+        self.failures.extend(other.failures[: max(0, MAX_FAILURES_KEPT - len(self.failures))])
 
     @property
     def exit_code(self) -> int:
@@ -207,18 +218,22 @@ def _identity(folder: str) -> tuple[int, int] | str:
 
 @dataclass(frozen=True)
 class PreparedFile:
-    """One file's records, parsed and fingerprinted: all the work that needs no database."""
+    """One file's records, parsed and fingerprinted: all the work that needs no database. For
+    a container file, one chunk of its records; ``last`` when the file ends with them."""
 
     file_path: str
     records: list[tuple[ParseResult, match.Fingerprint | None]]
+    last: bool = True
 
 
-def prepare_file(file_path: str) -> PreparedFile:
-    """Parse and fingerprint one file; a bug in an extractor fails that file, not the batch."""
+def prepare_file(item: WorkItem) -> PreparedFile:
+    """Parse and fingerprint one file, or one chunk of a container file's records; a bug in an
+    extractor fails that file, not the batch."""
+    file_path, last = file_of(item)
     try:
-        results = list(parse_file(file_path))
+        results = parse_item(item)
     except Exception as exc:
-        return PreparedFile(file_path, [(_internal_error(file_path, exc), None)])
+        return PreparedFile(file_path, [(_internal_error(file_path, exc), None)], last)
     records: list[tuple[ParseResult, match.Fingerprint | None]] = []
     for result in results:
         if isinstance(result, ParseFailure):
@@ -228,7 +243,7 @@ def prepare_file(file_path: str) -> PreparedFile:
             records.append((result, match.fingerprint(result.article)))
         except Exception as exc:
             records.append((_internal_error(result.source_path, exc), None))
-    return PreparedFile(file_path, records)
+    return PreparedFile(file_path, records, last)
 
 
 def _internal_error(source_path: str, exc: Exception) -> ParseFailure:
@@ -270,9 +285,10 @@ def ingest(
         for f in collect_files(paths, follow_symlinks=follow_symlinks)
         if os.path.abspath(f) not in own_files
     )
+    caps = ErrorCap()
     try:
         for batch in _prepared_batches(files, batch_size, workers):
-            _write_batch(engine, batch, run_id, report, on_file)
+            _write_batch(engine, batch, run_id, report, on_file, caps)
             if should_stop is not None and should_stop():
                 report.interrupted = True
                 break
@@ -293,8 +309,10 @@ def _prepared_batches(
     files: Iterator[str], batch_size: int, workers: int
 ) -> Iterator[list[PreparedFile]]:
     """Batches of prepared files in input order; with workers, the next batches are prepared
-    while the caller writes this one, so memory holds ``BATCHES_AHEAD + 1`` batches at most."""
-    chunks = _chunked(files, batch_size)
+    while the caller writes this one, so memory holds ``BATCHES_AHEAD + 1`` batches at most.
+    A container file's records come in chunks (:mod:`archive.chunks`), so a batch holds about
+    ``batch_size`` records whatever the files."""
+    chunks = batches(work_items(files, min(CHUNK_RECORDS, batch_size)), batch_size)
     if workers <= 1:
         for chunk in chunks:
             yield [prepare_file(f) for f in chunk]
@@ -326,18 +344,22 @@ def _worker_start() -> None:
         os.nice(WORKER_NICENESS)
 
 
-def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    while chunk := list(itertools.islice(items, size)):
-        yield chunk
-
-
 def _write_batch(
     engine: Engine,
     batch: list[PreparedFile],
     run_id: int,
     report: Report,
     on_file: Callable[[str], None] | None,
+    caps: ErrorCap,
 ) -> None:
+    if _failures_past_the_cap(batch, caps):
+        # Nothing to write but counts (2,000,000 bad lines of one file): no transaction; the
+        # run's counts are written with the next batch that writes, or when it finishes.
+        for prepared in batch:
+            for failure, _ in prepared.records:
+                caps.admit(prepared.file_path, cast(ParseFailure, failure))
+                report.failed += 1
+        return
     now = datetime.now(UTC)
     done = Report()
     with writing(engine) as session:
@@ -347,16 +369,23 @@ def _write_batch(
         )
         todo: list[tuple[ParsedRecord, match.Fingerprint]] = []
         failures: list[ParseFailure] = []
+        notes: list[ParseFailure] = []  # logged, not counted: how many more failures a file had
         for prepared in batch:
             for result, fingerprint in prepared.records:
                 if isinstance(result, ParseFailure):
-                    failures.append(result)
+                    if caps.admit(prepared.file_path, result):
+                        failures.append(result)
+                    else:
+                        done.failed += 1  # counted, not recorded one by one
                 elif (result.source_path, result.content_sha256) in archived:
                     done.duplicates_skipped += 1
                 elif fingerprint is not None:  # prepare_file fingerprints every parsed record
                     archived.add((result.source_path, result.content_sha256))
                     todo.append((result, fingerprint))
-            done.files_seen += 1
+            if prepared.last:
+                done.files_seen += 1
+                note = caps.close(prepared.file_path)
+                notes += [note] if note else []
         for outcome in _store_records(session, todo, run_id, now):
             if isinstance(outcome, ParseFailure):
                 failures.append(outcome)
@@ -365,13 +394,30 @@ def _write_batch(
         failures = [ParseFailure(storable(f.source_path), storable(f.error)) for f in failures]
         for failure in failures:
             done.failure(failure)
-        log_failures(session, run_id, ((f.source_path, f.error) for f in failures), now)
+        notes = [ParseFailure(storable(f.source_path), storable(f.error)) for f in notes]
+        done.failures.extend(notes)
+        log_failures(session, run_id, ((f.source_path, f.error) for f in failures + notes), now)
         _save_counts(session, run_id, report, done)
     # Counts and progress move on once the batch is committed, never ahead of the database.
     report.merge(done)
     if on_file is not None:
         for prepared in batch:
-            on_file(prepared.file_path)
+            if prepared.last:
+                on_file(prepared.file_path)
+
+
+def _failures_past_the_cap(batch: list[PreparedFile], caps: ErrorCap) -> bool:
+    """Whether every record of ``batch`` is a failure of a file past its cap of recorded
+    failures, in a chunk that does not end the file."""
+    return all(
+        not prepared.last
+        and caps.full(prepared.file_path)
+        and all(
+            isinstance(r, ParseFailure) and caps.of_a_record(prepared.file_path, r)
+            for r, _ in prepared.records
+        )
+        for prepared in batch
+    )
 
 
 def _store_records(
@@ -450,6 +496,7 @@ def _save_counts(session: Session, run_id: int, before: Report, batch: Report) -
 def _finish_run(engine: Engine, run_id: int, report: Report, status: str) -> None:
     try:
         with writing(engine) as session:
+            _save_counts(session, run_id, report, Report())
             run = session.get_one(IngestRun, run_id)
             run.status = status
             run.finished_at = datetime.now(UTC)

@@ -4,6 +4,7 @@ PostgreSQL (the ``engine`` and ``db_url`` fixtures)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from archive import cli as cli_module
@@ -39,7 +40,8 @@ from archive.db import (
 )
 from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, Version
-from archive.parse import ParsedRecord, parse_bytes
+from archive.parse import ParsedRecord, parse_bytes, parse_file, read_records
+from archive.parse import _parsed as parse_records
 from archive.remove import remove_version
 from archive.search import search_versions
 from archive.storable import storable
@@ -591,4 +593,152 @@ def test_a_lost_database_connection_stops_the_run_with_one_line(
         [run] = session.scalars(select(IngestRun)).all()
     assert (run.status, run.versions_stored) == ("failed", 2)
     assert ingest([str(tmp_path)], engine, workers=1).versions_stored == 4
+    engine.dispose()
+
+
+# 4. Containers streamed in bounded chunks, failures capped, gzip bombs refused
+
+
+def containers(folder: Path) -> list[Path]:
+    """One container file of each kind, with good and bad records."""
+    folder.mkdir(exist_ok=True)
+    lines = [json.dumps({"title": TOPICS[n % 6][0], "text": topic_text(n % 6)}) for n in range(7)]
+    feed = folder / "feed.jsonl"
+    feed.write_text("\n".join([*lines[:3], "{oops", *lines[3:]]) + "\n")
+    (folder / "feed.jsonl.gz").write_bytes(gzip.compress(feed.read_bytes()))
+    (folder / "feed.json").write_text("\r".join(lines))  # objects on lines, in a .json
+    records = [{"text": topic_text(n % 6)} for n in range(5)] + [{"title": "no body"}, []]
+    (folder / "array.json").write_text(json.dumps(records))
+    (folder / "array.json.gz").write_bytes(gzip.compress(json.dumps(records).encode()))
+    (folder / "array-utf16.json").write_bytes(json.dumps(records).encode("utf-16"))
+    (folder / "crawl.warc.gz").write_bytes(warc_bytes([1, 2, 3], compress=True))
+    (folder / "crawl.warc").write_bytes(warc_bytes([4, 5], compress=False))
+    (folder / "crawl.txt").write_bytes(warc_bytes([6], compress=False))  # a WARC by its bytes
+    cut = warc_bytes([7, 8], compress=True)
+    (folder / "cut.warc.gz").write_bytes(cut[:-300])
+    (folder / "empty.jsonl").write_bytes(b"")
+    (folder / "one.json").write_text(json.dumps({"text": topic_text(0)}))  # not a container
+    (folder / "list.txt").write_text("[Review] not JSON at all\n\n" + topic_text(1))
+    return sorted(folder.iterdir())
+
+
+def test_records_read_in_pieces_parse_as_the_whole_file_does(tmp_path: Path) -> None:
+    streamed = 0
+    for path in containers(tmp_path / "in"):
+        records = read_records(str(path))
+        whole = list(parse_file(path))
+        if records is None:
+            assert path.name in {"one.json", "list.txt"}, path
+            continue
+        streamed += 1
+        assert list(parse_records(records)) == whole, path
+    assert streamed == 11
+
+
+def test_a_container_is_written_in_batches_of_the_batch_size(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [json.dumps({"title": f"Ledger {n}", "text": ledger(n)}) for n in range(120)]
+    (tmp_path / "feed.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "array.json").write_text(json.dumps([json.loads(line) for line in lines]))
+    (tmp_path / "crawl.warc").write_bytes(warc_bytes(list(range(60)), compress=False))
+    sizes: list[int] = []
+    write_batch = ingest_module._write_batch
+
+    def counting(engine: Engine, batch: list[Any], *args: Any) -> None:
+        sizes.append(sum(len(prepared.records) for prepared in batch))
+        write_batch(engine, batch, *args)
+
+    monkeypatch.setattr(ingest_module, "_write_batch", counting)
+    report = ingest([str(tmp_path)], engine, workers=2, batch_size=25)
+    assert report.files_seen == 3
+    assert report.versions_stored == 120 + 120 + 60
+    assert max(sizes) <= 25, sizes
+    with Session(engine) as session:
+        run = session.get_one(IngestRun, report.run_id)
+        assert (run.files_seen, run.versions_stored) == (3, 300)
+
+
+def ledger(n: int) -> str:
+    letters = random.Random(n)
+    words = ["".join(letters.choices("bdfgklmnprstvz", k=7)) for _ in range(36)]
+    return " ".join(" ".join(words[i : i + 12]).capitalize() + "." for i in range(0, 36, 12))
+
+
+def test_failures_past_100_in_one_file_are_one_row_with_their_count(
+    engine: Engine, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    good = [json.dumps({"text": topic_text(n)}) for n in (0, 1)]
+    feed.write_text("\n".join([good[0], *(["{}"] * 250), good[1]]) + "\n")
+    report = ingest([str(feed)], engine, workers=2, batch_size=40)
+    assert (report.versions_stored, report.failed) == (2, 250)
+    with Session(engine) as session:
+        rows = session.execute(select(IngestError.source_path, IngestError.error)).all()
+        run = session.get_one(IngestRun, report.run_id)
+    assert len(rows) == 101
+    assert [path for path, _ in rows[:100]] == [f"{feed}#{n}" for n in range(1, 101)]
+    assert rows[100] == (
+        str(feed),
+        "150 more records of this file failed (250 in all); only the first 100 are recorded "
+        "one by one",
+    )
+    assert (run.failed, run.versions_stored, run.files_seen) == (250, 2, 1)
+
+
+def test_a_gzip_container_that_expands_over_100_times_is_cut_off() -> None:
+    bomb = gzip.compress(b"{}\n" * 1_000_000, 9)  # 3 MB from about 3 KB
+    results = list(parse_bytes(bomb, "bomb.jsonl.gz"))
+    assert len(results) < 400_000  # stopped at 1 MB: the first third
+    assert results[-1].source_path == "bomb.jsonl.gz"
+    assert "gzip file expands to over 1 MB, more than 100 times its" in results[-1].error
+    text = "\n".join(json.dumps({"text": topic_text(n % 6)}) for n in range(3000))
+    assert len(gzip.compress(text.encode())) * 100 < len(text)  # over 100 times, but small
+    ordinary = list(parse_bytes(gzip.compress(text.encode()), "feed.jsonl.gz"))
+    assert len(ordinary) == 3000 and all(isinstance(r, ParsedRecord) for r in ordinary)
+
+
+_MEMORY = """
+import json, resource, sys, time
+from archive.db import open_archive
+from archive.ingest import ingest
+engine = open_archive(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.monotonic()
+report = ingest(sys.argv[2:], engine, workers=2)
+print(json.dumps({
+    "grown_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024,
+    "children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    "seconds": time.monotonic() - started, "failed": report.failed,
+    "stored": report.versions_stored,
+}))
+"""
+
+
+def test_memory_stays_bounded_on_a_million_bad_lines(tmp_path: Path) -> None:
+    """300,000 lines that are not articles and 2 that are: before, every record of a file was
+    held (and fingerprinted) at once and each failure was a row (2,000,000 lines took 5.8 GB)."""
+    feed = tmp_path / "feed.jsonl"
+    good = [json.dumps({"text": topic_text(n)}).encode() for n in (2, 3)]
+    with feed.open("wb") as out:
+        out.write(good[0] + b"\n")
+        for _ in range(30):
+            out.write(b'{"id": 1}\n' * 10_000)
+        out.write(good[1] + b"\n")
+    url = f"sqlite:///{tmp_path / 'archive.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY, url, str(feed)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    result = json.loads(done.stdout)
+    assert (result["stored"], result["failed"]) == (2, 300_000), result
+    assert result["grown_mb"] < 150, result
+    assert result["children_mb"] < 400, result
+    engine = open_archive(url)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(IngestError)) == 101
     engine.dispose()
