@@ -30,7 +30,14 @@ from archive.decode import UndecodableError, decode_text, sniff_text_encoding
 from archive.htmlpage import extract_html
 from archive.records import RecordError, article_from_record
 from archive.textdump import extract_text
-from archive.warc import WARC_MAGIC, ByteStream, OversizedRecord, WarcError, iter_html_pages
+from archive.warc import (
+    WARC_MAGIC,
+    ByteStream,
+    MisfitRecord,
+    OversizedRecord,
+    WarcError,
+    iter_html_pages,
+)
 
 FORMATS = ("text", "html", "json", "jsonl", "warc")
 
@@ -692,6 +699,9 @@ def _warc_records(
             path = record_path(source_path, page.record_no)
             if isinstance(page, OversizedRecord):
                 yield ParseFailure(path, _too_large("WARC record", page.size, limit))
+                continue
+            if isinstance(page, MisfitRecord):
+                yield ParseFailure(path, page.reason)
                 continue
             yield RawRecord(path, "warc", page.record_no, page.payload, page.url, page.charset)
     except (WarcError, GzipDamaged) as exc:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -40,7 +42,7 @@ from archive.db import (
 )
 from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, Version
-from archive.parse import ParsedRecord, parse_bytes, parse_file, read_records
+from archive.parse import ParsedRecord, ParseFailure, parse_bytes, parse_file, read_records
 from archive.parse import _parsed as parse_records
 from archive.remove import remove_version
 from archive.search import search_versions
@@ -742,3 +744,48 @@ def test_memory_stays_bounded_on_a_million_bad_lines(tmp_path: Path) -> None:
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(IngestError)) == 101
     engine.dispose()
+
+
+# 6. A WARC record whose Content-Length is short
+
+
+def with_content_length_off(data: bytes, record: int, delta: int) -> bytes:
+    """``data`` (an uncompressed WARC) with record ``record``'s Content-Length off by
+    ``delta``."""
+    start = [m.start() for m in re.finditer(rb"WARC/1\.0\r\n", data)][record]
+    length = re.compile(rb"Content-Length: (\d+)\r\n").search(data, start)
+    assert length is not None
+    return (
+        data[: length.start(1)] + str(int(length.group(1)) + delta).encode() + data[length.end(1) :]
+    )
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("record", [1, 2])
+def test_a_warc_record_100_bytes_short_is_reported_not_stored_cut(
+    record: int, compress: bool
+) -> None:
+    data = with_content_length_off(warc_bytes([24, 25], compress=False), record, -100)
+    if compress:  # one gzip member per record, as WARC writers do
+        starts = [m.start() for m in re.finditer(rb"WARC/1\.0\r\n", data)] + [len(data)]
+        data = b"".join(gzip.compress(data[a:b]) for a, b in itertools.pairwise(starts))
+    name = "crawl.warc.gz" if compress else "crawl.warc"
+    results = {r.source_path: r for r in parse_bytes(data, name)}
+    assert set(results) == {f"{name}#1", f"{name}#2"}
+    cut = results.pop(f"{name}#{record}")
+    assert isinstance(cut, ParseFailure), cut
+    assert "does not end where its Content-Length says" in cut.error
+    [whole] = results.values()
+    assert isinstance(whole, ParsedRecord)
+    assert whole.article.body.endswith("before the autumn rains arrive.")
+
+
+def test_a_warc_record_with_a_short_content_length_is_an_error_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    crawl = tmp_path / "crawl.warc"
+    crawl.write_bytes(with_content_length_off(warc_bytes([26, 27], compress=False), 1, -100))
+    report = ingest([str(crawl)], engine, workers=1)
+    assert (report.versions_stored, report.failed, report.exit_code) == (1, 1, 1)
+    assert stored_paths(engine) == [f"{crawl}#2"]
+    assert "does not end where its Content-Length says" in errors_of(engine)[f"{crawl}#1"]
