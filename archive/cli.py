@@ -164,11 +164,14 @@ def ingest_command(
                 )
     except KeyboardInterrupt:
         err.print(f"Interrupted; the unfinished batch was rolled back. {RESUME_HINT}")
-        sys.exit(130)
+        sys.exit(stop.exit_code)
     _print_report(report, url, quiet, err)
     if report.interrupted:
-        err.print(f"Interrupted after {report.files_seen} files. {RESUME_HINT}")
-        sys.exit(130)
+        err.print(
+            f"Interrupted after {report.files_seen} files ({report.versions_stored} versions "
+            f"stored). {RESUME_HINT}"
+        )
+        sys.exit(stop.exit_code)
     if not quiet:
         _print_linked_stories(engine, report)
     sys.exit(report.exit_code)
@@ -178,28 +181,36 @@ RESUME_HINT = "Run the same command again to resume: what is archived already is
 
 
 class _StopAfterBatch:
-    """First Ctrl-C: finish the batch being written, then stop. Second: stop at once."""
+    """First Ctrl-C or SIGTERM: finish the batch being written, then stop (exit code 130 or
+    143). Second: stop at once, the open batch rolled back."""
 
     def __init__(self, console: Console) -> None:
         self._console = console
         self._asked = False
+        self.exit_code = 128 + signal.SIGINT
 
     def requested(self) -> bool:
         return self._asked
 
     @contextmanager
     def installed(self) -> Iterator[None]:
-        previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        previous = {
+            signum: signal.signal(signum, self._on_interrupt)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
-    def _on_interrupt(self, _signum: int, _frame: object) -> None:
+    def _on_interrupt(self, signum: int, _frame: object) -> None:
         if self._asked:
             raise KeyboardInterrupt
         self._asked = True
-        self._console.print("Stopping after the current batch (Ctrl-C again to stop at once).")
+        self.exit_code = 128 + signum
+        again = "Ctrl-C" if signum == signal.SIGINT else "the signal"
+        self._console.print(f"Stopping after the current batch ({again} again to stop at once).")
 
 
 @main.command("parse")

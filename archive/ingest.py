@@ -7,6 +7,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +52,8 @@ BATCHES_AHEAD = 3
 # Failures a report keeps in memory to show (ingest_errors has them all, per-file capped).
 MAX_FAILURES_KEPT = 1000
 WORKER_NICENESS = 5
+# How often a worker checks that the process it works for is still there.
+WATCH_INTERVAL_S = 1.0
 _COUNTERS = (
     "files_seen",
     "versions_stored",
@@ -320,7 +324,10 @@ def _prepared_batches(
     # forkserver: workers must not inherit this process's open database connections.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["archive.ingest"])
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start) as pool:
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+    )
+    try:
         pending: collections.deque[Iterator[PreparedFile]] = collections.deque()
         for chunk in chunks:
             # Files go to the workers in chunks: one message per file costs the writer more
@@ -332,16 +339,45 @@ def _prepared_batches(
                 yield list(pending.popleft())
         while pending:
             yield list(pending.popleft())
+    finally:
+        # Also when the run stops early (Ctrl-C, SIGTERM, an error): the batches prepared
+        # ahead are dropped, not finished first.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _worker_start() -> None:
-    # Ctrl-C is for the writer to handle (finish the batch, or stop at once); a worker that died
-    # of it would only add tracebacks.
+def _worker_start(writer_pid: int) -> None:
+    # Ctrl-C and SIGTERM (sent to the whole process group) are for the writer to handle
+    # (finish the batch, or stop at once); a worker that died of them would only add
+    # tracebacks. The writer shuts the workers down as it stops...
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # ... unless it is killed outright: then they stop by themselves within a second (with
+    # them go the forkserver and the resource tracker, which live as long as they do).
+    threading.Thread(target=_exit_when_gone, args=(writer_pid,), daemon=True).start()
     # The one writer is what a run waits for: when it and the workers want more cores than
     # there are, it goes first (the workers are batches ahead and catch up while it waits).
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
+
+
+def _exit_when_gone(pid: int) -> None:
+    while _alive(pid):
+        time.sleep(WATCH_INTERVAL_S)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed process its parent has not waited for yet is a zombie: gone all the same
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def _write_batch(

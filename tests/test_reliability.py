@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -857,3 +858,114 @@ def test_a_text_of_more_lines_than_any_article_is_page_text() -> None:
     article = textdump.extract_text("\n".join(lines))
     assert article.body_status == BodyStatus.PAGE_TEXT
     assert article.body == "\n\n".join(lines)
+
+
+# 8. SIGTERM stops like Ctrl-C; SIGKILL leaves no process behind
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes under ``pid`` (from /proc): forkserver, workers, resource tracker."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def running(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+def start_long_ingest(tmp_path: Path, url: str) -> tuple[subprocess.Popen[str], set[int]]:
+    """A real `archive ingest` with two workers, one record a batch, its first batch
+    committed; with the processes it started."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps({"text": ledger(n)}) for n in range(3000)) + "\n")
+    open_archive(url).dispose()
+    options = ["-q", "--workers", "2", "--batch-size", "1", "--db", url]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from archive.cli import main; main()",
+            "ingest",
+            str(feed),
+            *options,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    engine = make_engine(url)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the first batch is committed
+        with Session(engine) as session:
+            if session.scalar(select(func.count()).select_from(Version)):
+                break
+        time.sleep(0.05)
+    engine.dispose()
+    started = descendants(process.pid)
+    assert len(running(started)) >= 3, started  # forkserver, two workers (resource tracker)
+    return process, started
+
+
+def test_sigterm_stops_after_the_batch_with_exit_143_and_no_process_left(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    process, started = start_long_ingest(tmp_path, sqlite_url)
+    process.send_signal(signal.SIGTERM)
+    with killed_at_the_end(started):
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "Run the same command again to resume" in stderr and "Traceback" not in stderr
+    engine = open_archive(sqlite_url)
+    with Session(engine) as session:
+        run = session.scalars(select(IngestRun)).one()
+        stored = session.scalar(select(func.count()).select_from(Version))
+    engine.dispose()
+    assert run.status == "interrupted" and run.finished_at is not None
+    assert 0 < stored < 3000 and run.versions_stored == stored
+    assert running(started) == set()
+
+
+def test_the_workers_exit_by_themselves_when_the_ingest_is_killed(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    process, started = start_long_ingest(tmp_path, sqlite_url)
+    process.kill()
+    with killed_at_the_end(started):
+        process.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while running(started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert running(started) == set()
+
+
+@contextmanager
+def killed_at_the_end(pids: set[int]) -> Iterator[None]:
+    """Whatever the test finds, no process of it outlives it."""
+    try:
+        yield
+    finally:
+        for pid in running(pids):
+            os.kill(pid, signal.SIGKILL)
