@@ -6,11 +6,11 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
 from archive.config import database_url
-from archive.db import make_engine
+from archive.db import make_engine, migration_connection
 from archive.models import Base
 
 config = context.config
@@ -60,17 +60,27 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    with _engine().connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=True,
-            compare_type=True,
-            render_item=_render_item,
-            include_name=_include_name,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+    # archive.db runs the migrations on a connection of its own, in a transaction that holds
+    # the migration lock; alembic's command line opens one here.
+    given = config.attributes.get("connection")
+    if given is not None:
+        _run_migrations(given)
+        return
+    with migration_connection(_engine()) as connection:
+        _run_migrations(connection)
+
+
+def _run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=_render_item,
+        include_name=_include_name,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 if context.is_offline_mode():

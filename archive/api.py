@@ -643,7 +643,7 @@ def _results(engine: Engine, outcomes: list[RecordOutcome], sources: list[str]) 
     from sqlalchemy.orm import Session
 
     from archive.ingest import Archived
-    from archive.models import Version
+    from archive.models import Version, path_sha256
     from archive.parse import ParseFailure
 
     columns = (
@@ -667,7 +667,9 @@ def _results(engine: Engine, outcomes: list[RecordOutcome], sources: list[str]) 
             rows = session.execute(select(*columns).where(Version.id.in_(chunk)))
             by_id.update((row.id, row) for row in rows)
         for paths in _chunks(sorted(set(archived))):
-            rows = session.execute(select(*columns).where(Version.source_path.in_(paths)))
+            # through the unique index on the path's hash (versions.source_path_sha256)
+            hashes = [path_sha256(path) for path in paths]
+            rows = session.execute(select(*columns).where(Version.source_path_sha256.in_(hashes)))
             by_content.update(((row.source_path, row.content_sha256), row) for row in rows)
     results = []
     for source, outcome in zip(sources, outcomes, strict=True):

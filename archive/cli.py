@@ -61,10 +61,38 @@ T = TypeVar("T")
 
 
 class _Group(click.Group):
-    """Commands listed in the order they are defined (the order of a session), not sorted."""
+    """Commands listed in the order they are defined (the order of a session), not sorted.
+
+    A failure of the database or the disk while a command runs (the server gone, a full disk,
+    a read-only archive, the lock held too long; not one bad input, which is logged, and not a
+    bug) ends it with one line and exit code 1, whatever the command."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # a message already, or --help, or Ctrl-C at a prompt
+        except Exception as exc:
+            from archive.config import mask_secrets
+            from archive.errors import environment_failure
+
+            reason = environment_failure(exc)
+            if reason is None:
+                raise
+            for url in _opened_urls:
+                reason = mask_secrets(reason, url)
+            command = ctx.invoked_subcommand or "archive"
+            message = f"{command} stopped: {reason}."
+            if command == "ingest":
+                message += f" What was committed is kept. {RESUME_HINT}"
+            raise click.ClickException(message) from exc
+
+
+# The archives this command opened, whose secrets no message may show.
+_opened_urls: list[str] = []
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -218,14 +246,17 @@ def ingest_command(
                     report = run()
         except KeyboardInterrupt:
             err.print(f"Interrupted; the unfinished batch was rolled back. {RESUME_HINT}")
-            sys.exit(130)
+            sys.exit(stop.exit_code)
         if as_json:
             _echo_json_report(archive, report, url)
         else:
             _print_report(report, url, quiet, err)
         if report.interrupted:
-            err.print(f"Interrupted after {counted(report.files_seen, 'file')}. {RESUME_HINT}")
-            sys.exit(130)
+            err.print(
+                f"Interrupted after {counted(report.files_seen, 'file')} "
+                f"({counted(report.versions_stored, 'version')} stored). {RESUME_HINT}"
+            )
+            sys.exit(stop.exit_code)
         if not quiet and not as_json:
             _print_linked_stories(archive, report)
     sys.exit(report.exit_code)
@@ -272,28 +303,36 @@ def _path_list(data: bytes) -> list[str]:
 
 
 class _StopAfterBatch:
-    """First Ctrl-C: finish the batch being written, then stop. Second: stop at once."""
+    """First Ctrl-C or SIGTERM: finish the batch being written, then stop (exit code 130 or
+    143). Second: stop at once, the open batch rolled back."""
 
     def __init__(self, console: Console) -> None:
         self._console = console
         self._asked = False
+        self.exit_code = 128 + signal.SIGINT
 
     def requested(self) -> bool:
         return self._asked
 
     @contextmanager
     def installed(self) -> Iterator[None]:
-        previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        previous = {
+            signum: signal.signal(signum, self._on_interrupt)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
-    def _on_interrupt(self, _signum: int, _frame: object) -> None:
+    def _on_interrupt(self, signum: int, _frame: object) -> None:
         if self._asked:
             raise KeyboardInterrupt
         self._asked = True
-        self._console.print("Stopping after the current batch (Ctrl-C again to stop at once).")
+        self.exit_code = 128 + signum
+        again = "Ctrl-C" if signum == signal.SIGINT else "the signal"
+        self._console.print(f"Stopping after the current batch ({again} again to stop at once).")
 
 
 def _print_report(report: Report, url: str, quiet: bool, err: Console) -> None:
@@ -861,17 +900,20 @@ def _archive(url: str, *, create: bool = False) -> Archive:
 
     from archive.api import Archive, NoArchiveError
     from archive.config import display_url, mask_secrets
+    from archive.errors import ArchiveBusyError
 
+    _opened_urls.append(url)
     try:
         return Archive(url, create=create)
     except NoArchiveError as exc:
         raise click.ClickException(f"{exc} (archive ingest creates one)") from exc
-    except ArgumentError as exc:
-        raise click.ClickException(
-            f"--db {mask_secrets(url, url)} is neither a file path nor a database URL "
-            "(such as postgresql+psycopg://user@host/archive)"
-        ) from exc
-    except (SQLAlchemyError, OSError, ValueError) as exc:
+    except (SQLAlchemyError, OSError, ValueError, ArchiveBusyError) as exc:
+        # a URL that does not parse (the database URL check says so by raising from it)
+        if isinstance(exc, ArgumentError) or isinstance(exc.__cause__, ArgumentError):
+            raise click.ClickException(
+                f"--db {mask_secrets(url, url)} is neither a file path nor a database URL "
+                "(such as postgresql+psycopg://user@host/archive)"
+            ) from exc
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise click.ClickException(
             f"cannot open the archive at {display_url(url)}: {mask_secrets(reason, url)}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 # SQLAlchemy is imported where a URL is parsed, not here: `archive --help` reads this module and
 # should not pay a third of a second for it.
@@ -62,9 +62,48 @@ def sqlite_file(url: str) -> str | None:
     if parsed.get_backend_name() != "sqlite":
         return None
     database = parsed.database or ""
+    if parsed.query.get("uri") == "true" and database.startswith("file:"):
+        # sqlite:///file:PATH?mode=ro&uri=true: SQLite's own URI, whose path is the file
+        database = unquote(urlsplit(database).path)
     if database in {"", ":memory:"} or parsed.query.get("mode") == "memory":
         return None
     return database
+
+
+# The URLs the archive works with: SQLite through the standard library, PostgreSQL through
+# psycopg 3 (the bare scheme is taken to mean it).
+SUPPORTED_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+
+
+class DatabaseURLError(ValueError):
+    """A database URL the archive cannot use; the message never quotes its user part."""
+
+
+def check_database_url(url: str) -> None:
+    """Raise :class:`DatabaseURLError` for a URL that is not one of :data:`SUPPORTED_URLS`:
+    another database or driver (``mysql://``, ``postgresql+psycopg2://``), or a user part with
+    an ``@`` left unencoded (which would make part of the password look like the host)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise DatabaseURLError(f"not a database URL; use {SUPPORTED_URLS}") from exc
+    if _userinfo_in_host(parsed.host):
+        raise DatabaseURLError(
+            "the URL has more than one '@' before the host: percent-encode an '@' in the user "
+            "name or password as %40 (user:pa%40ss@host)"
+        )
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend not in SUPPORTED_DRIVERS or driver not in ("", SUPPORTED_DRIVERS[backend]):
+        raise DatabaseURLError(
+            f"unsupported database {parsed.drivername!r}: the archive works with {SUPPORTED_URLS}"
+        )
+
+
+def _userinfo_in_host(host: str | None) -> bool:
+    return host is not None and "@" in host
 
 
 def display_url(url: str) -> str:
@@ -77,6 +116,10 @@ def display_url(url: str) -> str:
     except Exception:
         # An unparseable URL may still hold a password somewhere: show none of it.
         return "<unparseable database URL>"
+    if _userinfo_in_host(parsed.host):
+        # "u:pa@ss@host" read as host "ss@host": all of the user part is masked, also its tail.
+        assert parsed.host is not None
+        parsed = parsed.set(username=MASK, password=None, host=parsed.host.rsplit("@", 1)[1])
     query = {
         key: (MASK if _SECRET_PARAMETER.search(key) else value)
         for key, value in parsed.query.items()
@@ -102,6 +145,10 @@ def _secrets_of(url: str) -> list[str]:
         match = re.search(r"://([^@/]*)@", url)
         return [match.group(1)] if match and match.group(1) else []
     secrets = [parsed.password] if parsed.password else []
+    if _userinfo_in_host(parsed.host):
+        assert parsed.host is not None
+        tail = parsed.host.rsplit("@", 1)[0]  # the part of the user part read as the host
+        secrets += [tail, f"{parsed.password or ''}@{tail}", *tail.split("@")]
     for key, value in parsed.query.items():
         if _SECRET_PARAMETER.search(key):
             secrets.extend([value] if isinstance(value, str) else value)

@@ -60,6 +60,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "source_path": "file it came from; FILE#N for record N of a JSONL, JSON or WARC file",
             "body_status": "article, page-text (no article told apart) or boilerplate-only",
             "simhash": "64-bit SimHash, stored signed (add 2^64 when negative)",
+            "source_path_sha256": "SHA-256 of source_path; with content_sha256 unique",
         },
     },
     "version_links": {
@@ -154,6 +155,7 @@ READING_ORDER: dict[str, list[str]] = {
         "run_id",
         "match_distance",
         "body",
+        "source_path_sha256",
         "simhash",
         "content_sha256",
         "body_sha256",

@@ -2,32 +2,50 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from archive.config import display_url, sqlite_file
+from archive.config import check_database_url, display_url, sqlite_file
+from archive.errors import ArchiveBusyError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 # Alembic is imported only to migrate (half a second): commands that read an up-to-date archive
 # never load it.
 
+logger = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A writer waits for the write lock in steps of this long, so that it can say it is waiting.
+SQLITE_LOCK_STEP_MS = 1_000
+# How long a writer waits for another one to finish its transaction before it gives up: long,
+# since a relink of a big archive is one transaction; the waiting writer says so meanwhile.
+LOCK_TIMEOUT_ENV = "ARCHIVE_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT_S = 3600.0
 # The key of the PostgreSQL advisory lock that writers hold for a transaction ("arch" in ASCII).
 WRITER_LOCK_KEY = 0x61726368
+# ... and of the one a migration holds ("schm").
+MIGRATION_LOCK_KEY = 0x7363686D
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``, set up the way the archive needs it on each dialect."""
+    """An engine for ``url``, set up the way the archive needs it on each dialect. Raises
+    :class:`archive.config.DatabaseURLError` for a URL of another database or driver."""
+    check_database_url(url)
+    lock_timeout()  # a bad $ARCHIVE_LOCK_TIMEOUT is an error now, not at the first write
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         # psycopg 3 is the driver we install; the bare scheme would ask for psycopg2.
@@ -46,9 +64,11 @@ def _configure_sqlite(engine: Engine) -> None:
         # own implicit BEGIN breaks SAVEPOINTs, which ingest uses to undo one failed file.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a new database to WAL takes a lock that another
+        # process opening it at the same moment may hold.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # 64 MiB of page cache instead of 2: the index lookups of a big archive stay in memory.
         cursor.execute("PRAGMA cache_size=-65536")
@@ -58,8 +78,65 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # A writer takes SQLite's write lock when it begins, not at its first write: otherwise
         # two writers that both read first cannot upgrade, and one fails instead of waiting.
-        writer = connection.get_execution_options().get("archive_writer", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        if connection.get_execution_options().get("archive_writer", False):
+            _begin_writer(connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def _begin_writer(connection: Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer's transaction up to :func:`lock_timeout`
+    (saying so after the first second) instead of the busy timeout; raises
+    :class:`ArchiveBusyError` when it is over."""
+    timeout = lock_timeout()
+    start = time.monotonic()
+    announced = False
+    _sqlite_pragma(connection, f"PRAGMA busy_timeout={SQLITE_LOCK_STEP_MS}")
+    try:
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if not str(getattr(exc.orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
+                    raise
+                if time.monotonic() - start >= timeout:
+                    raise ArchiveBusyError(_gave_up(timeout)) from exc
+            if not announced:
+                logger.warning(_waiting(timeout))
+                announced = True
+    finally:
+        _sqlite_pragma(connection, f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def lock_timeout() -> float:
+    """Seconds a writer waits for the archive's write lock: ``$ARCHIVE_LOCK_TIMEOUT``, else
+    :data:`DEFAULT_LOCK_TIMEOUT_S`. Raises ValueError when the variable is not a number of
+    seconds."""
+    value = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {value!r}")
+    return seconds
+
+
+def _waiting(timeout: float) -> str:
+    return (
+        "the archive is locked by another writer (an ingest, relink or remove); waiting for "
+        f"it to finish, up to {timeout:g} s (${LOCK_TIMEOUT_ENV})"
+    )
+
+
+def _gave_up(timeout: float) -> str:
+    return (
+        f"the archive stayed locked by another writer for {timeout:g} s (${LOCK_TIMEOUT_ENV}); "
+        "gave up waiting"
+    )
 
 
 @contextmanager
@@ -68,17 +145,37 @@ def writing(engine: Engine) -> Iterator[Session]:
 
     Linking reads what is stored and then writes what it decided, so two writers working at
     once could each miss the other's new version and split one story in two. Writers therefore
-    take turns, one transaction at a time: SQLite's write lock (BEGIN IMMEDIATE, waiting up to
-    the busy timeout) or, on PostgreSQL, a transaction-level advisory lock; readers never wait.
+    take turns, one transaction at a time: SQLite's write lock (BEGIN IMMEDIATE) or, on
+    PostgreSQL, a transaction-level advisory lock; readers never wait. A writer waits for the
+    lock up to :func:`lock_timeout`, logs a warning once it waits, and raises
+    :class:`archive.errors.ArchiveBusyError` when the time is over.
     Parsing and fingerprinting, most of the work, stay parallel. Commits on success, rolls
     back on any exception.
     """
     with Session(engine.execution_options(archive_writer=True)) as session, session.begin():
         if engine.dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
+            _take_postgres_lock(session)
         else:
             session.connection()  # BEGIN IMMEDIATE now: the lock is held from here on
         yield session
+
+
+def _take_postgres_lock(session: Session) -> None:
+    key = {"key": WRITER_LOCK_KEY}
+    if session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), key):
+        return
+    timeout = lock_timeout()
+    logger.warning(_waiting(timeout))
+    # 0 would mean no limit to PostgreSQL: one millisecond is as good as none
+    limit = {"value": f"{max(1, round(timeout * 1000))}ms"}
+    session.execute(text("SELECT set_config('lock_timeout', :value, true)"), limit)
+    try:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise ArchiveBusyError(_gave_up(timeout)) from exc
+        raise
+    session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
 
 
 def migrations_dir() -> Path:
@@ -101,24 +198,111 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+class SchemaTooNewError(ValueError):
+    """The database was migrated by a newer version of the archive than this one."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` through the Alembic migrations."""
+    """Bring the database to ``revision`` through the Alembic migrations, one process at a
+    time (see :func:`_migrating`)."""
     from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+    with _migrating(engine) as config:
+        command.upgrade(config, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the database back to ``revision`` through the Alembic migrations."""
     from alembic import command
 
-    command.downgrade(alembic_config(engine), revision)
+    with _migrating(engine) as config:
+        command.downgrade(config, revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Bring the archive to the current schema unless it is there already (one read, no lock:
+    the usual case). Raises :class:`SchemaTooNewError` for a database a newer version of the
+    archive migrated."""
+    # The usual case without loading Alembic: the one revision, the newest there is.
+    if _schema_revisions(engine) == {head_revision()}:
+        return
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = set(script.get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current == heads:
+        return
+    unknown = sorted(r for r in current if _unknown_revision(script, r))
+    if unknown:
+        raise SchemaTooNewError(
+            f"the archive is at schema revision {', '.join(unknown)}, newer than this program "
+            f"knows ({', '.join(sorted(heads))}); upgrade news-archive"
+        )
+    upgrade(engine)
+
+
+def _unknown_revision(script: ScriptDirectory, revision: str) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return script.get_revision(revision) is None
+    except CommandError:
+        return True
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Config]:
+    """An Alembic config whose migrations run on :func:`migration_connection`."""
+    with migration_connection(engine) as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        yield config
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction that holds the migration lock, for the migrations to
+    run in, so that processes opening a new database at once migrate it one after the other
+    (the later ones then find it up to date): on SQLite the write lock (BEGIN IMMEDIATE),
+    on PostgreSQL an advisory lock. On SQLite, foreign keys are not enforced while the schema
+    changes (a table rebuilt by batch mode would otherwise take its references' rows with it)
+    and are checked before the commit."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.execution_options(archive_writer=True).connect() as connection:
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    # Through the driver: SQLAlchemy would begin a transaction first, where this one is ignored.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(pragma)
+    finally:
+        cursor.close()
 
 
 def open_archive(url: str) -> Engine:
     """An engine for the archive at ``url``, its schema brought up to date first."""
     engine = make_engine(url)
-    upgrade(engine)
+    ensure_schema(engine)
     return engine
 
 
@@ -146,7 +330,11 @@ def open_existing_archive(url: str) -> Engine:
             f"no archive at {database or display_url(url)}: the database has no archive tables"
         )
     if revision != head_revision():
-        upgrade(engine)
+        try:
+            ensure_schema(engine)  # one process at a time; a newer schema is an error
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
 
 
@@ -172,10 +360,18 @@ _PARENT = re.compile(r"^down_revision\b.*$", re.MULTILINE)
 
 def _schema_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at; None when it has no archive tables at all."""
+    revisions = _schema_revisions(engine)
+    return None if revisions is None else min(revisions, default=None)
+
+
+def _schema_revisions(engine: Engine) -> set[str] | None:
+    """The Alembic revisions the database is at (one, unless a branch was left unmerged); None
+    when it has no archive tables at all. One read, without loading Alembic."""
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+        return set(rows)
 
 
 def checkpoint(engine: Engine) -> None:

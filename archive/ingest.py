@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import itertools
+import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,23 +23,40 @@ from sqlalchemy.orm import Session
 
 from archive import linking, match, store
 from archive.article import BodyStatus
+from archive.chunks import (
+    CHUNK_RECORDS,
+    ErrorCap,
+    WorkItem,
+    batches,
+    file_of,
+    parse_item,
+    work_items,
+)
 from archive.config import DEFAULT_BATCH_SIZE
 from archive.db import checkpoint, make_engine, writing
+from archive.errors import ArchiveBusyError, environment_failure, first_line
 from archive.method import Method
-from archive.models import IngestError, IngestRun
+from archive.models import IngestRun
 from archive.parse import (
     ParsedRecord,
     ParseFailure,
     ParseResult,
     RefusedPath,
     display_path,
-    parse_file,
 )
+from archive.paths import source_name
+from archive.storable import log_failures, storable
 from archive.wording import counted
+
+logger = logging.getLogger(__name__)
 
 # Batches the workers may prepare ahead of the writer: enough to even out slow files.
 BATCHES_AHEAD = 3
+# Failures a report keeps in memory to show (ingest_errors has them all, per-file capped).
+MAX_FAILURES_KEPT = 1000
 WORKER_NICENESS = 5
+# How often a worker checks that the process it works for is still there.
+WATCH_INTERVAL_S = 1.0
 _COUNTERS = (
     "files_seen",
     "versions_stored",
@@ -89,13 +108,14 @@ class Report:
 
     def failure(self, failure: ParseFailure) -> None:
         self.failed += 1
-        self.failures.append(failure)
+        if len(self.failures) < MAX_FAILURES_KEPT:
+            self.failures.append(failure)
 
     def merge(self, other: Report) -> None:
         """Add the counts of ``other`` (one committed batch) to this report."""
         for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.failures.extend(other.failures)
+        self.failures.extend(other.failures[: max(0, MAX_FAILURES_KEPT - len(self.failures))])
         self.lock_held_seconds += other.lock_held_seconds
 
     @property
@@ -163,8 +183,10 @@ def collect_files(
     follow_symlinks: bool = False,
     shard: Shard | None = None,
 ) -> Iterator[str]:
-    """The files to ingest, each as its path as given: files as they are, folders walked
-    recursively in sorted order, skipping hidden entries (names starting with a dot).
+    """The files to ingest: files as they are, folders walked recursively in sorted order,
+    skipping hidden entries (names starting with a dot). Each path given is first written the
+    one way it is stored (:func:`archive.paths.source_name`), so ``ru``, ``./ru`` and
+    ``/abs/ru`` are one source.
 
     A path given is read even when it is a symbolic link: it was asked for. Inside a walked
     folder, links are followed only to what lies within the given paths (a link to a folder is
@@ -172,7 +194,7 @@ def collect_files(
     a folder that cannot be listed, come out as a :class:`~archive.parse.RefusedPath` that
     ingests as a failure with the reason, never silently skipped.
     """
-    given = [os.fspath(p) for p in paths]
+    given = [source_name(p) for p in paths]
     allowed = [os.path.realpath(p) for p in given]
     for path in given:
         found = _walk(path, allowed, follow_symlinks) if Path(path).is_dir() else iter([path])
@@ -186,7 +208,7 @@ def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
     unlistable: list[RefusedPath] = []
 
     def on_error(exc: OSError) -> None:
-        where = exc.filename if isinstance(exc.filename, str) else top
+        where = os.path.normpath(exc.filename) if isinstance(exc.filename, str) else top
         unlistable.append(RefusedPath(where, f"cannot list folder: {exc.strerror or exc}"))
 
     # Each folder once, by identity: a link or bind mount back up the tree cannot loop.
@@ -196,7 +218,7 @@ def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
         unlistable.clear()
         kept = []
         for name in sorted(d for d in dirs if not d.startswith(".")):
-            folder = os.path.join(root, name)
+            folder = _join(root, name)
             if os.path.islink(folder) and not follow_symlinks:
                 target = os.path.realpath(folder)
                 if not inside(target):
@@ -214,7 +236,7 @@ def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
         for name in sorted(files):
             if name.startswith("."):
                 continue
-            file = os.path.join(root, name)
+            file = _join(root, name)
             if not follow_symlinks and os.path.islink(file) and os.path.exists(file):
                 target = os.path.realpath(file)
                 if not inside(target):
@@ -226,6 +248,12 @@ def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
             # Broken links and link loops go on to the parser, which reports them.
             yield file
     yield from unlistable
+
+
+def _join(root: str, name: str) -> str:
+    # The working directory walked as "." gives "name" and "sub/name", never "./name".
+    root = os.path.normpath(root)
+    return name if root == os.curdir else os.path.join(root, name)
 
 
 def _identity(folder: str) -> tuple[int, int] | str:
@@ -248,24 +276,28 @@ class PreparedRecord:
 
 @dataclass(frozen=True)
 class PreparedFile:
-    """One file's records, prepared."""
+    """One file's records, prepared; for a container file, one chunk of its records, ``last``
+    when the file ends with them."""
 
     file_path: str
     records: list[PreparedRecord]
+    last: bool = True
 
 
 # The archive an ingest worker looks records up in: its own engine, opened by _worker_start.
 _view: Engine | None = None
 
 
-def prepare_file(file_path: str, view: Engine | None = None) -> PreparedFile:
-    """Parse and fingerprint one file, and look its records up in ``view`` (by default the
-    worker's archive, if any); a bug in an extractor fails that file, not the batch."""
+def prepare_file(item: WorkItem, view: Engine | None = None) -> PreparedFile:
+    """Parse and fingerprint one file, or one chunk of a container file's records
+    (:mod:`archive.chunks`), and look its records up in ``view`` (by default the worker's
+    archive, if any); a bug in an extractor fails that file, not the batch."""
+    file_path, last = file_of(item)
     try:
-        results = list(parse_file(file_path))
+        results = parse_item(item)
     except Exception as exc:
-        return PreparedFile(file_path, [PreparedRecord(_internal_error(file_path, exc))])
-    return PreparedFile(file_path, prepare_records(results, view))
+        return PreparedFile(file_path, [PreparedRecord(_internal_error(file_path, exc))], last)
+    return PreparedFile(file_path, prepare_records(results, view), last)
 
 
 def prepare_records(
@@ -357,9 +389,10 @@ def ingest(
         if os.path.abspath(f) not in own_files
     )
     recent = linking.Recent()  # the versions written after the lookups' snapshots
+    caps = ErrorCap()
     try:
         for batch in _prepared_batches(files, batch_size, workers, engine, progress):
-            write_batch(engine, batch, run_id, report, on_file, recent)
+            write_batch(engine, batch, run_id, report, on_file, recent, caps)
             if should_stop is not None and should_stop():
                 report.interrupted = True
                 break
@@ -367,8 +400,12 @@ def ingest(
     except KeyboardInterrupt:
         status = "interrupted"
         raise
+    except ArchiveBusyError:
+        status = ""  # marking the run would wait for the lock again: it stays `running`
+        raise
     finally:
-        finish_run(engine, run_id, report, status)
+        if status:
+            finish_run(engine, run_id, report, status)
     return report
 
 
@@ -381,9 +418,10 @@ def _prepared_batches(
 ) -> Iterator[list[PreparedFile]]:
     """Batches of prepared files in input order; with workers, the next batches are prepared
     (and looked up, each worker on its own connection) while the caller writes this one, so
-    memory holds ``BATCHES_AHEAD + 1`` batches at most. ``progress`` is called with each file
-    as it comes out prepared."""
-    chunks = _chunked(files, batch_size)
+    memory holds ``BATCHES_AHEAD + 1`` batches at most. A container file's records come in
+    chunks (:mod:`archive.chunks`), so a batch holds about ``batch_size`` records whatever the
+    files. ``progress`` is called with each file as its last piece comes out prepared."""
+    chunks = batches(work_items(files, min(CHUNK_RECORDS, batch_size)), batch_size)
     if workers <= 1:
         for chunk in chunks:
             yield list(_reported((prepare_file(f, engine) for f in chunk), progress))
@@ -392,9 +430,10 @@ def _prepared_batches(
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["archive.ingest"])
     url = engine.url.render_as_string(hide_password=False)
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_worker_start, initargs=(url,)
-    ) as pool:
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_start, initargs=(os.getpid(), url)
+    )
+    try:
         pending: collections.deque[Iterator[PreparedFile]] = collections.deque()
         for chunk in chunks:
             # Files go to the workers in chunks: one message per file costs the writer more
@@ -406,22 +445,31 @@ def _prepared_batches(
                 yield list(_reported(pending.popleft(), progress))
         while pending:
             yield list(_reported(pending.popleft(), progress))
+    finally:
+        # Also when the run stops early (Ctrl-C, SIGTERM, an error): the batches prepared
+        # ahead are dropped, not finished first.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _reported(
     prepared: Iterator[PreparedFile], progress: Callable[[str], None] | None
 ) -> Iterator[PreparedFile]:
     for item in prepared:
-        if progress is not None:
+        if progress is not None and item.last:
             progress(item.file_path)
         yield item
 
 
-def _worker_start(url: str) -> None:
+def _worker_start(writer_pid: int, url: str) -> None:
     global _view
-    # Ctrl-C is for the writer to handle (finish the batch, or stop at once); a worker that died
-    # of it would only add tracebacks.
+    # Ctrl-C and SIGTERM (sent to the whole process group) are for the writer to handle
+    # (finish the batch, or stop at once); a worker that died of them would only add
+    # tracebacks. The writer shuts the workers down as it stops...
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # ... unless it is killed outright: then they stop by themselves within a second (with
+    # them go the forkserver and the resource tracker, which live as long as they do).
+    threading.Thread(target=_exit_when_gone, args=(writer_pid,), daemon=True).start()
     # The one writer is what a run waits for: when it and the workers want more cores than
     # there are, it goes first (the workers are batches ahead and catch up while it waits).
     if hasattr(os, "nice"):  # not on Windows
@@ -429,9 +477,24 @@ def _worker_start(url: str) -> None:
     _view = make_engine(url)
 
 
-def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    while chunk := list(itertools.islice(items, size)):
-        yield chunk
+def _exit_when_gone(pid: int) -> None:
+    while _alive(pid):
+        time.sleep(WATCH_INTERVAL_S)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed process its parent has not waited for yet is a zombie: gone all the same
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 @dataclass(frozen=True)
@@ -453,16 +516,30 @@ def write_batch(
     report: Report,
     on_file: Callable[[str], None] | None,
     recent: linking.Recent,
+    caps: ErrorCap | None = None,
 ) -> list[RecordOutcome]:
     """Write one batch of prepared files in one transaction (see :func:`ingest`), add its
     counts to ``report`` and to run ``run_id``; what became of each record, in batch order.
-    ``recent`` is the run's :class:`linking.Recent`."""
+    ``recent`` is the run's :class:`linking.Recent`; ``caps`` the run's :class:`ErrorCap`,
+    which records a file's failures one by one up to its limit (by default a new one)."""
+    caps = caps if caps is not None else ErrorCap()
+    if _failures_past_the_cap(batch, caps):
+        # Nothing to write but counts (2,000,000 bad lines of one file): no transaction; the
+        # run's counts are written with the next batch that writes, or when it finishes.
+        failed: list[RecordOutcome] = []
+        for prepared in batch:
+            for record in prepared.records:
+                failure = cast(ParseFailure, record.result)
+                caps.admit(prepared.file_path, failure)
+                report.failed += 1
+                failed.append(failure)
+        return failed
     now = datetime.now(UTC)
     done = Report()
     try:
         with writing(engine) as session:
             locked_at = time.perf_counter()
-            outcomes = _write_locked(session, batch, run_id, report, done, now, recent)
+            outcomes = _write_locked(session, batch, run_id, report, done, now, recent, caps)
     except BaseException:
         recent.rollback_to()
         raise
@@ -473,8 +550,23 @@ def write_batch(
     report.merge(done)
     if on_file is not None:
         for prepared in batch:
-            on_file(prepared.file_path)
+            if prepared.last:
+                on_file(prepared.file_path)
     return outcomes
+
+
+def _failures_past_the_cap(batch: list[PreparedFile], caps: ErrorCap) -> bool:
+    """Whether every record of ``batch`` is a failure of a file past its cap of recorded
+    failures, in a chunk that does not end the file."""
+    return all(
+        not prepared.last
+        and caps.full(prepared.file_path)
+        and all(
+            isinstance(r.result, ParseFailure) and caps.of_a_record(prepared.file_path, r.result)
+            for r in prepared.records
+        )
+        for prepared in batch
+    )
 
 
 def _write_locked(
@@ -485,9 +577,11 @@ def _write_locked(
     done: Report,
     now: datetime,
     recent: linking.Recent,
+    caps: ErrorCap,
 ) -> list[RecordOutcome]:
     """The write step of a batch, under the writer lock: skip what is archived, decide and
-    store the rest, log failures, count; what became of each record."""
+    store the rest, log failures (a file's first ones one by one, see :class:`ErrorCap`),
+    count; what became of each record."""
     archived = store.archived_sources(
         session,
         [
@@ -499,12 +593,16 @@ def _write_locked(
     )
     todo: list[_Todo] = []
     failures: list[ParseFailure] = []
+    notes: list[ParseFailure] = []  # logged, not counted: how many more failures a file had
     skipped: list[ParseFailure | Archived | None] = []  # None: stored, in todo's order
     for prepared in batch:
         for record in prepared.records:
             result, fingerprint = record.result, record.fingerprint
             if isinstance(result, ParseFailure):
-                failures.append(result)
+                if caps.admit(prepared.file_path, result):
+                    failures.append(result)
+                else:
+                    done.failed += 1  # counted, not recorded one by one
                 skipped.append(result)
             elif (result.source_path, result.content_sha256) in archived:
                 done.duplicates_skipped += 1
@@ -513,7 +611,10 @@ def _write_locked(
                 archived.add((result.source_path, result.content_sha256))
                 todo.append((result, fingerprint, record.lookup))
                 skipped.append(None)
-        done.files_seen += 1
+        if prepared.last:
+            done.files_seen += 1
+            note = caps.close(prepared.file_path)
+            notes += [note] if note else []
     recent.catch_up(session.connection(), [lookup for _, _, lookup in todo if lookup])
     stored = _store_records(session, todo, run_id, now, recent)
     for outcome in stored:
@@ -521,16 +622,12 @@ def _write_locked(
             failures.append(outcome)
         else:
             done.stored(outcome)
+    failures = [ParseFailure(storable(f.source_path), storable(f.error)) for f in failures]
     for failure in failures:
         done.failure(failure)
-        session.add(
-            IngestError(
-                run_id=run_id,
-                source_path=failure.source_path,
-                error=failure.error,
-                occurred_at=now,
-            )
-        )
+    notes = [ParseFailure(storable(f.source_path), storable(f.error)) for f in notes]
+    done.failures.extend(notes)
+    log_failures(session, run_id, ((f.source_path, f.error) for f in failures + notes), now)
     _save_counts(session, run_id, report, done)
     written = iter(stored)
     return [next(written) if s is None else s for s in skipped]
@@ -565,6 +662,8 @@ def _store_records(
             return outcomes
     except SQLAlchemyError as exc:
         recent.rollback_to(mark)
+        if environment_failure(exc) is not None:
+            raise  # the database itself failed (gone, full, read-only): every record would
         if len(records) > 1:
             return [
                 outcome
@@ -595,7 +694,7 @@ def start_run(engine: Engine, paths: Sequence[str | os.PathLike[str]]) -> int:
         run = IngestRun(
             started_at=datetime.now(UTC),
             status="running",
-            paths="\n".join(str(p) for p in paths),
+            paths=storable("\n".join(os.fsdecode(p) for p in paths)),
             files_seen=0,
             versions_stored=0,
             new_stories=0,
@@ -616,8 +715,18 @@ def _save_counts(session: Session, run_id: int, before: Report, batch: Report) -
 
 
 def finish_run(engine: Engine, run_id: int, report: Report, status: str) -> None:
-    """Mark run ``run_id`` ``status`` (finished, interrupted or failed) and its end time."""
-    with writing(engine) as session:
-        run = session.get_one(IngestRun, run_id)
-        run.status = status
-        run.finished_at = datetime.now(UTC)
+    """Mark run ``run_id`` ``status`` (finished, interrupted or failed) and its end time, with
+    its final counts. When the run failed because the database did (server gone, disk full),
+    a failure to mark it is only logged: the run stays ``running`` (resumable)."""
+    try:
+        with writing(engine) as session:
+            _save_counts(session, run_id, report, Report())
+            run = session.get_one(IngestRun, run_id)
+            run.status = status
+            run.finished_at = datetime.now(UTC)
+    except SQLAlchemyError as exc:
+        if status != "failed" or environment_failure(exc) is None:
+            raise
+        # The run broke off because the database did (server gone, disk full): the error that
+        # says so matters more than the run's status, which stays `running` (resumable).
+        logger.warning("ingest run %s left as running: %s", run_id, first_line(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -61,6 +62,11 @@ class UnsignedBigInt(TypeDecorator[int]):
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> int | None:
         return None if value is None else to_unsigned64(value)
+
+
+def path_sha256(source_path: str) -> str:
+    """``versions.source_path_sha256`` of a path: the hex SHA-256 of its UTF-8 bytes."""
+    return hashlib.sha256(source_path.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def as_utc(value: datetime) -> datetime:
@@ -129,6 +135,8 @@ class Story(Base):
     """One news story: every version of it (copies, edits, rewrites) points here."""
 
     __tablename__ = "stories"
+    # An id is never handed out again, also after its story was merged away or removed.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(Text, doc="the canonical version's title")
@@ -161,11 +169,23 @@ class Version(Base):
     """One ingested file or record: the text as extracted and how it was matched."""
 
     __tablename__ = "versions"
-    __table_args__ = (UniqueConstraint("source_path", "content_sha256"),)
+    # A path of any length is unique through its hash (PostgreSQL cannot index text over about
+    # 2,700 bytes); ids are never handed out again, also after `archive remove`.
+    __table_args__ = (
+        UniqueConstraint("source_path_sha256", "content_sha256"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
-    source_path: Mapped[str] = mapped_column(Text, doc="path as given; FILE#N for record N")
+    source_path: Mapped[str] = mapped_column(
+        Text, doc="path, relative to the working directory when inside it; FILE#N for record N"
+    )
+    source_path_sha256: Mapped[str] = mapped_column(
+        String(64),
+        default=lambda context: path_sha256(context.get_current_parameters()["source_path"]),
+        doc="SHA-256 of source_path (UTF-8); with content_sha256 unique",
+    )
     format: Mapped[str] = mapped_column(String(16), doc="text, html, json, jsonl or warc")
     content_sha256: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the raw record bytes")
     body_sha256: Mapped[str] = mapped_column(

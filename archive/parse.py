@@ -19,8 +19,8 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, AnyStr, BinaryIO
 
@@ -30,7 +30,14 @@ from archive.decode import UndecodableError, decode_text, sniff_text_encoding
 from archive.htmlpage import extract_html
 from archive.records import RecordError, article_from_record
 from archive.textdump import extract_text
-from archive.warc import WARC_MAGIC, ByteStream, OversizedRecord, WarcError, iter_html_pages
+from archive.warc import (
+    WARC_MAGIC,
+    ByteStream,
+    MisfitRecord,
+    OversizedRecord,
+    WarcError,
+    iter_html_pages,
+)
 
 FORMATS = ("text", "html", "json", "jsonl", "warc")
 
@@ -41,6 +48,11 @@ _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".jsonlines"}
 _HTML_SNIFF = (b"<!doctype html", b"<html", b"<head", b"<body")
 _SNIFF_BYTES = 4096
 _CHUNK = 1 << 20
+# A streamed gzip file may expand to this many times its size (and to this much in any case).
+GZIP_MAX_RATIO = 100
+GZIP_MIN_OUTPUT = MEGABYTE
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_CR_CHUNK = 1 << 16
 # PostgreSQL text cannot hold NUL, and no database driver can encode a lone surrogate (JSON's
 # "\ud800" escapes make them): both are dropped from extracted text, on every backend alike.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -74,6 +86,155 @@ class ParseFailure:
 ParseResult = ParsedRecord | ParseFailure
 
 
+@dataclass(frozen=True)
+class RawRecord:
+    """One record of a container file (a JSONL line, a JSON array's element, a WARC page),
+    read but not parsed yet: what :func:`read_records` hands out and :func:`parse_raw` parses,
+    so that the reading of a big file and the parsing of its records can be apart."""
+
+    source_path: str  # FILE#N
+    format: str  # "jsonl", "json" or "warc"
+    record_no: int
+    data: str | bytes  # JSON text (jsonl, json) or the page's bytes (warc)
+    url: str | None = None  # warc: the target URI
+    charset: str | None = None  # warc: the charset its HTTP headers named
+    parsed: tuple[object] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+def parse_raw(record: RawRecord) -> ParseResult:
+    """The article in ``record``, or why there is none (never raises)."""
+    if isinstance(record.data, bytes):  # a WARC page
+        try:
+            html = _decode_payload(record.data, record.charset)
+        except UndecodableError as exc:
+            return ParseFailure(record.source_path, str(exc))
+        article = extract_html(html, url=record.url)
+        return _checked(record.source_path, "warc", _sha256(record.data), article)
+    if record.parsed is not None:
+        value = record.parsed[0]
+    else:
+        try:
+            value = _json_loads(record.data)
+        except ValueError as exc:
+            where = f" on line {record.record_no + 1}" if record.format == "jsonl" else ""
+            return ParseFailure(record.source_path, f"invalid JSON{where}: {exc}")
+    raw_text = record.data.rstrip("\r\n") if record.format == "jsonl" else record.data
+    return _record(value, record.source_path, record.format, raw_text)
+
+
+def _parsed(items: Iterable[RawRecord | ParseFailure]) -> Iterator[ParseResult]:
+    for item in items:
+        yield item if isinstance(item, ParseFailure) else parse_raw(item)
+
+
+def read_records(path: str | os.PathLike[str]) -> Iterator[RawRecord | ParseFailure] | None:
+    """The records of the file at ``path``, read one at a time and not parsed, when it is a
+    container of many (JSONL or WARC, gzipped or not, and a JSON array or a .json file of
+    objects on lines); None for any other file, and for one that cannot be read:
+    :func:`parse_file` reads and reports those whole. ``_parsed(read_records(p))`` gives what
+    ``parse_file(p)`` gives."""
+    if isinstance(path, RefusedPath):
+        return None
+    try:
+        limit = max_article_bytes()
+        stream, size = _open_regular_file(os.fspath(path))
+    except (_Refused, ValueError):
+        return None
+    try:
+        records = _container_records(stream, size, display_path(path), limit)
+    except (OSError, ValueError):
+        records = None
+    if records is None:
+        stream.close()
+        return None
+    return _closing(stream, records, display_path(path))
+
+
+def _closing(
+    stream: BinaryIO, records: Iterator[RawRecord | ParseFailure], source: str
+) -> Iterator[RawRecord | ParseFailure]:
+    with stream:
+        try:
+            yield from records
+        except OSError as exc:
+            yield ParseFailure(source, f"cannot read file: {exc.strerror or exc}")
+
+
+def _container_records(
+    stream: BinaryIO, size: int, source: str, limit: int
+) -> Iterator[RawRecord | ParseFailure] | None:
+    head = stream.read(_SNIFF_BYTES)
+    stream.seek(0)
+    name = source.lower()
+    if head.startswith(_GZIP_MAGIC):
+        inner = name.removesuffix(".gz").removesuffix(".gzip")
+        try:
+            prefix = gzip.GzipFile(fileobj=stream, mode="rb").read(len(WARC_MAGIC))
+        except (EOFError, OSError, zlib.error):
+            return None
+        stream.seek(0)
+        if prefix.startswith(WARC_MAGIC):
+            return _warc_records(_GzipStream(stream, size), source, limit)
+        if Path(inner).suffix in _JSONL_SUFFIXES:
+            return _jsonl_records(_GzipStream(stream, size), source, limit)
+        if Path(inner).suffix not in _JSON_SUFFIXES or size > limit:
+            return None
+        try:
+            data = gzip.GzipFile(fileobj=stream, mode="rb").read(limit + 1)
+        except (EOFError, OSError, zlib.error):
+            return None
+        return _json_array_records(data, limit, source)
+    if head.startswith(WARC_MAGIC):
+        return _warc_records(stream, source, limit)
+    if Path(name).suffix in _JSONL_SUFFIXES:
+        return _jsonl_records(stream, source, limit)
+    try:
+        wide = sniff_text_encoding(head)
+    except UndecodableError:
+        return None
+    # the first character, past white space and a byte-order mark (UTF-8's as Latin-1 too)
+    text = head.decode(wide, errors="ignore") if wide else head.decode("latin-1")
+    array = text.lstrip(" \t\r\n\ufeff\xef\xbb\xbf").startswith("[")
+    several_lines = Path(name).suffix in _JSON_SUFFIXES and ("\n{" in text or "\r{" in text)
+    if size <= limit and (array or several_lines):
+        return _json_array_records(stream.read(limit + 1), limit, source)
+    return None
+
+
+def _json_array_records(
+    data: bytes, limit: int, source: str
+) -> Iterator[RawRecord | ParseFailure] | None:
+    """The records of a JSON document that holds several (an array, objects on lines); None
+    for any other document."""
+    if len(data) > limit or Path(source.lower()).suffix in _HTML_SUFFIXES:
+        return None
+    try:
+        text = decode_text(data)
+    except UndecodableError:
+        return None
+    try:
+        value = _json_loads(text)
+    except ValueError:
+        stripped = text.strip()
+        on_lines = "\n{" in stripped or "\r{" in stripped
+        if on_lines and Path(source.lower()).suffix in _JSON_SUFFIXES:
+            return _json_records(text, source)
+        return None
+    if not isinstance(value, list) or len(value) < 2:
+        return None
+    return _array_records(value, source)
+
+
+def _array_records(value: list[object], source: str) -> Iterator[RawRecord]:
+    for record_no, record in enumerate(value):
+        canonical = json.dumps(record, sort_keys=True, ensure_ascii=False)
+        yield RawRecord(record_path(source, record_no), "json", record_no, canonical)
+
+
 class RefusedPath(str):
     """A path that the file walk found but will not have read (a symbolic link out of the given
     folders, a folder it cannot list), carrying the reason.
@@ -103,8 +264,9 @@ def record_path(path: str, record_no: int) -> str:
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
-    """``path`` as stored in ``source_path``: exactly as given, except that bytes of a file name
-    that are not UTF-8 (which no database text column can hold) are written as ``\\xNN``."""
+    """``path`` as stored in ``source_path`` (an ingest first writes it the one way of
+    :func:`archive.paths.source_name`), except that bytes of a file name that are not UTF-8
+    (which no database text column can hold) are written as ``\\xNN``."""
     text = str(os.fspath(path))  # a plain str, also for a RefusedPath
     if _UNSTORABLE.search(text) is None:
         return text
@@ -217,10 +379,10 @@ def _parse_gzip(
     stream.seek(0)
     if prefix.startswith(WARC_MAGIC):
         # Unbuffered: a buffered read of n bytes drops what it had when the damage stops it.
-        yield from _parse_warc(_GzipStream(stream), source, limit)
+        yield from _parse_warc(_GzipStream(stream, size), source, limit)
         return
     if Path(inner_name).suffix in _JSONL_SUFFIXES:
-        yield from _parse_jsonl(_GzipStream(stream), source, limit)
+        yield from _parse_jsonl(_GzipStream(stream, size), source, limit)
         return
     if size > limit:
         yield ParseFailure(source, _too_large("file", size, limit))
@@ -240,10 +402,14 @@ def _parse_gzip(
 
 class _GzipStream(io.RawIOBase):
     """The decompressed content of a gzip stream, read as it goes; damage raises
-    :class:`GzipDamaged` from the read that reaches it, after the intact part was read."""
+    :class:`GzipDamaged` from the read that reaches it, after the intact part was read, and so
+    does content past :func:`gzip_output_limit` of the compressed ``size`` (a gzip bomb)."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, size: int) -> None:
         self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+        self._size = size
+        self._limit = gzip_output_limit(size)
+        self._out = 0
 
     def readable(self) -> bool:
         return True
@@ -255,8 +421,22 @@ class _GzipStream(io.RawIOBase):
             data = self._gzip.read1(len(buffer))
         except (EOFError, OSError, zlib.error) as exc:
             raise GzipDamaged(_gzip_error(exc)) from exc
+        self._out += len(data)
+        if self._out > self._limit:
+            raise GzipDamaged(
+                f"gzip file expands to over {self._limit / MEGABYTE:g} MB, more than "
+                f"{GZIP_MAX_RATIO} times its {self._size:,} bytes: not read further "
+                "(a decompression bomb?); the records before were read"
+            )
         buffer[: len(data)] = data
         return len(data)
+
+
+def gzip_output_limit(compressed_size: int) -> int:
+    """How much a streamed gzip file (JSONL, WARC) may decompress to: :data:`GZIP_MAX_RATIO`
+    times its size, and at least :data:`GZIP_MIN_OUTPUT`. Real collections of text and HTML
+    expand 3 to 15 times; a file that expands hundreds of times is made to (a "gzip bomb")."""
+    return max(GZIP_MIN_OUTPUT, GZIP_MAX_RATIO * compressed_size)
 
 
 class GzipDamaged(ValueError):
@@ -342,23 +522,27 @@ def _storable(article: Article) -> Article:
 
 
 def _parse_json(text: str, source_path: str) -> Iterator[ParseResult]:
+    yield from _parsed(_json_records(text, source_path))
+
+
+def _json_records(text: str, source_path: str) -> Iterator[RawRecord | ParseFailure]:
+    """A JSON document's records: the document, or each element of an array."""
     try:
         value = _json_loads(text)
     except ValueError as exc:
-        if "\n{" in text.strip():  # several objects, one per line, in a file named .json
+        stripped = text.strip()
+        if "\n{" in stripped or "\r{" in stripped:  # several objects a line, named .json
             lines = io.BytesIO(text.encode("utf-8", "surrogatepass"))
-            yield from _parse_jsonl(lines, source_path, len(text) * 4)
+            yield from _jsonl_records(lines, source_path, len(text) * 4)
         else:
             yield ParseFailure(source_path, f"invalid JSON: {exc}")
         return
     if value == []:
         yield ParseFailure(source_path, "empty JSON array: no records")
     elif isinstance(value, list):
-        for record_no, record in enumerate(value):
-            canonical = json.dumps(record, sort_keys=True, ensure_ascii=False)
-            yield _record(record, record_path(source_path, record_no), "json", canonical)
+        yield from _array_records(value, source_path)
     else:
-        yield _record(value, source_path, "json", text)
+        yield RawRecord(source_path, "json", 0, text, parsed=(value,))
 
 
 def _json_loads(text: str) -> object:
@@ -371,6 +555,12 @@ def _json_loads(text: str) -> object:
 
 
 def _parse_jsonl(stream: ByteStream, source: str, limit: int) -> Iterator[ParseResult]:
+    yield from _parsed(_jsonl_records(stream, source, limit))
+
+
+def _jsonl_records(
+    stream: ByteStream, source: str, limit: int
+) -> Iterator[RawRecord | ParseFailure]:
     """One record per line, read line by line; a line longer than ``limit`` bytes fails alone,
     skipped without being held in memory."""
     found = False
@@ -384,12 +574,7 @@ def _parse_jsonl(stream: ByteStream, source: str, limit: int) -> Iterator[ParseR
             if not line.strip():
                 continue
             found = True
-            try:
-                record = _json_loads(line)
-            except ValueError as exc:
-                yield ParseFailure(path, f"invalid JSON on line {line_no + 1}: {exc}")
-                continue
-            yield _record(record, path, "jsonl", line.rstrip("\r\n"))
+            yield RawRecord(path, "jsonl", line_no, line)
     except (GzipDamaged, UndecodableError) as exc:
         yield ParseFailure(source, str(exc))
         return
@@ -401,15 +586,53 @@ def _jsonl_lines(stream: ByteStream, limit: int) -> Iterator[tuple[int, str | No
     """(line number, text, size in bytes) of each line; the text is None for a line over
     ``limit`` bytes."""
     reader = _peekable(stream)
-    wide = sniff_text_encoding(reader.peek(_SNIFF_BYTES)[:_SNIFF_BYTES])
+    head = reader.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]
+    wide = sniff_text_encoding(head)
     if wide is not None:
-        # UTF-16/32: a newline is several bytes with NULs, so lines are split after decoding.
-        text_stream = io.TextIOWrapper(reader, encoding=wide, errors="replace", newline="\n")
+        # UTF-16/32: a newline is several bytes with NULs, so lines are split after decoding;
+        # a file whose first line ends in a lone CR (old Mac line ends) is split at CRs.
+        first = head.decode(wide, errors="replace")
+        newline = "\r" if "\r" in first and "\n" not in first else "\n"
+        text_stream = io.TextIOWrapper(reader, encoding=wide, errors="replace", newline=newline)
         for line_no, (line, size) in enumerate(_capped_lines(text_stream.readline, limit, "\n")):
             yield line_no, None if line is None else line.lstrip("\ufeff"), size
         return
+    if b"\r" in head:
+        reader = io.BufferedReader(_LoneCrAsLf(reader))
     for line_no, (data, size) in enumerate(_capped_lines(reader.readline, limit, b"\n")):
         yield line_no, None if data is None else _decode_line(data, line_no), size
+
+
+class _LoneCrAsLf(io.RawIOBase):
+    """A byte stream with each lone CR (an old Mac line end) read as LF; CRLF stays as it is.
+
+    JSON text has no raw CR inside its strings, so a lone CR can only end a line (or be
+    whitespace between tokens, which no JSONL writer puts there)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._out = b""
+        self._at = 0
+        self._cr_pending = False  # the last byte read was a CR: lone or not, the next one says
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while self._at == len(self._out):
+            data = self._stream.read(_CR_CHUNK)
+            if not data:
+                self._out, self._at = (b"\n" if self._cr_pending else b""), 0
+                self._cr_pending = False
+                break
+            if self._cr_pending:
+                data = b"\r" + data
+            self._cr_pending = data.endswith(b"\r")
+            self._out, self._at = _LONE_CR.sub(b"\n", data[:-1] if self._cr_pending else data), 0
+        n = min(len(buffer), len(self._out) - self._at)
+        buffer[:n] = self._out[self._at : self._at + n]
+        self._at += n
+        return n
 
 
 def _peekable(stream: ByteStream) -> io.BufferedReader:
@@ -472,6 +695,12 @@ def _record(record: object, source_path: str, fmt: str, raw_text: str) -> ParseR
 
 
 def _parse_warc(stream: ByteStream, source_path: str, limit: int) -> Iterator[ParseResult]:
+    yield from _parsed(_warc_records(stream, source_path, limit))
+
+
+def _warc_records(
+    stream: ByteStream, source_path: str, limit: int
+) -> Iterator[RawRecord | ParseFailure]:
     found = 0
     try:
         for page in iter_html_pages(stream, max_payload=limit):
@@ -480,13 +709,10 @@ def _parse_warc(stream: ByteStream, source_path: str, limit: int) -> Iterator[Pa
             if isinstance(page, OversizedRecord):
                 yield ParseFailure(path, _too_large("WARC record", page.size, limit))
                 continue
-            try:
-                html = _decode_payload(page.payload, page.charset)
-            except UndecodableError as exc:
-                yield ParseFailure(path, str(exc))
+            if isinstance(page, MisfitRecord):
+                yield ParseFailure(path, page.reason)
                 continue
-            article = extract_html(html, url=page.url)
-            yield _checked(path, "warc", _sha256(page.payload), article)
+            yield RawRecord(path, "warc", page.record_no, page.payload, page.url, page.charset)
     except (WarcError, GzipDamaged) as exc:
         yield ParseFailure(source_path, str(exc))
         return

@@ -18,6 +18,7 @@ from archive.models import (
     Version,
     VersionLink,
     VersionRemoval,
+    path_sha256,
 )
 
 # archive.store (and through it the fingerprinting and language modules, numpy, wordfreq...) is
@@ -304,7 +305,10 @@ def list_versions(
         if site:
             query = query.where(Version.site.ilike(f"%{_escape_like(site)}%", escape="\\"))
         if source is not None:
-            query = query.where(Version.source_path == source)
+            # the path's hash finds it through the unique index, the path itself confirms it
+            query = query.where(
+                Version.source_path_sha256 == path_sha256(source), Version.source_path == source
+            )
         listed = []
         for version, canonical in session.execute(query):
             detail = _version_detail(version, canonical)

@@ -30,6 +30,7 @@ from archive.models import (
     Version,
     VersionLink,
     as_utc,
+    path_sha256,
 )
 from archive.parse import ParsedRecord
 
@@ -39,6 +40,7 @@ _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 # The mapped classes' tables, for Core statements (typed as tables: bulk inserts and updates).
 # Statements here run on the session's connection, not through the ORM: its result machinery
 # costs more than the small lookups it would wrap.
+_SQLITE_SEQUENCE = text("SELECT seq FROM sqlite_sequence WHERE name = :t")
 _versions = cast(Table, Version.__table__)
 _stories = cast(Table, Story.__table__)
 _match_keys = cast(Table, MatchKey.__table__)
@@ -58,13 +60,18 @@ class StoredVersion:
     body_status: BodyStatus = BodyStatus.ARTICLE  # how its body was told apart from the page
 
 
-_CONTENTS_AT = select(Version.content_sha256).where(Version.source_path == bindparam("path"))
+# through the unique index on the path's hash: paths of any length
+_CONTENTS_AT = select(Version.content_sha256).where(
+    Version.source_path_sha256 == bindparam("path_sha256")
+)
 
 
 def archived_contents(connection: Connection, source_path: str) -> set[str]:
     """The content hashes archived for one source path: one prebuilt statement, for a worker
     that checks file by file."""
-    return set(connection.execute(_CONTENTS_AT, {"path": source_path}).scalars())
+    return set(
+        connection.execute(_CONTENTS_AT, {"path_sha256": path_sha256(source_path)}).scalars()
+    )
 
 
 def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str, str]]:
@@ -73,9 +80,10 @@ def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str
     found: set[tuple[str, str]] = set()
     for start in range(0, len(source_paths), 500):
         chunk = source_paths[start : start + 500]
+        # through the unique index on the path's hash: paths of any length
         rows = session.execute(
             select(Version.source_path, Version.content_sha256).where(
-                Version.source_path.in_(chunk)
+                Version.source_path_sha256.in_([path_sha256(p) for p in chunk])
             )
         )
         found.update((path, content) for path, content in rows)
@@ -377,10 +385,11 @@ class BatchWriter:
 class _IdSource:
     """New primary keys for one table, handed out by the batch before its rows are written.
 
-    SQLite: one past the highest id (for stories, also past every id merged away, so an old
-    story id never comes back as another story). PostgreSQL: the column's sequence, in blocks
-    of ``block``; unused ids go back to the sequence when the batch is written. Both are safe
-    because only writers, one at a time, add stories and versions.
+    SQLite: one past the highest id ever used (AUTOINCREMENT's ``sqlite_sequence``: a removed
+    id never comes back; for stories, also past every id merged away). PostgreSQL: the
+    column's sequence, in blocks of ``block``; unused ids go back to the sequence when the
+    batch is written. Both are safe because only writers, one at a time, add stories and
+    versions.
     """
 
     def __init__(self, session: Session, table: Table, block: int) -> None:
@@ -408,6 +417,8 @@ class _IdSource:
             return self._last
         if self._next is None:
             top = self._session.scalar(select(func.max(self._table.c.id))) or 0
+            # AUTOINCREMENT's record of the highest id ever used: removed ids stay retired
+            top = max(top, self._session.scalar(_SQLITE_SEQUENCE, {"t": self._table.name}) or 0)
             if self._table is _stories:
                 merged = select(func.max(StoryMerge.merged_story_id))
                 top = max(top, self._session.scalar(merged) or 0)

@@ -39,15 +39,59 @@ class WarcError(ValueError):
     """The WARC file is damaged: records up to the damage were read."""
 
 
+@dataclass(frozen=True)
+class MisfitRecord:
+    """An HTML response that does not end where its Content-Length says (more bytes follow it
+    before the next record): its page is cut short or runs into what follows, so it is not
+    taken."""
+
+    record_no: int
+    reason: str
+
+
 def iter_html_pages(
     stream: ByteStream, max_payload: int | None = None
-) -> Iterator[WarcPage | OversizedRecord]:
+) -> Iterator[WarcPage | OversizedRecord | MisfitRecord]:
     """Yield every HTML response record, reading one record at a time; a payload over
-    ``max_payload`` bytes is an :class:`OversizedRecord`. Raises :class:`WarcError` where the
-    file breaks off or stops being a WARC file."""
+    ``max_payload`` bytes is an :class:`OversizedRecord`, a record that does not end where its
+    Content-Length says a :class:`MisfitRecord`. Raises :class:`WarcError` where the file
+    breaks off or stops being a WARC file."""
+    archive = ArchiveIterator(stream)
+    # A record is known to end where it says only once the next one is found right after it
+    # (warcio counts the bytes it has to skip instead in err_count): each page waits for that.
+    held: WarcPage | OversizedRecord | None = None
+    errors = 0
+
+    def release() -> Iterator[WarcPage | OversizedRecord | MisfitRecord]:
+        nonlocal held, errors
+        misfit = archive.err_count > errors
+        errors = archive.err_count
+        if held is not None:
+            yield MisfitRecord(held.record_no, _MISFIT) if misfit else held
+        held = None
+
+    try:
+        for page in _record_pages(archive, max_payload):
+            yield from release()
+            held = page
+    except WarcError:
+        yield from release()
+        raise
+    yield from release()
+
+
+_MISFIT = (
+    "WARC record does not end where its Content-Length says: more bytes follow it before the "
+    "next record, so its page would be cut short; not ingested"
+)
+
+
+def _record_pages(
+    archive: ArchiveIterator, max_payload: int | None
+) -> Iterator[WarcPage | OversizedRecord | None]:
+    """One item per record, right after warcio found it: its HTML page, or None."""
     record_no = -1
     try:
-        archive = ArchiveIterator(stream)
         records = iter(archive)
         while True:
             with _quiet():
@@ -70,8 +114,7 @@ def iter_html_pages(
                 _drain(record)
             if getattr(record.raw_stream, "limit", 0) > 0:
                 raise WarcError(f"truncated WARC file: record {record_no} is cut short")
-            if page is not None:
-                yield page
+            yield page
     except WarcError:
         raise
     except Exception as exc:

@@ -19,6 +19,19 @@ SEEDS = sorted(SAMPLES.glob("00[02]_*.txt"))
 POSTGRES_URL_ENV = "ARCHIVE_TEST_POSTGRES_URL"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def neutral_working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests run in an empty folder of their own: the files they make (under ``tmp_path``) and
+    the samples are then outside the working directory, so their ``source_path`` is the
+    absolute path the tests expect (inside it, the path relative to it would be stored)."""
+    before = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 def _postgres_admin_url() -> str:
     url = os.environ.get(POSTGRES_URL_ENV)
     if url:
