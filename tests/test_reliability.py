@@ -969,3 +969,18 @@ def killed_at_the_end(pids: set[int]) -> Iterator[None]:
     finally:
         for pid in running(pids):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_the_bounds_script_measures_an_input(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "hostile_bounds.py"), "--only", '"<p>"'],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    header, _, row = done.stdout.splitlines()
+    assert header.startswith("| input | size | time | memory (tree) |")
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[0] == '4.8 MB of "<p>"' and cells[5:] == ["1", "0 of 0", "1", "no"], row
