@@ -52,6 +52,7 @@ _CHUNK = 1 << 20
 GZIP_MAX_RATIO = 100
 GZIP_MIN_OUTPUT = MEGABYTE
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_JSON_ARRAY_START = re.compile(r'\[\s*(?:[{\["\]\d-]|true|false|null|$)')
 _CR_CHUNK = 1 << 16
 # PostgreSQL text cannot hold NUL, and no database driver can encode a lone surrogate (JSON's
 # "\ud800" escapes make them): both are dropped from extracted text, on every backend alike.
@@ -198,7 +199,8 @@ def _container_records(
         return None
     # the first character, past white space and a byte-order mark (UTF-8's as Latin-1 too)
     text = head.decode(wide, errors="ignore") if wide else head.decode("latin-1")
-    array = text.lstrip(" \t\r\n\ufeff\xef\xbb\xbf").startswith("[")
+    # "[" and then what a JSON value starts with: "[Review] ..." is a text, read by a worker
+    array = _JSON_ARRAY_START.match(text.lstrip(" \t\r\n\ufeff\xef\xbb\xbf")) is not None
     several_lines = Path(name).suffix in _JSON_SUFFIXES and ("\n{" in text or "\r{" in text)
     if size <= limit and (array or several_lines):
         return _json_array_records(stream.read(limit + 1), limit, source)

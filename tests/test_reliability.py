@@ -719,7 +719,7 @@ print(json.dumps({
 """
 
 
-def test_memory_stays_bounded_on_a_million_bad_lines(tmp_path: Path) -> None:
+def test_memory_stays_bounded_on_300_000_bad_lines(tmp_path: Path) -> None:
     """300,000 lines that are not articles and 2 that are: before, every record of a file was
     held (and fingerprinted) at once and each failure was a row (2,000,000 lines took 5.8 GB)."""
     feed = tmp_path / "feed.jsonl"
