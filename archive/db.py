@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,7 +68,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # The busy timeout first: switching a new database to WAL takes a lock that another
         # process opening it at the same moment may hold.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # 64 MiB of page cache instead of 2: the index lookups of a big archive stay in memory.
@@ -82,6 +83,24 @@ def _configure_sqlite(engine: Engine) -> None:
             _begin_writer(connection)
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+# Attempts at switching a new database to WAL while other processes open it too.
+WAL_SWITCH_ATTEMPTS = 20
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, tried again when SQLite answers "locked" at once: on a new
+    file, two connections that both read its header and then both want the exclusive lock the
+    switch takes deadlock, and SQLite fails one without calling the busy handler."""
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _begin_writer(connection: Connection) -> None:
@@ -299,10 +318,25 @@ def _sqlite_pragma(connection: Connection, pragma: str) -> None:
         cursor.close()
 
 
+# Attempts at bringing a schema up to date while other processes open the same new archive.
+SCHEMA_ATTEMPTS = 5
+
+
 def open_archive(url: str) -> Engine:
-    """An engine for the archive at ``url``, its schema brought up to date first."""
+    """An engine for the archive at ``url``, its schema brought up to date first. Several
+    processes opening one new SQLite archive at once can meet in ways SQLite resolves by
+    failing one of them at once ("database is locked", no busy wait): that one tries again,
+    and finds the schema another made."""
     engine = make_engine(url)
-    ensure_schema(engine)
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            ensure_schema(engine)
+            break
+        except OperationalError as exc:
+            busy = str(getattr(exc.orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
+            if not busy or attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
     return engine
 
 
