@@ -255,7 +255,11 @@ class MatchKey(Base):
     """Candidate index: versions sharing a key are compared; the matcher decides the keys."""
 
     __tablename__ = "match_keys"
-    __table_args__ = (Index("ix_match_keys_version_id", "version_id"),)
+    # SQLite: the rows live in the primary key's b-tree alone (migration 0008)
+    __table_args__ = (
+        Index("ix_match_keys_version_id", "version_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     version_id: Mapped[int] = mapped_column(
