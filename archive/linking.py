@@ -331,7 +331,6 @@ class _Written:
 
     hit: IndexHit  # shared_keys unused
     fingerprint: Fingerprint | None  # None for a version another process wrote
-    status: str  # its body_status
 
 
 class Recent:
@@ -366,7 +365,7 @@ class Recent:
         foreign = [row for row in rows if row[0] not in known]
         for version_id, story_id, simhash, body_hash, status in foreign:
             self._written[version_id] = _Written(
-                IndexHit(version_id, story_id, simhash, body_hash, 0), None, status
+                IndexHit(version_id, story_id, simhash, body_hash, 0), None
             )
             self._by_body[(body_hash, status)].append(version_id)
         if foreign:
@@ -392,7 +391,7 @@ class Recent:
         """A version the writer adds to its open batch (story as the batch leaves it)."""
         status = fingerprint.body_status.value
         hit = IndexHit(version_id, story_id, fingerprint.simhash, fingerprint.body_sha256, 0)
-        self._written[version_id] = _Written(hit, fingerprint, status)
+        self._written[version_id] = _Written(hit, fingerprint)
         self._pending.append(version_id)
         if fingerprint.linkable:
             self._by_body[(hit.body_sha256, status)].append(version_id)
