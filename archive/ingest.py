@@ -653,6 +653,7 @@ def _store_records(
     try:
         with session.begin_nested():
             writer = store.BatchWriter(session, run_id=run_id, now=now, expected=len(records))
+            writer.load_stories(recent.verified_stories())
             outcomes: list[store.StoredVersion | ParseFailure] = []
             for record, fingerprint, lookup in records:
                 stored = writer.add(record, fingerprint, recent.decide(fingerprint, lookup))

@@ -414,6 +414,10 @@ class Recent:
             )
             self._stories.update((version_id, story_id) for version_id, story_id in current)
 
+    def verified_stories(self) -> set[int]:
+        """The current stories of the versions the lookups of :meth:`catch_up` verified."""
+        return set(self._stories.values())
+
     def _forget_up_to(self, version_id: int) -> None:
         self._forget({v for v in self._written if v <= version_id})
 
