@@ -151,7 +151,7 @@ def _store_evidence(
         )
     )
     if fingerprint.keys:
-        session.execute(insert(MatchKey), store.key_rows(version_id, fingerprint))
+        store.insert_keys(session.connection(), store.key_rows(version_id, fingerprint))
     if verdicts:
         session.execute(insert(VersionLink), store.link_rows(version_id, verdicts))
 
