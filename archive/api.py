@@ -32,7 +32,6 @@ from sqlalchemy import Engine
 from archive.config import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
-    from archive.article import Article
     from archive.db import NoArchiveError as NoArchiveError
     from archive.diff import VersionDiff as VersionDiff
     from archive.export import ExportSummary as ExportSummary
@@ -41,9 +40,6 @@ if TYPE_CHECKING:
     from archive.ingest import Report as Report
     from archive.ingest import Shard as Shard
     from archive.linking import Recent
-    from archive.parse import ParsedRecord as ParsedRecord
-    from archive.parse import ParseFailure as ParseFailure
-    from archive.parse import ParseResult as ParseResult
     from archive.queries import ArchiveStats as ArchiveStats
     from archive.queries import NotFoundError as NotFoundError
     from archive.queries import StoryDetail as StoryDetail
@@ -54,6 +50,10 @@ if TYPE_CHECKING:
     from archive.relink import RelinkReport as RelinkReport
     from archive.remove import Removal as Removal
     from archive.search import SearchHit as SearchHit
+    from archive.sources.article import Article
+    from archive.sources.parse import ParsedRecord as ParsedRecord
+    from archive.sources.parse import ParseFailure as ParseFailure
+    from archive.sources.parse import ParseResult as ParseResult
 
 # The types the API's calls return or raise, each read from its module on first use (importing
 # them all would load the queries, and ``ParseFailure`` the parsers, for every script).
@@ -63,9 +63,9 @@ _TYPES = {
     "ExportSummary": "archive.export",
     "Report": "archive.ingest",
     "Shard": "archive.ingest",
-    "ParsedRecord": "archive.parse",
-    "ParseFailure": "archive.parse",
-    "ParseResult": "archive.parse",
+    "ParsedRecord": "archive.sources.parse",
+    "ParseFailure": "archive.sources.parse",
+    "ParseResult": "archive.sources.parse",
     "ArchiveStats": "archive.queries",
     "NotFoundError": "archive.queries",
     "StoryDetail": "archive.queries",
@@ -526,7 +526,7 @@ def parse(
     JSON array, WARC), or in ``source`` as bytes, the content of a file called ``name``.
     Each is a :class:`ParsedRecord` (its ``article``) or a :class:`ParseFailure` (its
     ``error``): failures are yielded, never raised. Nothing is stored."""
-    from archive.parse import parse_bytes, parse_file
+    from archive.sources.parse import parse_bytes, parse_file
 
     if isinstance(source, bytes):
         return parse_bytes(source, name)
@@ -547,8 +547,8 @@ def record_of(article: NewArticle, position: int = 0) -> ParseResult:
     a :class:`~archive.parse.ParseFailure` when it has no source or no text.
     ``position`` names an article without a source in its failure."""
     from archive.config import max_article_bytes
-    from archive.parse import ParseFailure, checked_record, display_path
-    from archive.records import RecordError, article_from_record
+    from archive.sources.jsonrecords import RecordError, article_from_record
+    from archive.sources.parse import ParseFailure, checked_record, display_path
 
     name = article.source or article.url
     if not name:
@@ -604,9 +604,9 @@ def _record_fields(article: NewArticle) -> dict[str, object]:
 
 
 def _from_html(article: NewArticle) -> Article:
-    from archive.compilation import as_compilation
-    from archive.dates import parse_date
-    from archive.htmlpage import extract_html
+    from archive.sources.compilation import as_compilation
+    from archive.sources.dates import parse_date
+    from archive.sources.htmlpage import extract_html
 
     assert article.html is not None
     page = extract_html(article.html, url=article.url)
@@ -644,7 +644,7 @@ def _results(engine: Engine, outcomes: list[RecordOutcome], sources: list[str]) 
 
     from archive.ingest import Archived
     from archive.models import Version, path_sha256
-    from archive.parse import ParseFailure
+    from archive.sources.parse import ParseFailure
 
     columns = (
         Version.id,

@@ -22,8 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive import linking, match, store
-from archive.article import BodyStatus
-from archive.chunks import (
+from archive.config import DEFAULT_BATCH_SIZE
+from archive.db import checkpoint, make_engine, writing
+from archive.errors import ArchiveBusyError, environment_failure, first_line
+from archive.method import Method
+from archive.models import IngestRun
+from archive.sources.article import BodyStatus
+from archive.sources.chunks import (
     CHUNK_RECORDS,
     ErrorCap,
     WorkItem,
@@ -32,19 +37,14 @@ from archive.chunks import (
     parse_item,
     work_items,
 )
-from archive.config import DEFAULT_BATCH_SIZE
-from archive.db import checkpoint, make_engine, writing
-from archive.errors import ArchiveBusyError, environment_failure, first_line
-from archive.method import Method
-from archive.models import IngestRun
-from archive.parse import (
+from archive.sources.parse import (
     ParsedRecord,
     ParseFailure,
     ParseResult,
     RefusedPath,
     display_path,
 )
-from archive.paths import source_name
+from archive.sources.paths import source_name
 from archive.storable import log_failures, storable
 from archive.wording import counted
 
@@ -185,13 +185,13 @@ def collect_files(
 ) -> Iterator[str]:
     """The files to ingest: files as they are, folders walked recursively in sorted order,
     skipping hidden entries (names starting with a dot). Each path given is first written the
-    one way it is stored (:func:`archive.paths.source_name`), so ``ru``, ``./ru`` and
+    one way it is stored (:func:`archive.sources.paths.source_name`), so ``ru``, ``./ru`` and
     ``/abs/ru`` are one source.
 
     A path given is read even when it is a symbolic link: it was asked for. Inside a walked
     folder, links are followed only to what lies within the given paths (a link to a folder is
     never walked twice, so link loops end), unless ``follow_symlinks``; a link out of them, and
-    a folder that cannot be listed, come out as a :class:`~archive.parse.RefusedPath` that
+    a folder that cannot be listed, come out as a :class:`~archive.sources.parse.RefusedPath` that
     ingests as a failure with the reason, never silently skipped.
     """
     given = [source_name(p) for p in paths]
@@ -290,7 +290,7 @@ _view: Engine | None = None
 
 def prepare_file(item: WorkItem, view: Engine | None = None) -> PreparedFile:
     """Parse and fingerprint one file, or one chunk of a container file's records
-    (:mod:`archive.chunks`), and look its records up in ``view`` (by default the worker's
+    (:mod:`archive.sources.chunks`), and look its records up in ``view`` (by default the worker's
     archive, if any); a bug in an extractor fails that file, not the batch."""
     file_path, last = file_of(item)
     try:
@@ -419,8 +419,9 @@ def _prepared_batches(
     """Batches of prepared files in input order; with workers, the next batches are prepared
     (and looked up, each worker on its own connection) while the caller writes this one, so
     memory holds ``BATCHES_AHEAD + 1`` batches at most. A container file's records come in
-    chunks (:mod:`archive.chunks`), so a batch holds about ``batch_size`` records whatever the
-    files. ``progress`` is called with each file as its last piece comes out prepared."""
+    chunks (:mod:`archive.sources.chunks`), so a batch holds about ``batch_size`` records
+    whatever the files. ``progress`` is called with each file as its last piece comes out
+    prepared."""
     chunks = batches(work_items(files, min(CHUNK_RECORDS, batch_size)), batch_size)
     if workers <= 1:
         for chunk in chunks:

@@ -57,7 +57,7 @@ from archive import linking, match  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from archive.fingerprint import features, simhash64  # noqa: E402
 from archive.ingest import Shard, collect_files, ingest  # noqa: E402
-from archive.parse import ParsedRecord, parse_file  # noqa: E402
+from archive.sources.parse import ParsedRecord, parse_file  # noqa: E402
 from archive.terms import analyse  # noqa: E402
 
 SLICES = 10

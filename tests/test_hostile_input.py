@@ -30,7 +30,7 @@ from archive.cli import main
 from archive.config import MEGABYTE, max_article_bytes
 from archive.ingest import collect_files, ingest
 from archive.models import IngestError, IngestRun, MatchKey, Story, Version
-from archive.parse import ParsedRecord, ParseFailure, parse_bytes, parse_file
+from archive.sources.parse import ParsedRecord, ParseFailure, parse_bytes, parse_file
 
 from .conftest import REPO
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.parse import ParsedRecord, ParseFailure, parse_bytes, parse_file
+from archive.sources.parse import ParsedRecord, ParseFailure, parse_bytes, parse_file
 
 from .conftest import SAMPLES
 

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, AnyStr, BinaryIO
 
-from archive.article import Article
 from archive.config import MAX_ARTICLE_MB_ENV, MEGABYTE, max_article_bytes
-from archive.decode import UndecodableError, decode_text, sniff_text_encoding
-from archive.htmlpage import extract_html
-from archive.records import RecordError, article_from_record
-from archive.textdump import extract_text
-from archive.warc import (
+from archive.sources.article import Article
+from archive.sources.decode import UndecodableError, decode_text, sniff_text_encoding
+from archive.sources.htmlpage import extract_html
+from archive.sources.jsonrecords import RecordError, article_from_record
+from archive.sources.textdump import extract_text
+from archive.sources.warc import (
     WARC_MAGIC,
     ByteStream,
     MisfitRecord,
@@ -267,7 +267,7 @@ def record_path(path: str, record_no: int) -> str:
 
 def display_path(path: str | os.PathLike[str]) -> str:
     """``path`` as stored in ``source_path`` (an ingest first writes it the one way of
-    :func:`archive.paths.source_name`), except that bytes of a file name that are not UTF-8
+    :func:`archive.sources.paths.source_name`), except that bytes of a file name that are not UTF-8
     (which no database text column can hold) are written as ``\\xNN``."""
     text = str(os.fspath(path))  # a plain str, also for a RefusedPath
     if _UNSTORABLE.search(text) is None:

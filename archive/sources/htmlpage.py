@@ -11,9 +11,9 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from archive.article import Article, BodyStatus
-from archive.compilation import as_compilation
-from archive.textdump import extract_text, parse_date, plain_page_text
+from archive.sources.article import Article, BodyStatus
+from archive.sources.compilation import as_compilation
+from archive.sources.textdump import extract_text, parse_date, plain_page_text
 
 # chosen with scripts/eval_extraction.py on the benchmark pages (docs/extraction.md): precision
 # mode drops more related-links blocks, tables hold article text on some sites (the options are

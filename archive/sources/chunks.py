@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from archive.config import MEGABYTE
-from archive.parse import (
+from archive.sources.parse import (
     ParseFailure,
     ParseResult,
     RawRecord,

@@ -60,8 +60,8 @@ from datetime import datetime, timedelta, timezone
 
 import regex
 
-from archive.article import Article, BodyStatus
-from archive.compilation import as_compilation
+from archive.sources.article import Article, BodyStatus
+from archive.sources.compilation import as_compilation
 from archive.terms import CJK_RUN, WORD_CHAR, WORD_START, is_latin1, split_cjk
 
 MIN_PROSE_WORDS = 6
@@ -224,8 +224,8 @@ def extract_text(text: str) -> Article:
 
     Nothing with text is lost: when no article body can be told apart, the result keeps a
     teaser (a headline and its standfirst), else the page's text, with a ``body_status`` that
-    says so (see :class:`archive.article.BodyStatus`); a live blog, digest or aggregator page
-    is marked a compilation. A text of over ``MAX_TEXT_LINES`` lines is all page text
+    says so (see :class:`archive.sources.article.BodyStatus`); a live blog, digest or aggregator
+    page is marked a compilation. A text of over ``MAX_TEXT_LINES`` lines is all page text
     (:func:`plain_page_text`).
     """
     if text.count("\n") + text.count("\r") > MAX_TEXT_LINES:

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from archive.article import Article, BodyStatus
-from archive.compilation import as_compilation
-from archive.dates import parse_date
-from archive.htmlpage import extract_html
+from archive.sources.article import Article, BodyStatus
+from archive.sources.compilation import as_compilation
+from archive.sources.dates import parse_date
+from archive.sources.htmlpage import extract_html
 
 # Checked in order; the first present, non-empty field wins. Matching ignores case and "_"/"-".
 TITLE_FIELDS = ("title", "headline", "name", "subject")
