@@ -13,14 +13,14 @@ from lxml import html as lxml_html
 
 from archive.sources.article import Article, BodyStatus
 from archive.sources.compilation import as_compilation
-from archive.sources.textdump import extract_text, parse_date, plain_page_text
+from archive.sources.dates import ISO_LAYOUT, parse_iso_date
+from archive.sources.textdump import extract_text, plain_page_text
 
 # chosen with scripts/eval_extraction.py on the benchmark pages (docs/extraction.md): precision
 # mode drops more related-links blocks, tables hold article text on some sites (the options are
 # passed to trafilatura.bare_extraction in _trafilatura_document)
-_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _DATE_OPTIONS = {
-    "outputformat": _DATE_FORMAT,
+    "outputformat": ISO_LAYOUT,
     "original_date": True,
     "extensive_search": True,
 }
@@ -186,7 +186,7 @@ def _metadata(document: trafilatura.settings.Document | None) -> _Metadata:
         title=_clean(document.title),
         url=document.url or None,
         site=_clean(document.sitename) or document.hostname or None,
-        published=_parse_iso(document.date),
+        published=parse_iso_date(document.date),
     )
 
 
@@ -202,19 +202,6 @@ def _body_from_trafilatura(document: trafilatura.settings.Document | None, title
 
 def _clean(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def _parse_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, _DATE_FORMAT)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return parse_date(value)
 
 
 # --- HTML rendered to text lines (the fallback) ---------------------------------------------
