@@ -32,7 +32,7 @@ from archive.models import (
     path_sha256,
 )
 from archive.sources.article import BodyStatus
-from archive.sources.parse import ParsedRecord
+from archive.sources.records import ParsedRecord
 
 NEW_STORY = Method.NEW_STORY
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)

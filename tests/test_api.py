@@ -27,7 +27,8 @@ from archive.models import IngestError, IngestRun, Story, Version
 from archive.queries import NotFoundError, archive_stats, list_stories, show_story
 from archive.search import search_versions
 from archive.sources.htmlpage import extract_html
-from archive.sources.parse import ParsedRecord, parse_file
+from archive.sources.parse import parse_file
+from archive.sources.records import ParsedRecord
 
 from .conftest import REPO, SAMPLES
 from .module_db import module_database

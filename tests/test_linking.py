@@ -18,7 +18,8 @@ from archive.fingerprint import features
 from archive.ingest import ingest
 from archive.models import Version, VersionLink
 from archive.sources.article import Article
-from archive.sources.parse import ParsedRecord, parse_file
+from archive.sources.parse import parse_file
+from archive.sources.records import ParsedRecord
 
 from .conftest import SAMPLES, SEEDS
 

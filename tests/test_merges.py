@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from archive import match, store
 from archive.models import Story, StoryMerge, Version
 from archive.sources.article import Article
-from archive.sources.parse import ParsedRecord
+from archive.sources.records import ParsedRecord
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

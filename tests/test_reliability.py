@@ -47,8 +47,9 @@ from archive.remove import remove_version
 from archive.search import search_versions
 from archive.sources import htmlpage, textdump
 from archive.sources.article import BodyStatus
-from archive.sources.parse import ParsedRecord, ParseFailure, parse_bytes, parse_file, read_records
 from archive.sources.parse import _parsed as parse_records
+from archive.sources.parse import parse_bytes, parse_file, read_records
+from archive.sources.records import ParsedRecord, ParseFailure
 from archive.storable import storable
 
 from .conftest import REPO

@@ -1,8 +1,9 @@
-"""Extract the article (text and metadata) from an HTML page: trafilatura, then a text fallback."""
+"""HTML: the article (text and metadata) of a page, by trafilatura, then by the text rules."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from html import unescape
@@ -14,6 +15,7 @@ from lxml import html as lxml_html
 from archive.sources.article import Article, BodyStatus
 from archive.sources.compilation import as_compilation
 from archive.sources.dates import ISO_LAYOUT, parse_iso_date
+from archive.sources.records import Document, ParseResult, checked_record, content_hash
 from archive.sources.textdump import extract_text, plain_page_text
 
 # chosen with scripts/eval_extraction.py on the benchmark pages (docs/extraction.md): precision
@@ -25,6 +27,7 @@ _DATE_OPTIONS = {
     "extensive_search": True,
 }
 
+_HTML_SNIFF = (b"<!doctype html", b"<html", b"<head", b"<body")
 # schema.org's type for a live blog, in JSON-LD or microdata
 _LIVE_BLOG_RE = re.compile(r"LiveBlogPosting\b")
 # Tags ("<" counted, closing ones too) past which a page is read by tags alone: real news pages
@@ -133,6 +136,18 @@ def extract_html(html: str, url: str | None = None) -> Article:
     return as_compilation(
         article, body.split("\n\n"), marked=_LIVE_BLOG_RE.search(html) is not None
     )
+
+
+def sniff(document: Document) -> bool:
+    """Whether a file not named as a page is one: its first bytes hold a page's first tags."""
+    head = document.data[:2048].lstrip().lower()
+    return any(marker in head for marker in _HTML_SNIFF)
+
+
+def read(document: Document) -> Iterator[ParseResult]:
+    """A page's article (:func:`extract_html`)."""
+    article = extract_html(document.text)
+    yield checked_record(document.source, "html", content_hash(document.raw), article)
 
 
 def _page_by_tags(html: str, url: str | None) -> Article:

@@ -54,7 +54,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -63,6 +63,7 @@ import regex
 from archive.sources.article import Article, BodyStatus
 from archive.sources.compilation import as_compilation
 from archive.sources.dates import date_in_text, opens_with_day_without_year, text_beside_date
+from archive.sources.records import Document, ParseResult, checked_record, content_hash
 from archive.terms import CJK_RUN, WORD_CHAR, WORD_START, is_latin1, split_cjk
 
 MIN_PROSE_WORDS = 6
@@ -240,6 +241,17 @@ def extract_text(text: str) -> Article:
     if found is None:
         return _page_text(blocks)
     return as_compilation(found, [b.text for b in raw_blocks])
+
+
+def sniff(document: Document) -> bool:
+    """Any text is a text dump: the format of a file that no other format takes."""
+    return True
+
+
+def read(document: Document) -> Iterator[ParseResult]:
+    """A text's article (:func:`extract_text`)."""
+    article = extract_text(document.text)
+    yield checked_record(document.source, "text", content_hash(document.raw), article)
 
 
 def _article(blocks: list[_Block]) -> Article | None:
