@@ -50,10 +50,10 @@ def work_items(
     (or :data:`CHUNK_BYTES`), read as they are asked for."""
     for path in files:
         records = None if isinstance(path, Refused) else read_records(path)
-        if records is None or isinstance(path, Refused):
+        if records is None:
             yield path
         else:
-            yield from _chunks(path, records, max(1, chunk_records))
+            yield from _chunks(os.fspath(path), records, max(1, chunk_records))
 
 
 def _chunks(path: str, records: Iterator[Found], size: int) -> Iterator[RecordChunk]:
