@@ -21,7 +21,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from archive import match
-from archive.article import BodyStatus
 from archive.db import insert_rows, insert_tuples
 from archive.match import Fingerprint, Verdict, best_verdict
 from archive.method import Method
@@ -34,7 +33,8 @@ from archive.models import (
     as_utc,
     path_sha256,
 )
-from archive.parse import ParsedRecord
+from archive.sources.article import BodyStatus
+from archive.sources.records import ParsedRecord
 
 NEW_STORY = Method.NEW_STORY
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
