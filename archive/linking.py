@@ -24,7 +24,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from sqlalchemy import Connection, Integer, String, bindparam, column, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    String,
+    bindparam,
+    column,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.sql.selectable import Select, TextualSelect
 
 from archive import align, match
@@ -49,6 +59,9 @@ MAX_COMPARED = 8
 # entries however large the archive grows. The versions of one big story are the most recent
 # holders of that story's own keys, so they are still found.
 POSTINGS_PER_KEY = 100
+# A lookup reports the holder counts of the keys this many versions hold (and fewer of the
+# others): only those can be pushed past POSTINGS_PER_KEY by a few versions written since.
+HOLDERS_REPORTED = POSTINGS_PER_KEY // 2
 # SimHashes further apart than this are not compared further: no copy or rewrite measured on
 # the dev corpus was more than 28 bits apart, two unrelated bodies are 32 on average...
 MAX_DISTANCE = 30
@@ -76,9 +89,9 @@ class Lookup:
     hits: tuple[IndexHit, ...]  # the ranked hits (cut at MAX_CANDIDATES) and same-body ones
     compared: frozenset[int]  # the hits it verified
     verdicts: tuple[Verdict, ...]  # those that passed, with their story ids as of the snapshot
-    # How many versions of the snapshot hold each key (counted up to POSTINGS_PER_KEY; keys
-    # held by none left out): so the writer tells whether newer versions moved a key's cut
-    # without asking the database.
+    # How many versions of the snapshot hold each key that at least HOLDERS_REPORTED hold
+    # (counted up to POSTINGS_PER_KEY): so the writer tells whether newer versions moved a
+    # key's cut without asking the database.
     holders: Mapping[int, int] = field(default_factory=dict)
 
 
@@ -114,8 +127,7 @@ def look_up(
         up_to = snapshot(connection)
     if not fingerprint.linkable:
         return Lookup(up_to, (), frozenset(), ())
-    reach = key_reach(connection, fingerprint.keys, up_to)
-    hits = index_hits(connection, fingerprint, up_to, reach)
+    hits, holders = _index_lookup(connection, fingerprint, up_to)
     chosen = choose(fingerprint, hits)
     candidates = candidates_of(connection, chosen)
     verdicts = _verified(fingerprint, candidates, threshold=threshold, rewrites=rewrites)
@@ -124,7 +136,7 @@ def look_up(
         tuple(hits),
         frozenset(h.version_id for h in chosen),
         tuple(verdicts),
-        {key: r.holders for key, r in reach.items()},
+        holders,
     )
 
 
@@ -147,76 +159,53 @@ def _verified(
     return verdicts
 
 
-@dataclass(frozen=True)
-class KeyReach:
-    """How far down one key's postings a lookup reads: its holders in the snapshot (counted up
-    to ``POSTINGS_PER_KEY``) and the oldest of them that counts (0: all count)."""
-
-    holders: int
-    floor: int
-
-
-def key_reach(connection: Connection, keys: Iterable[int], up_to: int) -> dict[int, KeyReach]:
-    """The :class:`KeyReach` of each of ``keys`` held by a version up to ``up_to``: one step
-    down the (key, version_id) index per posting, at most ``POSTINGS_PER_KEY`` per key."""
-    wanted = sorted(set(keys))
-    if not wanted:
-        return {}
-    rows = connection.execute(_reach_statement(len(wanted)), _key_parameters(wanted, up_to))
-    # One number per key, so that the postings are walked once: the floor when the key is
-    # crowded (a version id, > 0), else minus its holder count.
-    return {
-        key: KeyReach(POSTINGS_PER_KEY, reach) if reach > 0 else KeyReach(-reach, 0)
-        for key, reach in rows
-        if reach
-    }
-
-
-@functools.cache
-def _reach_statement(key_count: int) -> TextualSelect:
-    """The statement of :func:`key_reach` for ``key_count`` keys, bound as ``key0``, ``key1``...
-    and ``up_to``: one statement per count, written as SQL because SQLAlchemy compiles a
-    VALUES construct anew on every execution (5 ms here, more than the lookup)."""
-    sql = f"""
-        WITH wanted ("key") AS (VALUES {_values(key_count)})
-        SELECT wanted."key", (
-            SELECT CASE WHEN count(*) = {POSTINGS_PER_KEY:d} THEN min(recent.version_id)
-                ELSE -count(*) END
-            FROM (
-                SELECT held.version_id FROM match_keys AS held
-                WHERE held."key" = wanted."key" AND held.version_id <= :up_to
-                ORDER BY held.version_id DESC LIMIT {POSTINGS_PER_KEY:d}
-            ) AS recent
-        ) AS reach
-        FROM wanted
-    """
-    return text(sql).columns(column("key", UnsignedBigInt), column("reach", Integer))
-
-
 @functools.cache
 def _ranked_lookup(key_count: int) -> TextualSelect:
     """The ranked key lookup of :func:`index_hits` for ``key_count`` keys, bound as ``key0``,
-    ``floor0``, ``key1``, ``floor1``... and ``up_to``: each key's postings from its floor
-    (:class:`KeyReach`) on, that is its ``POSTINGS_PER_KEY`` most recent, read through the
-    (key, version_id) index."""
-    floors = ", ".join(
-        f"(CAST(:key{n} AS BIGINT), CAST(:floor{n} AS BIGINT))" for n in range(key_count)
-    )
+    ``key1``... and ``up_to``: one statement per count, written as SQL because SQLAlchemy
+    compiles a VALUES construct anew on every execution (5 ms here, more than the lookup).
+
+    For each wanted key, ``reach`` walks its ``POSTINGS_PER_KEY`` most recent postings one step
+    at a time down the (key, version_id) index, once, and says what the walk found in one
+    number: the oldest of them when there are that many (the key's *floor*, a version id > 0),
+    else minus how many there are. The join then reads only the postings from each floor on.
+    The statement returns the ranked versions, then one row (version columns NULL) with the
+    reach of each key that at least ``HOLDERS_REPORTED`` versions hold: the writer needs the
+    holder counts of crowded keys to tell whether versions written since moved a key's floor
+    (:meth:`Recent.decide`). Most keys are held by a few versions; their rows would cost more
+    to read than the rest of the lookup.
+    """
     sql = f"""
-        WITH floors ("key", floor) AS (VALUES {floors}),
+        WITH wanted ("key") AS (VALUES {_values(key_count)}),
+        reach AS (
+            SELECT wanted."key" AS "key", (
+                SELECT CASE WHEN count(*) = {POSTINGS_PER_KEY:d} THEN min(recent.version_id)
+                    ELSE -count(*) END
+                FROM (
+                    SELECT held.version_id FROM match_keys AS held
+                    WHERE held."key" = wanted."key" AND held.version_id <= :up_to
+                    ORDER BY held.version_id DESC LIMIT {POSTINGS_PER_KEY:d}
+                ) AS recent
+            ) AS reach
+            FROM wanted
+        ),
         ranked AS (
             SELECT match_keys.version_id AS version_id, count(*) AS shared
-            FROM floors JOIN match_keys
-                ON match_keys."key" = floors."key" AND match_keys.version_id >= floors.floor
-            WHERE match_keys.version_id <= :up_to
+            FROM reach JOIN match_keys
+                ON match_keys."key" = reach."key"
+                AND match_keys.version_id >= CASE WHEN reach.reach > 0 THEN reach.reach ELSE 0 END
+            WHERE reach.reach <> 0 AND match_keys.version_id <= :up_to
             GROUP BY match_keys.version_id
             HAVING count(*) >= {MIN_SHARED_KEYS:d}
             ORDER BY count(*) DESC, match_keys.version_id
             LIMIT {MAX_CANDIDATES:d}
         )
         SELECT versions.id, versions.story_id, versions.simhash, versions.body_sha256,
-            ranked.shared
+            ranked.shared, NULL AS "key", NULL AS reach
         FROM versions JOIN ranked ON versions.id = ranked.version_id
+        UNION ALL
+        SELECT NULL, NULL, NULL, NULL, NULL, reach."key", reach.reach
+        FROM reach WHERE reach.reach > 0 OR reach.reach <= -{HOLDERS_REPORTED:d}
     """
     return text(sql).columns(
         column("id", Integer),
@@ -224,6 +213,8 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
         column("simhash", UnsignedBigInt),
         column("body_sha256", String),
         column("shared", Integer),
+        column("key", BigInteger),
+        column("reach", Integer),
     )
 
 
@@ -253,30 +244,31 @@ def _bodies(count: int) -> Select[int, str, str | None]:
     return select(Version.id, Version.body, Version.language).where(Version.id.in_(ids))
 
 
-def index_hits(
-    connection: Connection,
-    fingerprint: Fingerprint,
-    up_to: int,
-    reach: Mapping[int, KeyReach] | None = None,
-) -> list[IndexHit]:
+def index_hits(connection: Connection, fingerprint: Fingerprint, up_to: int) -> list[IndexHit]:
     """Versions up to ``up_to`` with the same body, and the ``MAX_CANDIDATES`` that share the
     most index keys (at least ``MIN_SHARED_KEYS``, counting each key's ``POSTINGS_PER_KEY``
-    most recent holders): through indexes only. None for a body that is not linked.
-    ``reach`` is :func:`key_reach` of the fingerprint's keys, when already at hand."""
+    most recent holders): through indexes only. None for a body that is not linked."""
+    return _index_lookup(connection, fingerprint, up_to)[0]
+
+
+def _index_lookup(
+    connection: Connection, fingerprint: Fingerprint, up_to: int
+) -> tuple[list[IndexHit], dict[int, int]]:
+    """:func:`index_hits`, and how many versions up to ``up_to`` hold each of the
+    fingerprint's keys that at least ``HOLDERS_REPORTED`` hold (counted up to
+    ``POSTINGS_PER_KEY``)."""
     if not fingerprint.linkable:
-        return []
-    if reach is None:
-        reach = key_reach(connection, fingerprint.keys, up_to)
+        return [], {}
+    keys = sorted(set(fingerprint.keys))
     hits: dict[int, IndexHit] = {}
-    # A version shares at least MIN_SHARED_KEYS keys with a hit; keys nobody holds are left out
-    # (most keys of a new story).
-    if len(reach) >= MIN_SHARED_KEYS:
-        parameters = {"up_to": up_to}
-        for n, (key, reached) in enumerate(sorted(reach.items())):
-            parameters[f"key{n}"] = key
-            parameters[f"floor{n}"] = reached.floor
-        rows = connection.execute(_ranked_lookup(len(reach)), parameters)
-        hits.update((row[0], IndexHit(*row)) for row in rows)
+    holders: dict[int, int] = {}
+    if keys:
+        rows = connection.execute(_ranked_lookup(len(keys)), _key_parameters(keys, up_to))
+        for version_id, story_id, simhash, body_hash, shared, key, reach in rows:
+            if version_id is not None:
+                hits[version_id] = IndexHit(version_id, story_id, simhash, body_hash, shared)
+            else:
+                holders[key] = POSTINGS_PER_KEY if reach > 0 else -reach
     # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
     # makes PostgreSQL scan every version.
     same_body = connection.execute(
@@ -285,7 +277,7 @@ def index_hits(
     )
     for version_id, story_id, simhash, body_hash in same_body:
         hits.setdefault(version_id, IndexHit(version_id, story_id, simhash, body_hash, 0))
-    return sorted(hits.values(), key=lambda hit: hit.version_id)
+    return sorted(hits.values(), key=lambda hit: hit.version_id), holders
 
 
 def choose(fingerprint: Fingerprint, hits: Iterable[IndexHit]) -> list[IndexHit]:
@@ -534,12 +526,16 @@ class Recent:
         return hits
 
     def _cut_moved(self, fingerprint: Fingerprint, lookup: Lookup) -> bool:
-        """Whether versions committed after the snapshot push one of the new version's keys
+        """Whether versions committed after the snapshot may push one of the new version's keys
         past ``POSTINGS_PER_KEY`` holders, so that its oldest holders in the snapshot no longer
-        count (rare: a key that crowded is a common pair of words). The batch's own versions do
-        not count: a lookup made in the writer does not see them in the index either."""
+        count (rare: a key that crowded is a common pair of words). A key the lookup did not
+        report holds fewer than ``HOLDERS_REPORTED``: it may move only when more versions than
+        the rest were written since (then the writer looks the version up again, which is
+        exact). The batch's own versions do not count: a lookup made in the writer does not
+        see them in the index either."""
         for key in set(fingerprint.keys):
-            room = POSTINGS_PER_KEY - lookup.holders.get(key, 0)
+            held = lookup.holders.get(key)
+            room = POSTINGS_PER_KEY - (HOLDERS_REPORTED - 1 if held is None else held)
             newer = self._holders.get(key)
             if newer is None or len(newer) <= room:
                 continue

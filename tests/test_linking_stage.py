@@ -3,17 +3,20 @@ against what was written since, decide exactly what a serial run decides."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.orm import Session
 
-from archive import linking
+from archive import linking, match
 from archive.db import open_archive
 from archive.ingest import ingest, prepare_file
-from archive.models import Version, VersionLink
+from archive.models import MatchKey, Story, Version, VersionLink
 from archive.remove import remove_version
+from archive.sources.article import Article
 
 from .story_corpus import write_story_corpus
 from .test_ingest import SEED_COPY, rechromed
@@ -162,3 +165,74 @@ def test_the_write_ahead_log_is_emptied_after_each_batch_while_workers_read(
     )
     engine.dispose()
     assert sizes and max(sizes) == 0
+
+
+_NOW = datetime(2026, 1, 1, tzinfo=UTC)
+_BODY = (
+    "Councillors in Portwell approved the tidal barrier on Tuesday after a long debate. "
+    "The gates will close twelve times a year, and fishermen fear silt in the inner basin. "
+    "Construction starts next spring and lasts three years, the council said."
+)
+
+
+def _add_versions(connection: Connection, ids: range, keys: list[int], **row: object) -> None:
+    connection.execute(
+        insert(Version),
+        [
+            {
+                "id": n,
+                "story_id": 1,
+                "source_path": f"{n}.txt",
+                "format": "text",
+                "content_sha256": f"{n:064x}",
+                "body_sha256": f"{n:064x}",
+                "simhash": 0,
+                "title": "t",
+                "body": "Unrelated filler about weather.",
+                "ingested_at": _NOW,
+                "match_method": "new story",
+                **row,
+            }
+            for n in ids
+        ],
+    )
+    connection.execute(
+        insert(MatchKey), [{"key": key, "version_id": n} for key in keys for n in ids]
+    )
+
+
+@pytest.mark.parametrize(
+    ("held", "written_since", "still_found"),
+    [(linking.POSTINGS_PER_KEY, 1, False), (49, 52, False), (49, 51, True)],
+)
+def test_versions_written_since_the_lookup_that_crowd_a_key_out_are_rechecked(
+    engine: Engine, held: int, written_since: int, still_found: bool
+) -> None:
+    """A worker looked a version up while its two keys had ``held`` holders, the oldest of them
+    a near copy; then ``written_since`` more versions holding both keys were committed. When
+    that pushes the copy out of the keys' most recent holders, a serial run would not find
+    it: neither may the writer (it tells from the holder counts the lookup brought)."""
+    keys = [1001, 1002]
+    new = replace(
+        match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
+        keys=tuple(keys),
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": _NOW, "last_seen_at": _NOW}]
+        )
+        _add_versions(connection, range(1, 2), keys, body=_BODY, simhash=new.simhash)
+        _add_versions(connection, range(2, held + 1), keys, simhash=~new.simhash & (2**64 - 1))
+    with engine.connect() as connection:
+        lookup = linking.look_up(connection, new)
+    assert [v.version_id for v in lookup.verdicts] == [1]
+    with engine.begin() as connection:
+        later = range(held + 1, held + written_since + 1)
+        _add_versions(connection, later, keys, simhash=~new.simhash & (2**64 - 1))
+    with engine.connect() as connection:
+        recent = linking.Recent()
+        recent.catch_up(connection, [lookup])
+        rechecked = recent.decide(new, lookup)
+        looked_up_now = recent.decide(new, None)
+    assert rechecked == looked_up_now
+    assert [v.version_id for v in rechecked] == ([1] if still_found else [])
