@@ -143,7 +143,9 @@ class Story(Base):
     canonical_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("versions.id", use_alter=True, ondelete="SET NULL")
     )
-    # A version is "seen" at its publication time, or at its ingest time when it has no date.
+    # A version is "seen" at its publication time, or at its ingest time when it has no date;
+    # a story is last seen at its latest publication date where a version has one, else at its
+    # latest ingest time (archive.store.Seen, migration 0009).
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -80,25 +80,6 @@ class NotFoundError(LookupError):
     """An id the user gave names nothing in the archive; ``str()`` is the message to show."""
 
 
-def last_seen(published_at: Any, ingested_at: Any) -> Any:
-    """When a story was last seen, as an aggregate over its versions' columns: the latest
-    publication date where any version has one, else the latest ingest time.
-
-    A version without a date is seen when it was ingested; that time says when the archive got
-    the file, not when the story ran, so it must not make a 2024 story "last seen" today while
-    another version carries a date. (``stories.last_seen_at`` keeps the rule it is written
-    with, every version's publication or ingest time; the commands show this one.)"""
-    return func.coalesce(func.max(published_at), func.max(ingested_at))
-
-
-def last_seen_of(versions: Any) -> datetime:
-    """:func:`last_seen` of loaded versions (objects with ``published_at`` and
-    ``ingested_at``)."""
-    published: list[datetime] = [v.published_at for v in versions if v.published_at is not None]
-    ingested: list[datetime] = [v.ingested_at for v in versions]
-    return max(published) if published else max(ingested)
-
-
 @dataclass(frozen=True)
 class StoryListing:
     """One line of ``archive stories``."""
@@ -129,11 +110,7 @@ def list_stories(
     ``limit=None`` lists them all.
     """
     counts = (
-        select(
-            Version.story_id,
-            func.count().label("n"),
-            last_seen(Version.published_at, Version.ingested_at).label("last_seen_at"),
-        )
+        select(Version.story_id, func.count().label("n"))
         .group_by(Version.story_id)
         .having(func.count() >= min_versions)
         .subquery()
@@ -143,7 +120,7 @@ def list_stories(
         Story.title,
         counts.c.n,
         Story.first_seen_at,
-        counts.c.last_seen_at,
+        Story.last_seen_at,
         Story.canonical_version_id,
     ).join(counts, counts.c.story_id == Story.id)
     if site:
@@ -250,7 +227,7 @@ def show_story(engine: Engine, story_id: int) -> StoryDetail:
             title=story.title,
             canonical_version_id=story.canonical_version_id,
             first_seen_at=story.first_seen_at,
-            last_seen_at=last_seen_of(ordered),
+            last_seen_at=story.last_seen_at,
             versions=tuple(_version_detail(v, story.canonical_version_id) for v in ordered),
             links=tuple(
                 LinkDetail(
@@ -366,7 +343,6 @@ def archive_stats(engine: Engine, *, top: int = 10) -> ArchiveStats:
                 Version.story_id,
                 func.count().label("n"),
                 func.count(distinct(Version.site)).label("sites"),
-                last_seen(Version.published_at, Version.ingested_at).label("last_seen_at"),
             )
             .group_by(Version.story_id)
             .subquery()
@@ -379,7 +355,7 @@ def archive_stats(engine: Engine, *, top: int = 10) -> ArchiveStats:
         ).all()
         seen = (
             session.scalar(select(func.min(Story.first_seen_at))),
-            session.scalar(select(func.max(per_story.c.last_seen_at))),
+            session.scalar(select(func.max(Story.last_seen_at))),
         )
         methods = session.execute(
             select(Version.match_method, func.count()).group_by(Version.match_method)

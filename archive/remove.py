@@ -74,9 +74,7 @@ def remove_version(engine: Engine, version_id: int, *, now: datetime | None = No
             _refresh(story, keeper)
             for part in (p for p in parts if p is not keeper):
                 first = _first(part)
-                split = Story(
-                    title=first.title, first_seen_at=_seen(first), last_seen_at=_seen(first)
-                )
+                split = Story(title=first.title, first_seen_at=now, last_seen_at=now)
                 session.add(split)
                 session.flush()
                 _move(session, [v.id for v in part], split.id)
@@ -185,16 +183,11 @@ def _first(part: list[Version]) -> Version:
     return min(part, key=store.canonical_order)
 
 
-def _seen(version: Version) -> datetime:
-    return version.published_at or version.ingested_at
-
-
 def _refresh(story: Story, part: list[Version]) -> None:
     canonical = _first(part)
     story.canonical_version_id = canonical.id
     story.title = canonical.title
-    story.first_seen_at = min(_seen(v) for v in part)
-    story.last_seen_at = max(_seen(v) for v in part)
+    store.set_seen(story, ((v.published_at, v.ingested_at) for v in part))
 
 
 def _move(session: Session, version_ids: list[int], story_id: int) -> None:

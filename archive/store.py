@@ -3,6 +3,8 @@ merges, canonical versions and seen-times."""
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -152,22 +154,59 @@ def canonical_order(version: Version) -> tuple[bool, datetime, datetime, int]:
     return canonical_key(version.published_at, version.ingested_at, version.id)
 
 
+@dataclass(frozen=True)
+class Seen:
+    """When a story was seen, from its versions' publication and ingest times: the rule of
+    ``stories.first_seen_at`` and ``stories.last_seen_at`` (docs/schema.md).
+
+    A version is seen at its publication time, else (no date) at its ingest time; a story is
+    first seen when its first version was. It is last seen at the latest publication date of
+    its versions where any has one (``dated``), else at their latest ingest time: an undated
+    version says when the archive got the file, not when the story ran, and must not make a
+    2024 story "last seen" today. ``a | b`` is the story of both sets of versions.
+    """
+
+    first: datetime
+    last: datetime
+    dated: bool  # whether ``last`` is a publication date
+
+    @classmethod
+    def of(cls, published_at: datetime | None, ingested_at: datetime) -> Seen:
+        """The seen-times of one version."""
+        seen = published_at or ingested_at
+        return cls(seen, seen, published_at is not None)
+
+    def __or__(self, other: Seen) -> Seen:
+        if self.dated == other.dated:
+            last = max(self.last, other.last)
+        else:
+            last = self.last if self.dated else other.last
+        return Seen(min(self.first, other.first), last, self.dated or other.dated)
+
+
+def seen_of(versions: Iterable[tuple[datetime | None, datetime]]) -> Seen:
+    """:class:`Seen` of a story's versions, given as (``published_at``, ``ingested_at``)."""
+    return functools.reduce(operator.or_, (Seen.of(*times) for times in versions))
+
+
+def set_seen(story: Story, versions: Iterable[tuple[datetime | None, datetime]]) -> None:
+    """Give ``story`` the first and last seen times of ``versions`` (:func:`seen_of`)."""
+    seen = seen_of(versions)
+    story.first_seen_at, story.last_seen_at = seen.first, seen.last
+
+
 @dataclass
 class _StoryState:
     """A story as the batch leaves it; written when the batch is flushed."""
 
     id: int
     title: str
-    first_seen_at: datetime
-    last_seen_at: datetime
+    seen: Seen
     canonical: tuple[bool, datetime, datetime, int] | None  # canonical_key of its canonical version
     stored: bool  # already a row (else inserted on flush)
 
-    def take(
-        self, key: tuple[bool, datetime, datetime, int], title: str, seen_at: datetime
-    ) -> None:
-        self.first_seen_at = min(self.first_seen_at, seen_at)
-        self.last_seen_at = max(self.last_seen_at, seen_at)
+    def take(self, key: tuple[bool, datetime, datetime, int], title: str, seen: Seen) -> None:
+        self.seen |= seen
         if self.canonical is None or key < self.canonical:
             self.canonical = key
             self.title = title
@@ -239,16 +278,14 @@ class BatchWriter:
         verdict = best_verdict(verdicts)
         article = record.article
         published_at = as_utc(article.published_at) if article.published_at else None
-        seen_at = published_at or self._now
+        seen = Seen.of(published_at, self._now)
         version_id = next(self._version_ids)
         if verdict is None:
-            story = _StoryState(
-                next(self._story_ids), article.title, seen_at, seen_at, None, stored=False
-            )
+            story = _StoryState(next(self._story_ids), article.title, seen, None, stored=False)
             self._stories[story.id] = story
         else:
             story = self._story(self._resolve(verdict.story_id))
-        story.take(canonical_key(published_at, self._now, version_id), article.title, seen_at)
+        story.take(canonical_key(published_at, self._now, version_id), article.title, seen)
         self._version_rows.append(
             {
                 "id": version_id,
@@ -293,8 +330,8 @@ class BatchWriter:
                         "id": s.id,
                         "title": s.title,
                         "canonical_version_id": None,
-                        "first_seen_at": s.first_seen_at,
-                        "last_seen_at": s.last_seen_at,
+                        "first_seen_at": s.seen.first,
+                        "last_seen_at": s.seen.last,
                     }
                     for s in new_stories
                 ],
@@ -335,8 +372,8 @@ class BatchWriter:
                         "story": s.id,
                         "new_title": s.title,
                         "canonical": s.canonical[3] if s.canonical else None,
-                        "first": s.first_seen_at,
-                        "last": s.last_seen_at,
+                        "first": s.seen.first,
+                        "last": s.seen.last,
                     }
                     for s in self._stories.values()
                 ],
@@ -363,8 +400,11 @@ class BatchWriter:
             )
             for row in rows:
                 story_key = None if row[4] is None else canonical_key(row[5], row[6], row[4])
-                state = _StoryState(row[0], row[1], row[2], row[3], story_key, stored=True)
-                self._stories[row[0]] = state
+                # The canonical version is the earliest published, undated ones last: the story
+                # has a dated version, and its last seen time is a publication date, when that
+                # one has a date.
+                seen = Seen(row[2], row[3], dated=row[5] is not None)
+                self._stories[row[0]] = _StoryState(row[0], row[1], seen, story_key, stored=True)
 
     def _story(self, story_id: int) -> _StoryState:
         if story_id not in self._stories:
@@ -376,8 +416,7 @@ class BatchWriter:
         survivor = self._story(survivor_id)
         for story_id in absorbed:
             gone = self._story(story_id)
-            survivor.first_seen_at = min(survivor.first_seen_at, gone.first_seen_at)
-            survivor.last_seen_at = max(survivor.last_seen_at, gone.last_seen_at)
+            survivor.seen |= gone.seen
             if gone.canonical is not None and (
                 survivor.canonical is None or gone.canonical < survivor.canonical
             ):
