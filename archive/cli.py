@@ -896,18 +896,23 @@ def _url(db_url: str | None) -> str:
 def _archive(url: str, *, create: bool = False) -> Archive:
     """The archive at ``url``; only with ``create`` (ingest) is a missing one made. A database
     that cannot be opened, or holds no archive, is a one-line error with exit code 1."""
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
     from archive.api import Archive, NoArchiveError
-    from archive.config import display_url, mask_secrets
-    from archive.errors import ArchiveBusyError
 
     _opened_urls.append(url)
     try:
         return Archive(url, create=create)
     except NoArchiveError as exc:
         raise click.ClickException(f"{exc} (archive ingest creates one)") from exc
-    except (SQLAlchemyError, OSError, ValueError, ArchiveBusyError) as exc:
+    except Exception as exc:
+        # SQLAlchemy is imported here, when opening failed: a query on an up-to-date SQLite
+        # archive does not load it (archive.sqlite_read)
+        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+        from archive.config import display_url, mask_secrets
+        from archive.errors import ArchiveBusyError
+
+        if not isinstance(exc, SQLAlchemyError | OSError | ValueError | ArchiveBusyError):
+            raise
         # a URL that does not parse (the database URL check says so by raising from it)
         if isinstance(exc, ArgumentError) or isinstance(exc.__cause__, ArgumentError):
             raise click.ClickException(

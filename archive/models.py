@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from archive.schema import as_utc, path_sha256
 
 # Stable constraint names, so that migrations can refer to them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -62,16 +63,6 @@ class UnsignedBigInt(TypeDecorator[int]):
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> int | None:
         return None if value is None else to_unsigned64(value)
-
-
-def path_sha256(source_path: str) -> str:
-    """``versions.source_path_sha256`` of a path: the hex SHA-256 of its UTF-8 bytes."""
-    return hashlib.sha256(source_path.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def as_utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime; a naive value is taken to be UTC already."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -3,11 +3,9 @@ merges, canonical versions and seen-times."""
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -26,20 +24,16 @@ from archive import match
 from archive.db import insert_rows, insert_tuples
 from archive.match import Fingerprint, Verdict, best_verdict
 from archive.method import Method
-from archive.models import (
-    MatchKey,
-    Story,
-    StoryMerge,
-    Version,
-    VersionLink,
-    as_utc,
-    path_sha256,
-)
+from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
+from archive.schema import CanonicalKey, Seen, as_utc, path_sha256
+
+# The story rules the relinker (archive/relink.py) finds here, beside the writer's.
+from archive.schema import canonical_key as canonical_key
+from archive.schema import set_seen as set_seen
 from archive.sources.article import BodyStatus
 from archive.sources.records import ParsedRecord
 
 NEW_STORY = Method.NEW_STORY
-_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 # The mapped classes' tables, for Core statements (typed as tables: bulk inserts and updates).
 # Statements here run on the session's connection, not through the ORM: its result machinery
@@ -141,60 +135,6 @@ def resolve_story_id(session: Session, story_id: int) -> int | None:
     return session.scalar(select(StoryMerge.story_id).where(StoryMerge.merged_story_id == story_id))
 
 
-def canonical_key(
-    published_at: datetime | None, ingested_at: datetime, version_id: int
-) -> tuple[bool, datetime, datetime, int]:
-    """The canonical version of a story is the first by this key: the earliest published
-    (versions without a date last), then the earliest ingested, then the lowest id."""
-    return (published_at is None, published_at or _END_OF_TIME, ingested_at, version_id)
-
-
-def canonical_order(version: Version) -> tuple[bool, datetime, datetime, int]:
-    """:func:`canonical_key` of a stored version."""
-    return canonical_key(version.published_at, version.ingested_at, version.id)
-
-
-@dataclass(frozen=True)
-class Seen:
-    """When a story was seen, from its versions' publication and ingest times: the rule of
-    ``stories.first_seen_at`` and ``stories.last_seen_at`` (docs/schema.md).
-
-    A version is seen at its publication time, else (no date) at its ingest time; a story is
-    first seen when its first version was. It is last seen at the latest publication date of
-    its versions where any has one (``dated``), else at their latest ingest time: an undated
-    version says when the archive got the file, not when the story ran, and must not make a
-    2024 story "last seen" today. ``a | b`` is the story of both sets of versions.
-    """
-
-    first: datetime
-    last: datetime
-    dated: bool  # whether ``last`` is a publication date
-
-    @classmethod
-    def of(cls, published_at: datetime | None, ingested_at: datetime) -> Seen:
-        """The seen-times of one version."""
-        seen = published_at or ingested_at
-        return cls(seen, seen, published_at is not None)
-
-    def __or__(self, other: Seen) -> Seen:
-        if self.dated == other.dated:
-            last = max(self.last, other.last)
-        else:
-            last = self.last if self.dated else other.last
-        return Seen(min(self.first, other.first), last, self.dated or other.dated)
-
-
-def seen_of(versions: Iterable[tuple[datetime | None, datetime]]) -> Seen:
-    """:class:`Seen` of a story's versions, given as (``published_at``, ``ingested_at``)."""
-    return functools.reduce(operator.or_, (Seen.of(*times) for times in versions))
-
-
-def set_seen(story: Story, versions: Iterable[tuple[datetime | None, datetime]]) -> None:
-    """Give ``story`` the first and last seen times of ``versions`` (:func:`seen_of`)."""
-    seen = seen_of(versions)
-    story.first_seen_at, story.last_seen_at = seen.first, seen.last
-
-
 @dataclass
 class _StoryState:
     """A story as the batch leaves it; written when the batch is flushed."""
@@ -202,10 +142,10 @@ class _StoryState:
     id: int
     title: str
     seen: Seen
-    canonical: tuple[bool, datetime, datetime, int] | None  # canonical_key of its canonical version
+    canonical: CanonicalKey | None  # canonical_key of its canonical version
     stored: bool  # already a row (else inserted on flush)
 
-    def take(self, key: tuple[bool, datetime, datetime, int], title: str, seen: Seen) -> None:
+    def take(self, key: CanonicalKey, title: str, seen: Seen) -> None:
         self.seen |= seen
         if self.canonical is None or key < self.canonical:
             self.canonical = key

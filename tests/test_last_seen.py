@@ -18,7 +18,7 @@ from archive.ingest import ingest
 from archive.models import Story, Version
 from archive.relink import relink
 from archive.remove import remove_version
-from archive.store import Seen, seen_of
+from archive.schema import Seen, seen_of
 
 from .test_merges import Linker
 
