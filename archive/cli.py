@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
-    from archive.api import Archive, ParsedRecord, Report
+    from archive.api import Archive, ArchiveStats, ParsedRecord, Report
 
 MAX_FAILURES_SHOWN = 20
 # Where output is not a terminal, tables are as wide as their content (up to this at least):
@@ -744,16 +744,23 @@ _BIGGEST_COLUMNS = (
     type=click.IntRange(min=0),
     help="Biggest stories shown.",
 )
-@json_option
-def stats_command(db_url: str | None, top: int, as_json: bool) -> None:
-    """Totals of the archive and its biggest stories."""
+@output_options(piped="table")
+def stats_command(db_url: str | None, top: int, output: str | None) -> None:
+    """Totals of the archive and its biggest stories.
+
+    --tsv and --csv give the totals, one a row (measure and value, named as in --json);
+    --json the totals and the biggest stories.
+    """
     from rich import box
     from rich.table import Table
 
     with _archive(_url(db_url)) as archive:
         stats = archive.stats(top=top)
-    if as_json:
+    if output == "json":
         _echo_json(stats)
+        return
+    if output in {"tsv", "csv"}:
+        _write_records(_measures(stats), ["measure", "value"], output)
         return
     totals = Table(box=box.SIMPLE_HEAD, show_header=False, show_edge=False, pad_edge=False)
     totals.add_column(justify="right")
@@ -804,6 +811,20 @@ def stats_command(db_url: str | None, top: int, as_json: bool) -> None:
             title="Biggest stories",
             console=console,
         )
+
+
+def _measures(stats: ArchiveStats) -> list[dict[str, Any]]:
+    """The totals of ``stats`` as records of a measure and its value, named as the fields of
+    ``stats --json`` are (``versions_by_method.exact``)."""
+    records = []
+    for name, value in _fields_of(stats).items():
+        if name == "biggest_stories":
+            continue
+        if isinstance(value, dict):
+            records += [{"measure": f"{name}.{k}", "value": v} for k, v in value.items()]
+        else:
+            records.append({"measure": name, "value": value})
+    return records
 
 
 @main.command("export")

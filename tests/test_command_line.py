@@ -244,6 +244,26 @@ def test_every_list_has_table_tsv_csv_and_json(samples: tuple[Engine, str]) -> N
         assert "─" in table, command
 
 
+def test_stats_totals_are_tsv_and_csv_as_json_names_them(samples: tuple[Engine, str]) -> None:
+    db = ["--db", samples[1]]
+    as_json = json.loads(invoke(["stats", *db, "--json"]).stdout)
+    as_csv = list(csv.reader(io.StringIO(invoke(["stats", *db, "--csv"]).stdout)))
+    as_tsv = [line.split("\t") for line in invoke(["stats", *db, "--tsv"]).stdout.splitlines()]
+    assert as_csv == as_tsv
+    assert as_csv[0] == ["measure", "value"]
+    measures = dict(as_csv[1:])
+    assert len(measures) == len(as_csv) - 1  # each measure once
+    by_method = as_json.pop("versions_by_method")
+    assert as_json.pop("biggest_stories")  # --json only: a list of its own
+    assert measures == {
+        **{name: str(value) for name, value in as_json.items()},
+        **{f"versions_by_method.{m}": str(n) for m, n in by_method.items()},
+    }
+    assert measures["versions"] == "11" and measures["versions_by_method.new story"] == "6"
+    assert measures["first_seen_at"] == "2023-09-22T06:05:00+00:00"
+    assert "─" in invoke(["stats", *db]).stdout  # a table by default, also piped
+
+
 def test_an_empty_result_prints_no_table_and_says_so_on_stderr(
     samples: tuple[Engine, str],
 ) -> None:

@@ -41,6 +41,8 @@ READS = [
     ["stats"],
     ["stats", "--json"],
     ["stats", "--top", "2"],
+    ["stats", "--csv"],
+    ["stats", "--tsv"],
     ["search", "barrier"],
     ["search", "portw*", "--json"],
     ["search", "nosuchwordanywhere"],
