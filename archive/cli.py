@@ -9,8 +9,9 @@ names, the diff's renderers) and settings; tests/test_cli_layers.py keeps it tha
 Every command should start at once, so this module imports only click and small modules of its
 own: the API (SQLAlchemy, and behind ingest and parse trafilatura, numpy, warcio, wordfreq
 and the like) is imported inside the commands that use it. ``archive --help`` and
-``archive --version`` load none of it, a query on an up-to-date archive no parsing code and no
-Alembic; tests/test_cli_startup.py keeps it that way.
+``archive --version`` load none of it; a query on an up-to-date SQLite archive is read with
+sqlite3 and loads no SQLAlchemy either (archive.sqlite_read), one elsewhere no parsing code and
+no Alembic; tests/test_cli_startup.py keeps it that way.
 """
 
 from __future__ import annotations
