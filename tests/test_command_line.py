@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,9 @@ from sqlalchemy import Engine, create_engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from archive.cli import main
-from archive.export import story_records
 from archive.ingest import ingest
-from archive.models import IngestRun, Version
-from archive.queries import archive_stats, list_stories, show_story
+from archive.models import IngestRun
+from archive.queries import show_story
 
 from .conftest import SAMPLES
 from .module_db import BOTH_DATABASES, module_database
@@ -394,52 +392,6 @@ def test_ingest_and_relink_report_as_json(tmp_path: Path) -> None:
     assert [s["story_id"] for s in report["linked_stories"]][:1] == [1]
     relinked = json.loads(invoke(["relink", "--db", database, "--json"]).stdout)
     assert relinked["versions"] == 11 and relinked["stories_after"] == 6
-
-
-# --- last seen -----------------------------------------------------------------------------
-
-BODY = (
-    "The ferry operator on the islands said on Monday that the winter timetable would keep "
-    "two sailings a day to the mainland, after a campaign by residents who feared losing the "
-    "evening boat. The company had proposed cutting the service to one crossing from November. "
-    "Residents said the late sailing was the only way for hospital staff and students to get "
-    "home the same day. The operator said it would review the numbers again in the spring."
-)
-
-
-def write_record(folder: Path, name: str, published: str | None) -> Path:
-    record = {"title": "Island ferry keeps its evening sailing", "text": BODY}
-    if published:
-        record["published"] = published
-    path = folder / name
-    path.write_text(json.dumps(record))
-    return path
-
-
-def test_last_seen_is_the_latest_publication_date_where_known(
-    engine: Engine, tmp_path: Path
-) -> None:
-    dated = write_record(tmp_path, "dated.json", "2024-03-01T08:00:00+00:00")
-    undated = write_record(tmp_path, "undated.json", None)  # the same text, no date: today
-    assert ingest([str(dated), str(undated)], engine).failed == 0
-    march = datetime(2024, 3, 1, 8, tzinfo=UTC)
-    [story] = list_stories(engine)
-    assert story.versions == 2
-    assert story.first_seen_at == story.last_seen_at == march
-    assert show_story(engine, story.story_id).last_seen_at == march
-    assert archive_stats(engine).last_seen_at == march
-    assert next(story_records(engine))["last_seen_at"] == march
-
-
-def test_last_seen_is_the_ingest_time_when_no_version_has_a_date(
-    engine: Engine, tmp_path: Path
-) -> None:
-    ingest([str(write_record(tmp_path, "undated.json", None))], engine)
-    [story] = list_stories(engine)
-    with Session(engine) as session:
-        ingested = session.scalar(select(Version.ingested_at))
-    assert story.last_seen_at == ingested
-    assert abs((datetime.now(UTC) - story.last_seen_at).total_seconds()) < 600
 
 
 def test_standard_input_is_read_once(tmp_path: Path) -> None:

@@ -14,8 +14,10 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from archive.db import downgrade, upgrade
+from archive.export import story_records
 from archive.ingest import ingest
 from archive.models import Story, Version
+from archive.queries import archive_stats, list_stories, show_story
 from archive.relink import relink
 from archive.remove import remove_version
 from archive.schema import Seen, seen_of
@@ -148,3 +150,30 @@ def test_migration_0009_recomputes_last_seen_both_ways(engine: Engine, tmp_path:
     assert stored_seen(engine) == [(MARCH, undated_ingest)]
     upgrade(engine)
     assert stored_seen(engine) == [(MARCH, MARCH)]
+
+
+# --- as the commands show it ------------------------------------------------------------
+
+
+def test_last_seen_is_the_latest_publication_date_where_known(
+    engine: Engine, tmp_path: Path
+) -> None:
+    dated = record(tmp_path, "dated.json", MARCH)
+    undated = record(tmp_path, "undated.json", None)  # the same text, no date: today
+    assert ingest([dated, undated], engine).failed == 0
+    [story] = list_stories(engine)
+    assert story.versions == 2
+    assert story.first_seen_at == story.last_seen_at == MARCH
+    assert show_story(engine, story.story_id).last_seen_at == MARCH
+    assert archive_stats(engine).last_seen_at == MARCH
+    assert next(story_records(engine))["last_seen_at"] == MARCH
+
+
+def test_last_seen_is_the_ingest_time_when_no_version_has_a_date(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ingest([record(tmp_path, "undated.json", None)], engine)
+    [story] = list_stories(engine)
+    [ingested] = ingest_times(engine)
+    assert story.last_seen_at == ingested
+    assert abs((datetime.now(UTC) - story.last_seen_at).total_seconds()) < 600
