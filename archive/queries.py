@@ -83,7 +83,7 @@ def _contains(text: str) -> str:
 
 
 def _conditions(given: Mapping[str, str]) -> str:
-    """``AND``-joined conditions of the filters given, each after ``AND``."""
+    """The conditions of the filters given, each as ``AND condition``, to follow a WHERE."""
     return "".join(f"\n    AND {condition}" for condition in given.values())
 
 
@@ -117,7 +117,7 @@ class StorySummary:
     sources: tuple[VersionSummary, ...]
 
 
-_BIGGEST_STORIES = f"""
+_LINKED_STORIES = f"""
 SELECT s.id, s.title, n.versions
 FROM stories s
 JOIN ({_VERSION_COUNTS}) n ON n.story_id = s.id
@@ -142,7 +142,7 @@ def stories_with_versions(
     run = {}
     if run_id is not None:
         run, params["run_id"] = {"run_id": _OF_RUN}, run_id
-    sql = _BIGGEST_STORIES.format(run=_conditions(run))
+    sql = _LINKED_STORIES.format(run=_conditions(run))
     with reading(db) as reader:
         return [
             StorySummary(
