@@ -1089,3 +1089,7 @@ def _progress_bar(console: Console, unit: str) -> Progress:
         console=console,
         transient=True,
     )
+
+
+if __name__ == "__main__":  # python -m archive.cli, as from a checkout without installing
+    main()
