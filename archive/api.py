@@ -21,19 +21,20 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TextIO
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine
-
 from archive.config import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
-    from archive.db import NoArchiveError as NoArchiveError
+    from sqlalchemy import Engine
+
     from archive.diff import VersionDiff as VersionDiff
+    from archive.errors import NoArchiveError as NoArchiveError
     from archive.export import ExportSummary as ExportSummary
     from archive.export import Format as ExportFormat
     from archive.ingest import RecordOutcome
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from archive.linking import Recent
     from archive.queries import ArchiveStats as ArchiveStats
     from archive.queries import NotFoundError as NotFoundError
+    from archive.queries import Reader
     from archive.queries import StoryDetail as StoryDetail
     from archive.queries import StoryListing as StoryListing
     from archive.queries import StorySummary as StorySummary
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
 # The types the API's calls return or raise, each read from its module on first use (importing
 # them all would load the queries, and ``ParseFailure`` the parsers, for every script).
 _TYPES = {
-    "NoArchiveError": "archive.db",
+    "NoArchiveError": "archive.errors",
     "VersionDiff": "archive.diff",
     "ExportSummary": "archive.export",
     "Report": "archive.ingest",
@@ -206,25 +208,58 @@ class Archive:
     Use it in a ``with`` block, or call :meth:`close`: the articles an Archive adds make one
     ingest run (``ingest_runs``), marked ``finished`` on close. Not for use from several threads
     at once; several processes may each open their own.
+
+    A SQLite archive that exists at the current schema is read with the standard library's
+    sqlite3 (:mod:`archive.sqlite_read`), and SQLAlchemy is loaded only to write or for
+    :attr:`engine`: a script that only reads starts at once. The queries and answers are the
+    same either way.
     """
 
     def __init__(self, db: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
-        from archive.db import open_archive, open_existing_archive
+        from archive.config import lock_timeout
+        from archive.sqlite_read import archive_file
 
         self.url = database_url_of(db)
-        self._engine: Engine | None = (
-            open_archive(self.url) if create else open_existing_archive(self.url)
-        )
+        lock_timeout()  # a bad $ARCHIVE_LOCK_TIMEOUT is an error now, not at the first write
+        self._file = archive_file(self.url)  # when it can be read with sqlite3 alone
+        self._engine: Engine | None = None
+        if self._file is None:
+            from archive.db import open_archive, open_existing_archive
+
+            self._engine = open_archive(self.url) if create else open_existing_archive(self.url)
+        self._closed = False
         self._run_id: int | None = None
         self._report: Report | None = None
         self._recent: Recent | None = None  # the run's versions written after its lookups
 
     @property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine, for queries of your own (see docs/schema.md)."""
-        if self._engine is None:
+        """The SQLAlchemy engine, for queries of your own (see docs/schema.md); made on first
+        use when the archive was opened to be read with sqlite3."""
+        if self._closed:
             raise ArchiveClosedError(f"{self!r} is closed")
+        if self._engine is None:
+            from archive.db import make_engine
+
+            self._engine = make_engine(self.url)  # at the current schema: nothing to migrate
         return self._engine
+
+    @contextmanager
+    def _reading(self) -> Iterator[Reader]:
+        """A reader for one query (:mod:`archive.queries`): sqlite3's where the archive can be
+        read with it alone, else a connection of the engine."""
+        if self._closed:
+            raise ArchiveClosedError(f"{self!r} is closed")
+        if self._file is not None:
+            from archive.sqlite_read import reading
+
+            with reading(self._file) as reader:
+                yield reader
+        else:
+            from archive.queries import reading as engine_reading
+
+            with engine_reading(self.engine) as reader:
+                yield reader
 
     @property
     def run_id(self) -> int | None:
@@ -255,6 +290,9 @@ class Archive:
     def close(self, *, status: str = "finished") -> None:
         """End the run of added articles, marked ``status`` (``finished``, ``interrupted`` or
         ``failed``), and release the database connections. Closing twice does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         engine, self._engine = self._engine, None
         if engine is None:
             return
@@ -360,11 +398,10 @@ class Archive:
         added a version to: what ``archive ingest`` lists after its report."""
         from archive.queries import stories_with_versions
 
-        return stories_with_versions(
-            self.engine,
-            run_id=None if run_id is None else _id("run_id", run_id),
-            limit=_positive("limit", limit, zero=True),
-        )
+        run = None if run_id is None else _id("run_id", run_id)
+        _positive("limit", limit, zero=True)
+        with self._reading() as db:
+            return stories_with_versions(db, run_id=run, limit=limit)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -385,15 +422,17 @@ class Archive:
         from archive.queries import list_stories
 
         _positive("min_versions", min_versions)
-        return list_stories(
-            self.engine,
-            min_versions=min_versions,
-            site=site,
-            title=title,
-            since=_moment("since", since),
-            until=_moment("until", until),
-            limit=_limit(limit),
-        )
+        bounds = _moment("since", since), _moment("until", until)
+        with self._reading() as db:
+            return list_stories(
+                db,
+                min_versions=min_versions,
+                site=site,
+                title=title,
+                since=bounds[0],
+                until=bounds[1],
+                limit=_limit(limit),
+            )
 
     def story(self, story_id: int) -> StoryDetail:
         """Story ``story_id`` (or the story it was merged into) with every version, canonical
@@ -401,7 +440,9 @@ class Archive:
         :class:`archive.queries.NotFoundError` (a LookupError) for an unknown id."""
         from archive.queries import show_story
 
-        return show_story(self.engine, _id("story_id", story_id))
+        _id("story_id", story_id)
+        with self._reading() as db:
+            return show_story(db, story_id)
 
     def versions(
         self,
@@ -416,13 +457,9 @@ class Archive:
         ``source`` (a file's path, an added article's source)."""
         from archive.queries import list_versions
 
-        return list_versions(
-            self.engine,
-            story_id=None if story_id is None else _id("story_id", story_id),
-            site=site,
-            source=source,
-            limit=_limit(limit),
-        )
+        story = None if story_id is None else _id("story_id", story_id)
+        with self._reading() as db:
+            return list_versions(db, story_id=story, site=site, source=source, limit=_limit(limit))
 
     def search(self, query: str, *, limit: int = 20) -> list[SearchHit]:
         """Versions whose title or body has every word of ``query`` (whole words, any case;
@@ -432,20 +469,26 @@ class Archive:
 
         if not isinstance(query, str):
             raise TypeError(f"search query must be a string, not {type(query).__name__}")
-        return search_versions(self.engine, query, limit=_positive("limit", limit))
+        _positive("limit", limit)
+        with self._reading() as db:
+            return search_versions(db, query, limit=limit)
 
     def diff(self, a: int, b: int) -> VersionDiff:
         """How version ``b``'s title and body differ from version ``a``'s, word by word, as
         ``archive diff`` shows it (:func:`archive.diff.render_plain` renders a side)."""
         from archive.diff import diff_versions
 
-        return diff_versions(self.engine, _id("a", a), _id("b", b))
+        _id("a", a), _id("b", b)
+        with self._reading() as db:
+            return diff_versions(db, a, b)
 
     def stats(self, *, top: int = 10) -> ArchiveStats:
         """Totals of the archive and its ``top`` biggest stories, as ``archive stats``."""
         from archive.queries import archive_stats
 
-        return archive_stats(self.engine, top=_positive("top", top, zero=True))
+        _positive("top", top, zero=True)
+        with self._reading() as db:
+            return archive_stats(db, top=top)
 
     def remove(self, version_id: int) -> Removal:
         """Delete version ``version_id`` with its links, as ``archive remove`` does: its story
@@ -644,7 +687,8 @@ def _results(engine: Engine, outcomes: list[RecordOutcome], sources: list[str]) 
     from sqlalchemy.orm import Session
 
     from archive.ingest import Archived
-    from archive.models import Version, path_sha256
+    from archive.models import Version
+    from archive.schema import path_sha256
     from archive.sources.records import ParseFailure
 
     columns = (
@@ -736,7 +780,7 @@ def _id(name: str, value: int) -> int:
 def _moment(name: str, value: datetime | date | str | None) -> datetime | None:
     """A datetime bound from a datetime, a date (its midnight) or an ISO 8601 string; UTC when
     naive."""
-    from archive.models import as_utc
+    from archive.schema import as_utc
 
     if value is None:
         return None

@@ -9,8 +9,9 @@ names, the diff's renderers) and settings; tests/test_cli_layers.py keeps it tha
 Every command should start at once, so this module imports only click and small modules of its
 own: the API (SQLAlchemy, and behind ingest and parse trafilatura, numpy, warcio, wordfreq
 and the like) is imported inside the commands that use it. ``archive --help`` and
-``archive --version`` load none of it, a query on an up-to-date archive no parsing code and no
-Alembic; tests/test_cli_startup.py keeps it that way.
+``archive --version`` load none of it; a query on an up-to-date SQLite archive is read with
+sqlite3 and loads no SQLAlchemy either (archive.sqlite_read), one elsewhere no parsing code and
+no Alembic; tests/test_cli_startup.py keeps it that way.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
-    from archive.api import Archive, ParsedRecord, Report
+    from archive.api import Archive, ArchiveStats, ParsedRecord, Report
 
 MAX_FAILURES_SHOWN = 20
 # Where output is not a terminal, tables are as wide as their content (up to this at least):
@@ -744,16 +745,23 @@ _BIGGEST_COLUMNS = (
     type=click.IntRange(min=0),
     help="Biggest stories shown.",
 )
-@json_option
-def stats_command(db_url: str | None, top: int, as_json: bool) -> None:
-    """Totals of the archive and its biggest stories."""
+@output_options(piped="table")
+def stats_command(db_url: str | None, top: int, output: str | None) -> None:
+    """Totals of the archive and its biggest stories.
+
+    --tsv and --csv give the totals, one a row (measure and value, named as in --json);
+    --json the totals and the biggest stories.
+    """
     from rich import box
     from rich.table import Table
 
     with _archive(_url(db_url)) as archive:
         stats = archive.stats(top=top)
-    if as_json:
+    if output == "json":
         _echo_json(stats)
+        return
+    if output in {"tsv", "csv"}:
+        _write_records(_measures(stats), ["measure", "value"], output)
         return
     totals = Table(box=box.SIMPLE_HEAD, show_header=False, show_edge=False, pad_edge=False)
     totals.add_column(justify="right")
@@ -804,6 +812,20 @@ def stats_command(db_url: str | None, top: int, as_json: bool) -> None:
             title="Biggest stories",
             console=console,
         )
+
+
+def _measures(stats: ArchiveStats) -> list[dict[str, Any]]:
+    """The totals of ``stats`` as records of a measure and its value, named as the fields of
+    ``stats --json`` are (``versions_by_method.exact``)."""
+    records = []
+    for name, value in _fields_of(stats).items():
+        if name == "biggest_stories":
+            continue
+        if isinstance(value, dict):
+            records += [{"measure": f"{name}.{k}", "value": v} for k, v in value.items()]
+        else:
+            records.append({"measure": name, "value": value})
+    return records
 
 
 @main.command("export")
@@ -896,18 +918,23 @@ def _url(db_url: str | None) -> str:
 def _archive(url: str, *, create: bool = False) -> Archive:
     """The archive at ``url``; only with ``create`` (ingest) is a missing one made. A database
     that cannot be opened, or holds no archive, is a one-line error with exit code 1."""
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
     from archive.api import Archive, NoArchiveError
-    from archive.config import display_url, mask_secrets
-    from archive.errors import ArchiveBusyError
 
     _opened_urls.append(url)
     try:
         return Archive(url, create=create)
     except NoArchiveError as exc:
         raise click.ClickException(f"{exc} (archive ingest creates one)") from exc
-    except (SQLAlchemyError, OSError, ValueError, ArchiveBusyError) as exc:
+    except Exception as exc:
+        # SQLAlchemy is imported here, when opening failed: a query on an up-to-date SQLite
+        # archive does not load it (archive.sqlite_read)
+        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+        from archive.config import display_url, mask_secrets
+        from archive.errors import ArchiveBusyError
+
+        if not isinstance(exc, SQLAlchemyError | OSError | ValueError | ArchiveBusyError):
+            raise
         # a URL that does not parse (the database URL check says so by raising from it)
         if isinstance(exc, ArgumentError) or isinstance(exc.__cause__, ArgumentError):
             raise click.ClickException(
@@ -1062,3 +1089,7 @@ def _progress_bar(console: Console, unit: str) -> Progress:
         console=console,
         transient=True,
     )
+
+
+if __name__ == "__main__":  # python -m archive.cli, as from a checkout without installing
+    main()

@@ -1,7 +1,8 @@
 """Where the archive database is: one rule shared by the CLI, the library and Alembic.
 
 Also the one limit on input size (:func:`max_article_bytes`), read here so that the worker
-processes of an ingest see the same value as the process that started them.
+processes of an ingest see the same value as the process that started them, and how long a
+writer waits for another (:func:`lock_timeout`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ MEGABYTE = 1_000_000
 # news page under 5 MB of HTML. Container files (JSONL, WARC) have no limit: they are streamed.
 DEFAULT_MAX_ARTICLE_MB = 5
 MAX_ARTICLE_MB_ENV = "ARCHIVE_MAX_ARTICLE_MB"
+
+# How long a writer waits for another one to finish its transaction before it gives up: long,
+# since a relink of a big archive is one transaction; the waiting writer says so meanwhile.
+LOCK_TIMEOUT_ENV = "ARCHIVE_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT_S = 3600.0
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -173,3 +179,19 @@ def max_article_bytes() -> int:
             f"{MAX_ARTICLE_MB_ENV} must be a positive number of megabytes, not {value!r}"
         )
     return int(megabytes * MEGABYTE)
+
+
+def lock_timeout() -> float:
+    """Seconds a writer waits for the archive's write lock: ``$ARCHIVE_LOCK_TIMEOUT``, else
+    :data:`DEFAULT_LOCK_TIMEOUT_S`. Raises ValueError when the variable is not a number of
+    seconds."""
+    value = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {value!r}")
+    return seconds

@@ -41,8 +41,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "title": "title of the canonical version",
             "canonical_version_id": "the earliest published version (then earliest ingested)",
             "first_seen_at": f"earliest time any version was seen, UTC ({_SEEN})",
-            "last_seen_at": f"latest time any version was seen, UTC ({_SEEN}); archive stories "
-            "shows the latest publication date instead where any version has one",
+            "last_seen_at": "latest publication date of any version, UTC; the latest ingest "
+            "time when no version has a date",
         },
     },
     "versions": {

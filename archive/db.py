@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,8 +29,16 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from archive.config import check_database_url, display_url, sqlite_file
-from archive.errors import ArchiveBusyError
+from archive.config import (
+    LOCK_TIMEOUT_ENV,
+    check_database_url,
+    display_url,
+    lock_timeout,
+    sqlite_file,
+)
+from archive.errors import ArchiveBusyError, NoArchiveError
+from archive.queries import Reader, Row
+from archive.schema import HEAD_REVISION
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -45,10 +52,6 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A writer waits for the write lock in steps of this long, so that it can say it is waiting.
 SQLITE_LOCK_STEP_MS = 1_000
-# How long a writer waits for another one to finish its transaction before it gives up: long,
-# since a relink of a big archive is one transaction; the waiting writer says so meanwhile.
-LOCK_TIMEOUT_ENV = "ARCHIVE_LOCK_TIMEOUT"
-DEFAULT_LOCK_TIMEOUT_S = 3600.0
 # The key of the PostgreSQL advisory lock that writers hold for a transaction ("arch" in ASCII).
 WRITER_LOCK_KEY = 0x61726368
 # ... and of the one a migration holds ("schm").
@@ -139,22 +142,6 @@ def _begin_writer(connection: Connection) -> None:
                 announced = True
     finally:
         _sqlite_pragma(connection, f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-
-
-def lock_timeout() -> float:
-    """Seconds a writer waits for the archive's write lock: ``$ARCHIVE_LOCK_TIMEOUT``, else
-    :data:`DEFAULT_LOCK_TIMEOUT_S`. Raises ValueError when the variable is not a number of
-    seconds."""
-    value = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
-    if not value:
-        return DEFAULT_LOCK_TIMEOUT_S
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise ValueError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {value!r}")
-    return seconds
 
 
 def _waiting(timeout: float) -> str:
@@ -256,7 +243,7 @@ def ensure_schema(engine: Engine) -> None:
     the usual case). Raises :class:`SchemaTooNewError` for a database a newer version of the
     archive migrated."""
     # The usual case without loading Alembic: the one revision, the newest there is.
-    if _schema_revisions(engine) == {head_revision()}:
+    if _schema_revisions(engine) == {HEAD_REVISION}:
         return
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -353,10 +340,6 @@ def open_archive(url: str) -> Engine:
     return engine
 
 
-class NoArchiveError(LookupError):
-    """There is no archive where a command that reads one was pointed; ``str()`` says why."""
-
-
 def open_existing_archive(url: str) -> Engine:
     """An engine for the archive at ``url``, which must already exist: unlike
     :func:`open_archive`, never creates a database, a file or the tables (a typo in a path must
@@ -376,33 +359,13 @@ def open_existing_archive(url: str) -> Engine:
         raise NoArchiveError(
             f"no archive at {database or display_url(url)}: the database has no archive tables"
         )
-    if revision != head_revision():
+    if revision != HEAD_REVISION:
         try:
             ensure_schema(engine)  # one process at a time; a newer schema is an error
         except BaseException:
             engine.dispose()
             raise
     return engine
-
-
-def head_revision() -> str:
-    """The newest revision of the migrations, read from their files without loading Alembic."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in (migrations_dir() / "versions").glob("*.py"):
-        source = script.read_text(encoding="utf-8")
-        if found := _REVISION.search(source):
-            revisions.add(found.group(1))
-        for line in _PARENT.findall(source):  # None, "0005" or a merge's ("0006", "0007")
-            parents.update(re.findall(r'"([^"]+)"', line))
-    heads = revisions - parents
-    if len(heads) != 1:
-        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
-    return heads.pop()
-
-
-_REVISION = re.compile(r'^revision(?:: [^=]+)? = "([^"]+)"', re.MULTILINE)
-_PARENT = re.compile(r"^down_revision\b.*$", re.MULTILINE)
 
 
 def _schema_revision(engine: Engine) -> str | None:
@@ -532,6 +495,17 @@ class _RowContext:
 
     def get_current_parameters(self, isolate_multiinsert_groups: bool = True) -> Mapping[str, Any]:
         return self._row
+
+
+class ConnectionReader(Reader):
+    """The read queries (:mod:`archive.queries`) on a SQLAlchemy connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.dialect = connection.dialect.name
+
+    def rows(self, sql: str, params: Mapping[str, object] | None = None) -> list[Row]:
+        return [tuple(row) for row in self._connection.execute(text(sql), dict(params or {}))]
 
 
 def checkpoint(engine: Engine) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from archive.queries import get_version
+from archive.queries import Reader, reading, version_text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Op = Literal["equal", "delete", "insert"]
 
@@ -74,24 +75,24 @@ def word_diff(a: str, b: str) -> list[Chunk]:
     return chunks
 
 
-def diff_versions(engine: Engine, a_id: int, b_id: int) -> VersionDiff:
+def diff_versions(db: Reader | Engine, a_id: int, b_id: int) -> VersionDiff:
     """Compare the stored titles and bodies of versions ``a_id`` and ``b_id``.
 
     Raises :class:`archive.queries.NotFoundError` when either id is not in the archive.
     """
-    with Session(engine) as session:
-        a, b = get_version(session, a_id), get_version(session, b_id)
-        body = word_diff(a.body, b.body)
-        a_words, b_words = len(_WORD.findall(a.body)), len(_WORD.findall(b.body))
-        shared = sum(len(_WORD.findall(c.text)) for c in body if c.op == "equal")
-        return VersionDiff(
-            a=DiffSide(a.id, a.story_id, a.source_path, a.site, a_words),
-            b=DiffSide(b.id, b.story_id, b.source_path, b.site, b_words),
-            same_story=a.story_id == b.story_id,
-            shared_words=2 * shared / (a_words + b_words) if a_words + b_words else 1.0,
-            title=tuple(word_diff(a.title, b.title)),
-            body=tuple(body),
-        )
+    with reading(db) as reader:
+        a, b = version_text(reader, a_id), version_text(reader, b_id)
+    body = word_diff(a.body, b.body)
+    a_words, b_words = len(_WORD.findall(a.body)), len(_WORD.findall(b.body))
+    shared = sum(len(_WORD.findall(c.text)) for c in body if c.op == "equal")
+    return VersionDiff(
+        a=DiffSide(a.version_id, a.story_id, a.source_path, a.site, a_words),
+        b=DiffSide(b.version_id, b.story_id, b.source_path, b.site, b_words),
+        same_story=a.story_id == b.story_id,
+        shared_words=2 * shared / (a_words + b_words) if a_words + b_words else 1.0,
+        title=tuple(word_diff(a.title, b.title)),
+        body=tuple(body),
+    )
 
 
 def render_plain(chunks: tuple[Chunk, ...] | list[Chunk]) -> str:

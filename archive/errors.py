@@ -10,9 +10,11 @@ committed stays, and running the same command again resumes.
 from __future__ import annotations
 
 import errno
+import sqlite3
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+# SQLAlchemy's errors are imported when there is an error to tell: an archive read with sqlite3
+# alone (archive.sqlite_read) never loads SQLAlchemy.
 
 # SQLite result codes (sqlite3.Error.sqlite_errorname, extended codes start with these)
 _SQLITE_REASONS = (
@@ -48,6 +50,10 @@ class ArchiveBusyError(RuntimeError):
     """The archive's write lock stayed taken by another writer past the lock timeout."""
 
 
+class NoArchiveError(LookupError):
+    """There is no archive where a command that reads one was pointed; ``str()`` says why."""
+
+
 def environment_failure(exc: BaseException) -> str | None:
     """The one-line reason when ``exc`` is a failure of the surroundings, else None (a bad
     record, or a bug, which should be seen whole). The exceptions ``exc`` was raised from
@@ -64,11 +70,16 @@ def environment_failure(exc: BaseException) -> str | None:
 
 
 def _reason(exc: BaseException) -> str | None:
+    from sqlalchemy.exc import DBAPIError
+
     if isinstance(exc, ArchiveBusyError):
         return str(exc)
     if isinstance(exc, DBAPIError):
         what = _database_reason(exc.orig, invalidated=exc.connection_invalidated)
         return None if what is None else f"{what}: {first_line(exc.orig or exc)}"
+    if isinstance(exc, sqlite3.Error):  # a query read with sqlite3 itself (archive.sqlite_read)
+        what = _database_reason(exc, invalidated=False)
+        return None if what is None else f"{what}: {first_line(exc)}"
     if isinstance(exc, OSError) and exc.errno in _OS_REASONS:
         return f"{_OS_REASONS[exc.errno]}: {exc.strerror or exc}"
     return None

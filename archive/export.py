@@ -12,7 +12,6 @@ from typing import Any, Literal, TextIO
 from sqlalchemy import Engine, select
 
 from archive.models import Story, Version
-from archive.queries import last_seen
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
@@ -54,32 +53,20 @@ def version_rows(engine: Engine, *, bodies: bool = True) -> Iterator[dict[str, A
     """Every version with its story's fields, by story then version id, fetched in chunks.
 
     ``simhash`` is the unsigned value of the ``simhash`` package, not the stored signed one.
-    A story's ``last_seen_at`` is :func:`archive.queries.last_seen`, as the commands show it.
     """
-    seen = (
-        select(
-            Version.story_id,
-            last_seen(Version.published_at, Version.ingested_at).label("last_seen_at"),
-        )
-        .group_by(Version.story_id)
-        .subquery()
-    )
     columns = [
         Story.id.label("story_id"),
         Story.title.label("story_title"),
         Story.canonical_version_id,
         Story.first_seen_at,
-        seen.c.last_seen_at,
+        Story.last_seen_at,
         Version.id.label("version_id"),
         *(getattr(Version, name) for name in VERSION_FIELDS[1:] if name != "body"),
     ]
     if bodies:
         columns.append(Version.body)
     query = (
-        select(*columns)
-        .join(Version, Version.story_id == Story.id)
-        .join(seen, seen.c.story_id == Story.id)
-        .order_by(Story.id, Version.id)
+        select(*columns).join(Version, Version.story_id == Story.id).order_by(Story.id, Version.id)
     )
     with engine.connect() as connection:
         result = connection.execution_options(yield_per=FETCH_ROWS).execute(query)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from archive.schema import as_utc, path_sha256
 
 # Stable constraint names, so that migrations can refer to them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -62,16 +63,6 @@ class UnsignedBigInt(TypeDecorator[int]):
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> int | None:
         return None if value is None else to_unsigned64(value)
-
-
-def path_sha256(source_path: str) -> str:
-    """``versions.source_path_sha256`` of a path: the hex SHA-256 of its UTF-8 bytes."""
-    return hashlib.sha256(source_path.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def as_utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime; a naive value is taken to be UTC already."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -143,7 +134,9 @@ class Story(Base):
     canonical_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("versions.id", use_alter=True, ondelete="SET NULL")
     )
-    # A version is "seen" at its publication time, or at its ingest time when it has no date.
+    # A version is "seen" at its publication time, or at its ingest time when it has no date;
+    # a story is last seen at its latest publication date where a version has one, else at its
+    # latest ingest time (archive.store.Seen, migration 0009).
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

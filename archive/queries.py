@@ -1,28 +1,101 @@
-"""Read-side questions the CLI asks of the archive, as plain functions over an engine."""
+"""The read queries: what ``archive stories``, ``show``, ``stats`` and ``diff`` and the ingest
+report ask of an archive (through :class:`archive.api.Archive`), as plain SQL over the
+documented schema (docs/schema.md: its tables and views are a public interface).
+
+Each query is written once for SQLite and PostgreSQL and runs on a :class:`Reader`: a
+SQLAlchemy connection (:class:`archive.db.ConnectionReader`), or the standard library's sqlite3
+on a SQLite archive at the current schema (:mod:`archive.sqlite_read`), so that a query starts
+without loading SQLAlchemy. The functions take a Reader or an engine. Parameters are written
+``:name``, which both take; times are bound with :meth:`Reader.time` and read with
+:func:`archive.schema.read_time` (SQLite has them as text).
+
+Nothing here imports SQLAlchemy.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, distinct, func, select
-from sqlalchemy.orm import Session
+from archive.schema import as_utc, canonical_key, path_sha256, read_time, sqlite_time
 
-from archive.models import (
-    Base,
-    IngestError,
-    IngestRun,
-    Story,
-    StoryMerge,
-    Version,
-    VersionLink,
-    VersionRemoval,
-    path_sha256,
-)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-# archive.store (and through it the fingerprinting and language modules, numpy, wordfreq...) is
-# imported by the one query that needs it, show_story: listing stories stays quick to start.
+Row = tuple[Any, ...]
+
+
+class Reader(ABC):
+    """A database connection the read queries run on, in one transaction."""
+
+    dialect: str  # "sqlite" or "postgresql"
+
+    @abstractmethod
+    def rows(self, sql: str, params: Mapping[str, object] | None = None) -> list[Row]:
+        """The rows of ``sql``, its ``:name`` placeholders bound to ``params``."""
+
+    def time(self, value: datetime) -> object:
+        """``value`` as a parameter compared with stored times (naive means UTC)."""
+        return sqlite_time(value) if self.dialect == "sqlite" else as_utc(value)
+
+    def value(self, sql: str, params: Mapping[str, object] | None = None) -> Any:
+        """The first column of the first row of ``sql``; None when there is no row."""
+        found = self.rows(sql, params)
+        return found[0][0] if found else None
+
+
+@contextmanager
+def reading(db: Reader | Engine) -> Iterator[Reader]:
+    """``db`` as a :class:`Reader`: itself, or a connection of the engine ``db`` for as long
+    as the block runs."""
+    if isinstance(db, Reader):
+        yield db
+        return
+    from archive.db import ConnectionReader
+
+    with db.connect() as connection:
+        yield ConnectionReader(connection)
+
+
+class NotFoundError(LookupError):
+    """An id the user gave names nothing in the archive; ``str()`` is the message to show."""
+
+
+# Every story's number of versions: a story is listed with its versions, never without.
+_VERSION_COUNTS = "SELECT story_id, count(*) AS versions FROM versions GROUP BY story_id"
+# The current id of a story that may have been merged into another (NULL when unknown).
+_CURRENT_ID = """COALESCE(
+    (SELECT id FROM stories WHERE id = :story),
+    (SELECT story_id FROM story_merges WHERE merged_story_id = :story)
+)"""
+# Case-insensitive "contains": the pattern is lower-cased like the column, and the user's
+# text inside it is matched literally (_contains escapes % and _).
+_LIKE = "lower({column}) LIKE lower(:{param}) ESCAPE '\\'"
+
+
+def _contains(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conditions(given: Mapping[str, str]) -> str:
+    """The conditions of the filters given, each as ``AND condition``, to follow a WHERE."""
+    return "".join(f"\n    AND {condition}" for condition in given.values())
+
+
+def _limit(params: dict[str, object], limit: int | None) -> str:
+    """A LIMIT clause, its value put in ``params``; none when ``limit`` is None."""
+    if limit is None:
+        return ""
+    params["limit"] = limit
+    return "\nLIMIT :limit"
+
+
+# --- the stories an ingest linked -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -44,59 +117,45 @@ class StorySummary:
     sources: tuple[VersionSummary, ...]
 
 
+_LINKED_STORIES = f"""
+SELECT s.id, s.title, n.versions
+FROM stories s
+JOIN ({_VERSION_COUNTS}) n ON n.story_id = s.id
+WHERE n.versions >= :min_versions{{run}}
+ORDER BY n.versions DESC, s.id
+LIMIT :limit
+"""
+_OF_RUN = "s.id IN (SELECT story_id FROM versions WHERE run_id = :run_id)"
+_SOURCES = """
+SELECT source_path, match_method, match_similarity FROM versions
+WHERE story_id = :story
+ORDER BY id
+"""
+
+
 def stories_with_versions(
-    engine: Engine, *, min_versions: int = 2, run_id: int | None = None, limit: int = 20
+    db: Reader | Engine, *, min_versions: int = 2, run_id: int | None = None, limit: int = 20
 ) -> list[StorySummary]:
     """Stories with at least ``min_versions`` versions, biggest first; with ``run_id``, only
     stories that run added a version to."""
-    with Session(engine) as session:
-        counts = (
-            select(Version.story_id, func.count().label("n"))
-            .group_by(Version.story_id)
-            .having(func.count() >= min_versions)
-            .subquery()
-        )
-        query = select(Story.id, Story.title, counts.c.n).join(
-            counts, counts.c.story_id == Story.id
-        )
-        if run_id is not None:
-            touched = select(Version.story_id).where(Version.run_id == run_id)
-            query = query.where(Story.id.in_(touched))
-        rows = session.execute(query.order_by(counts.c.n.desc(), Story.id).limit(limit)).all()
-        summaries = []
-        for story_id, title, n in rows:
-            sources = session.execute(
-                select(Version.source_path, Version.match_method, Version.match_similarity)
-                .where(Version.story_id == story_id)
-                .order_by(Version.id)
-            ).all()
-            summaries.append(
-                StorySummary(story_id, title, n, tuple(VersionSummary(*row) for row in sources))
+    params: dict[str, object] = {"min_versions": min_versions, "limit": limit}
+    run = {}
+    if run_id is not None:
+        run, params["run_id"] = {"run_id": _OF_RUN}, run_id
+    sql = _LINKED_STORIES.format(run=_conditions(run))
+    with reading(db) as reader:
+        return [
+            StorySummary(
+                story_id,
+                title,
+                versions,
+                tuple(VersionSummary(*row) for row in reader.rows(_SOURCES, {"story": story_id})),
             )
-        return summaries
+            for story_id, title, versions in reader.rows(sql, params)
+        ]
 
 
-class NotFoundError(LookupError):
-    """An id the user gave names nothing in the archive; ``str()`` is the message to show."""
-
-
-def last_seen(published_at: Any, ingested_at: Any) -> Any:
-    """When a story was last seen, as an aggregate over its versions' columns: the latest
-    publication date where any version has one, else the latest ingest time.
-
-    A version without a date is seen when it was ingested; that time says when the archive got
-    the file, not when the story ran, so it must not make a 2024 story "last seen" today while
-    another version carries a date. (``stories.last_seen_at`` keeps the rule it is written
-    with, every version's publication or ingest time; the commands show this one.)"""
-    return func.coalesce(func.max(published_at), func.max(ingested_at))
-
-
-def last_seen_of(versions: Any) -> datetime:
-    """:func:`last_seen` of loaded versions (objects with ``published_at`` and
-    ``ingested_at``)."""
-    published: list[datetime] = [v.published_at for v in versions if v.published_at is not None]
-    ingested: list[datetime] = [v.ingested_at for v in versions]
-    return max(published) if published else max(ingested)
+# --- stories ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -112,8 +171,33 @@ class StoryListing:
     canonical_version_id: int | None
 
 
+# A page of stories, then each with its sites (one row per story and site, NULL for none).
+_STORIES = f"""
+WITH page AS (
+    SELECT s.id, s.title, n.versions, s.first_seen_at, s.last_seen_at, s.canonical_version_id
+    FROM stories s
+    JOIN ({_VERSION_COUNTS}) n ON n.story_id = s.id
+    WHERE n.versions >= :min_versions{{filters}}
+    ORDER BY s.first_seen_at DESC, s.id DESC{{limit}}
+)
+SELECT DISTINCT p.id, p.title, p.versions, p.first_seen_at, p.last_seen_at,
+       p.canonical_version_id, v.site
+FROM page p
+LEFT JOIN versions v ON v.story_id = p.id AND v.site IS NOT NULL
+ORDER BY p.first_seen_at DESC, p.id DESC, v.site
+"""
+_STORY_FILTERS = {
+    "site": "s.id IN (SELECT story_id FROM versions WHERE "
+    + _LIKE.format(column="site", param="site")
+    + ")",
+    "title": _LIKE.format(column="s.title", param="title"),
+    "since": "s.first_seen_at >= :since",
+    "until": "s.first_seen_at < :until",
+}
+
+
 def list_stories(
-    engine: Engine,
+    db: Reader | Engine,
     *,
     min_versions: int = 1,
     site: str | None = None,
@@ -128,54 +212,37 @@ def list_stories(
     title; a story is listed when it was first seen at or after ``since`` and before ``until``.
     ``limit=None`` lists them all.
     """
-    counts = (
-        select(
-            Version.story_id,
-            func.count().label("n"),
-            last_seen(Version.published_at, Version.ingested_at).label("last_seen_at"),
-        )
-        .group_by(Version.story_id)
-        .having(func.count() >= min_versions)
-        .subquery()
-    )
-    query = select(
-        Story.id,
-        Story.title,
-        counts.c.n,
-        Story.first_seen_at,
-        counts.c.last_seen_at,
-        Story.canonical_version_id,
-    ).join(counts, counts.c.story_id == Story.id)
-    if site:
-        query = query.where(
-            Story.id.in_(
-                select(Version.story_id).where(
-                    Version.site.ilike(f"%{_escape_like(site)}%", escape="\\")
-                )
-            )
-        )
-    if title:
-        query = query.where(Story.title.ilike(f"%{_escape_like(title)}%", escape="\\"))
-    if since is not None:
-        query = query.where(Story.first_seen_at >= since)
-    if until is not None:
-        query = query.where(Story.first_seen_at < until)
-    query = query.order_by(Story.first_seen_at.desc(), Story.id.desc()).limit(limit)
-    with Session(engine) as session:
-        rows = session.execute(query).all()
-        sites = _sites_of(session, [row.id for row in rows])
+    with reading(db) as reader:
+        params: dict[str, object] = {"min_versions": min_versions}
+        given = {"site": site or None, "title": title or None, "since": since, "until": until}
+        for name, value in given.items():
+            if isinstance(value, datetime):
+                params[name] = reader.time(value)
+            elif value is not None:
+                params[name] = _contains(value)
+        filters = {name: _STORY_FILTERS[name] for name in given if name in params}
+        sql = _STORIES.format(filters=_conditions(filters), limit=_limit(params, limit))
+        rows = reader.rows(sql, params)
+    stories: dict[int, tuple[Row, list[str]]] = {}
+    for *story, site in rows:
+        _, sites = stories.setdefault(story[0], (tuple(story), []))
+        if site is not None:
+            sites.append(site)
     return [
         StoryListing(
-            story_id=row.id,
-            title=row.title,
-            versions=row.n,
-            sites=sites.get(row.id, ()),
-            first_seen_at=row.first_seen_at,
-            last_seen_at=row.last_seen_at,
-            canonical_version_id=row.canonical_version_id,
+            story_id=story_id,
+            title=title,
+            versions=versions,
+            sites=tuple(sites),
+            first_seen_at=_time(first),
+            last_seen_at=_time(last),
+            canonical_version_id=canonical,
         )
-        for row in rows
+        for (story_id, title, versions, first, last, canonical), sites in stories.values()
     ]
+
+
+# --- a story and its versions ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -224,48 +291,6 @@ class StoryDetail:
     links: tuple[LinkDetail, ...]
 
 
-def show_story(engine: Engine, story_id: int) -> StoryDetail:
-    """The story ``story_id`` (or the story it was merged into), its versions in canonical
-    order and its links. Raises :class:`NotFoundError` for an id the archive never had."""
-    from archive.store import canonical_order, resolve_story_id
-
-    with Session(engine) as session:
-        current = resolve_story_id(session, story_id)
-        story = session.get(Story, current) if current is not None else None
-        if story is None:
-            raise NotFoundError(f"no story {story_id} in the archive")
-        versions = session.scalars(select(Version).where(Version.story_id == story.id)).all()
-        ordered = sorted(
-            versions, key=lambda v: (v.id != story.canonical_version_id, *canonical_order(v))
-        )
-        ids = [v.id for v in ordered]
-        links = session.scalars(
-            select(VersionLink)
-            .where(VersionLink.version_id.in_(ids))
-            .order_by(VersionLink.version_id, VersionLink.linked_version_id)
-        ).all()
-        return StoryDetail(
-            story_id=story.id,
-            requested_id=story_id,
-            title=story.title,
-            canonical_version_id=story.canonical_version_id,
-            first_seen_at=story.first_seen_at,
-            last_seen_at=last_seen_of(ordered),
-            versions=tuple(_version_detail(v, story.canonical_version_id) for v in ordered),
-            links=tuple(
-                LinkDetail(
-                    link.version_id,
-                    link.linked_version_id,
-                    link.method,
-                    link.distance,
-                    link.similarity,
-                    link.sentences,
-                )
-                for link in links
-            ),
-        )
-
-
 @dataclass(frozen=True)
 class VersionListing(VersionDetail):
     """A version, as in a story's details, and the story it is a version of."""
@@ -273,8 +298,67 @@ class VersionListing(VersionDetail):
     story_id: int
 
 
+_STORY = f"""
+SELECT id, title, canonical_version_id, first_seen_at, last_seen_at
+FROM stories
+WHERE id = {_CURRENT_ID}
+"""
+# Versions with their story's canonical version: the fields of a VersionListing.
+_VERSIONS = """
+SELECT v.id, v.source_path, v.format, v.site, v.url, v.title, v.published_at, v.ingested_at,
+       v.match_method, v.matched_version_id, v.match_distance, v.match_similarity,
+       v.match_sentences, v.story_id, s.canonical_version_id
+FROM versions v
+JOIN stories s ON s.id = v.story_id
+WHERE 1 = 1{filters}
+ORDER BY v.id DESC{limit}
+"""
+_VERSION_FILTERS = {
+    "story": "v.story_id = :story",
+    "site": _LIKE.format(column="v.site", param="site"),
+    # the path's hash finds it through the unique index, the path itself confirms it
+    "source": "v.source_path_sha256 = :source_sha256 AND v.source_path = :source",
+}
+_LINKS = """
+SELECT l.version_id, l.linked_version_id, l.method, l.distance, l.similarity, l.sentences
+FROM version_links l
+JOIN versions v ON v.id = l.version_id
+WHERE v.story_id = :story
+ORDER BY l.version_id, l.linked_version_id
+"""
+
+
+def show_story(db: Reader | Engine, story_id: int) -> StoryDetail:
+    """The story ``story_id`` (or the story it was merged into), its versions in canonical
+    order and its links. Raises :class:`NotFoundError` for an id the archive never had."""
+    with reading(db) as reader:
+        found = reader.rows(_STORY, {"story": story_id})
+        if not found:
+            raise NotFoundError(f"no story {story_id} in the archive")
+        current, title, canonical, first, last = found[0]
+        versions = _versions(reader, {"story": current}, limit=None)
+        links = reader.rows(_LINKS, {"story": current})
+    ordered = sorted(
+        versions,
+        key=lambda v: (
+            v.version_id != canonical,
+            canonical_key(v.published_at, v.ingested_at, v.version_id),
+        ),
+    )
+    return StoryDetail(
+        story_id=current,
+        requested_id=story_id,
+        title=title,
+        canonical_version_id=canonical,
+        first_seen_at=_time(first),
+        last_seen_at=_time(last),
+        versions=tuple(_detail(v) for v in ordered),
+        links=tuple(LinkDetail(*row) for row in links),
+    )
+
+
 def list_versions(
-    engine: Engine,
+    db: Reader | Engine,
     *,
     story_id: int | None = None,
     site: str | None = None,
@@ -288,41 +372,83 @@ def list_versions(
     one file, record or URL). ``limit=None`` lists them all. Raises :class:`NotFoundError` for a
     story id the archive never had.
     """
-    from archive.store import resolve_story_id
-
-    query = (
-        select(Version, Story.canonical_version_id)
-        .join(Story, Story.id == Version.story_id)
-        .order_by(Version.id.desc())
-        .limit(limit)
-    )
-    with Session(engine) as session:
+    params: dict[str, object] = {}
+    if site:
+        params["site"] = _contains(site)
+    if source is not None:
+        params.update(source=source, source_sha256=path_sha256(source))
+    with reading(db) as reader:
         if story_id is not None:
-            current = resolve_story_id(session, story_id)
+            current = reader.value(f"SELECT {_CURRENT_ID}", {"story": story_id})
             if current is None:
                 raise NotFoundError(f"no story {story_id} in the archive")
-            query = query.where(Version.story_id == current)
-        if site:
-            query = query.where(Version.site.ilike(f"%{_escape_like(site)}%", escape="\\"))
-        if source is not None:
-            # the path's hash finds it through the unique index, the path itself confirms it
-            query = query.where(
-                Version.source_path_sha256 == path_sha256(source), Version.source_path == source
-            )
-        listed = []
-        for version, canonical in session.execute(query):
-            detail = _version_detail(version, canonical)
-            shown = {f.name: getattr(detail, f.name) for f in fields(detail)}
-            listed.append(VersionListing(**shown, story_id=version.story_id))
-        return listed
+            params["story"] = current
+        return _versions(reader, params, limit)
 
 
-def get_version(session: Session, version_id: int) -> Version:
-    """The stored version ``version_id``; :class:`NotFoundError` when there is none."""
-    version = session.get(Version, version_id)
-    if version is None:
+def _versions(
+    reader: Reader, params: Mapping[str, object], limit: int | None
+) -> list[VersionListing]:
+    filters = {name: f for name, f in _VERSION_FILTERS.items() if name in params}
+    bound = dict(params)
+    sql = _VERSIONS.format(filters=_conditions(filters), limit=_limit(bound, limit))
+    return [
+        VersionListing(
+            version_id=row[0],
+            is_canonical=row[0] == row[14],
+            source_path=row[1],
+            format=row[2],
+            site=row[3],
+            url=row[4],
+            title=row[5],
+            published_at=read_time(row[6]),
+            ingested_at=_time(row[7]),
+            method=row[8],
+            matched_version_id=row[9],
+            distance=row[10],
+            similarity=row[11],
+            sentences=row[12],
+            story_id=row[13],
+        )
+        for row in reader.rows(sql, bound)
+    ]
+
+
+def _detail(version: VersionListing) -> VersionDetail:
+    shown = {f.name: getattr(version, f.name) for f in fields(VersionDetail)}
+    return VersionDetail(**shown)
+
+
+# --- one version's text ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionText:
+    """A version's title and body, and where it came from."""
+
+    version_id: int
+    story_id: int
+    source_path: str
+    site: str | None
+    title: str
+    body: str
+
+
+_VERSION_TEXT = """
+SELECT id, story_id, source_path, site, title, body FROM versions WHERE id = :version
+"""
+
+
+def version_text(db: Reader | Engine, version_id: int) -> VersionText:
+    """The text of version ``version_id``; :class:`NotFoundError` when there is none."""
+    with reading(db) as reader:
+        found = reader.rows(_VERSION_TEXT, {"version": version_id})
+    if not found:
         raise NotFoundError(f"no version {version_id} in the archive")
-    return version
+    return VersionText(*found[0])
+
+
+# --- totals ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -354,54 +480,57 @@ class ArchiveStats:
     biggest_stories: tuple[BiggestStory, ...]
 
 
-def archive_stats(engine: Engine, *, top: int = 10) -> ArchiveStats:
+_TOTALS = f"""
+SELECT
+    (SELECT count(*) FROM stories),
+    (SELECT count(*) FROM versions),
+    (SELECT count(*) FROM version_links),
+    (SELECT count(DISTINCT site) FROM versions),
+    (SELECT count(*) FROM ({_VERSION_COUNTS}) n WHERE n.versions > 1),
+    (SELECT count(*) FROM story_merges),
+    (SELECT count(*) FROM version_removals),
+    (SELECT count(*) FROM ingest_runs),
+    (SELECT count(*) FROM ingest_errors),
+    (SELECT min(first_seen_at) FROM stories),
+    (SELECT max(last_seen_at) FROM stories)
+"""
+_BY_METHOD = "SELECT match_method, count(*) FROM versions GROUP BY match_method"
+_MOST_VERSIONS = """
+SELECT s.id, s.title, n.versions, n.sites
+FROM stories s
+JOIN (
+    SELECT story_id, count(*) AS versions, count(DISTINCT site) AS sites
+    FROM versions
+    GROUP BY story_id
+) n ON n.story_id = s.id
+ORDER BY n.versions DESC, n.sites DESC, s.id
+LIMIT :top
+"""
+
+
+def archive_stats(db: Reader | Engine, *, top: int = 10) -> ArchiveStats:
     """Counts of everything in the archive, and the ``top`` stories with the most versions."""
-
-    def count(table: type[Base]) -> int:
-        return session.scalar(select(func.count()).select_from(table)) or 0
-
-    with Session(engine) as session:
-        per_story = (
-            select(
-                Version.story_id,
-                func.count().label("n"),
-                func.count(distinct(Version.site)).label("sites"),
-                last_seen(Version.published_at, Version.ingested_at).label("last_seen_at"),
-            )
-            .group_by(Version.story_id)
-            .subquery()
-        )
-        biggest = session.execute(
-            select(Story.id, Story.title, per_story.c.n, per_story.c.sites)
-            .join(per_story, per_story.c.story_id == Story.id)
-            .order_by(per_story.c.n.desc(), per_story.c.sites.desc(), Story.id)
-            .limit(top)
-        ).all()
-        seen = (
-            session.scalar(select(func.min(Story.first_seen_at))),
-            session.scalar(select(func.max(per_story.c.last_seen_at))),
-        )
-        methods = session.execute(
-            select(Version.match_method, func.count()).group_by(Version.match_method)
-        ).all()
-        return ArchiveStats(
-            stories=count(Story),
-            versions=count(Version),
-            links=count(VersionLink),
-            sites=session.scalar(select(func.count(distinct(Version.site)))) or 0,
-            stories_with_copies=session.scalar(
-                select(func.count()).select_from(per_story).where(per_story.c.n > 1)
-            )
-            or 0,
-            versions_by_method=dict(sorted((method, n) for method, n in methods)),
-            merged_story_ids=count(StoryMerge),
-            removed_versions=count(VersionRemoval),
-            ingest_runs=count(IngestRun),
-            ingest_errors=count(IngestError),
-            first_seen_at=seen[0],
-            last_seen_at=seen[1],
-            biggest_stories=tuple(BiggestStory(*row) for row in biggest),
-        )
+    with reading(db) as reader:
+        totals = reader.rows(_TOTALS)[0]
+        methods = reader.rows(_BY_METHOD)
+        biggest = reader.rows(_MOST_VERSIONS, {"top": top})
+    *counts, first, last = totals
+    stories, versions, links, sites, with_copies, merged, removed, runs, errors = counts
+    return ArchiveStats(
+        stories=stories,
+        versions=versions,
+        links=links,
+        sites=sites,
+        stories_with_copies=with_copies,
+        versions_by_method=dict(sorted((method, n) for method, n in methods)),
+        merged_story_ids=merged,
+        removed_versions=removed,
+        ingest_runs=runs,
+        ingest_errors=errors,
+        first_seen_at=read_time(first),
+        last_seen_at=read_time(last),
+        biggest_stories=tuple(BiggestStory(*row) for row in biggest),
+    )
 
 
 def to_jsonable(value: Any) -> Any:
@@ -417,40 +546,8 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def _sites_of(session: Session, story_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    sites: dict[int, list[str]] = {}
-    if story_ids:
-        rows = session.execute(
-            select(Version.story_id, Version.site)
-            .where(Version.story_id.in_(story_ids), Version.site.is_not(None))
-            .distinct()
-            .order_by(Version.story_id, Version.site)
-        )
-        for story_id, site in rows:
-            if site is not None:
-                sites.setdefault(story_id, []).append(site)
-    return {story_id: tuple(names) for story_id, names in sites.items()}
-
-
-def _version_detail(version: Version, canonical_id: int | None) -> VersionDetail:
-    return VersionDetail(
-        version_id=version.id,
-        is_canonical=version.id == canonical_id,
-        source_path=version.source_path,
-        format=version.format,
-        site=version.site,
-        url=version.url,
-        title=version.title,
-        published_at=version.published_at,
-        ingested_at=version.ingested_at,
-        method=version.match_method,
-        matched_version_id=version.matched_version_id,
-        distance=version.match_distance,
-        similarity=version.match_similarity,
-        sentences=version.match_sentences,
-    )
-
-
-def _escape_like(text: str) -> str:
-    # the user's text is matched literally: % and _ are not wildcards in a title
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _time(value: datetime | str) -> datetime:
+    """A stored time that is never NULL."""
+    found = read_time(value)
+    assert found is not None
+    return found

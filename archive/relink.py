@@ -190,17 +190,13 @@ def _assign_stories(
 def _refresh_story(
     session: Session, story_id: int, group: list[int], meta: dict[int, _Meta]
 ) -> None:
-    def seen(v: int) -> datetime:
-        return meta[v].published_at or meta[v].ingested_at
-
     canonical = min(
         group, key=lambda v: store.canonical_key(meta[v].published_at, meta[v].ingested_at, v)
     )
     story = session.get_one(Story, story_id)
     story.canonical_version_id = canonical
     story.title = meta[canonical].title
-    story.first_seen_at = min(seen(v) for v in group)
-    story.last_seen_at = max(seen(v) for v in group)
+    store.set_seen(story, ((meta[v].published_at, meta[v].ingested_at) for v in group))
 
 
 def _retire_emptied_stories(

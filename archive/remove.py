@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from archive import store
+from archive import schema, store
 from archive.db import writing
 from archive.match import Verdict, best_verdict
 from archive.method import Method
 from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink, VersionRemoval
-from archive.queries import get_version
+from archive.queries import NotFoundError
 
 CHUNK = 1000
 
@@ -44,7 +44,9 @@ def remove_version(engine: Engine, version_id: int, *, now: datetime | None = No
     """
     now = now or datetime.now(UTC)
     with writing(engine) as session:
-        version = get_version(session, version_id)
+        version = session.get(Version, version_id)
+        if version is None:
+            raise NotFoundError(f"no version {version_id} in the archive")
         story_id, source_path = version.story_id, version.source_path
         removal = VersionRemoval(
             version_id=version.id,
@@ -68,15 +70,13 @@ def remove_version(engine: Engine, version_id: int, *, now: datetime | None = No
             session.delete(story)
         else:
             parts = _components(session, remaining)
-            parts.sort(key=lambda part: store.canonical_order(_first(part)))
+            parts.sort(key=lambda part: schema.canonical_order(_first(part)))
             # max() returns the first of equals: among the largest parts the earliest one wins
             keeper = max(parts, key=len)
             _refresh(story, keeper)
             for part in (p for p in parts if p is not keeper):
                 first = _first(part)
-                split = Story(
-                    title=first.title, first_seen_at=_seen(first), last_seen_at=_seen(first)
-                )
+                split = Story(title=first.title, first_seen_at=now, last_seen_at=now)
                 session.add(split)
                 session.flush()
                 _move(session, [v.id for v in part], split.id)
@@ -182,19 +182,14 @@ def _components(session: Session, versions: Iterable[Version]) -> list[list[Vers
 
 
 def _first(part: list[Version]) -> Version:
-    return min(part, key=store.canonical_order)
-
-
-def _seen(version: Version) -> datetime:
-    return version.published_at or version.ingested_at
+    return min(part, key=schema.canonical_order)
 
 
 def _refresh(story: Story, part: list[Version]) -> None:
     canonical = _first(part)
     story.canonical_version_id = canonical.id
     story.title = canonical.title
-    story.first_seen_at = min(_seen(v) for v in part)
-    story.last_seen_at = max(_seen(v) for v in part)
+    schema.set_seen(story, ((v.published_at, v.ingested_at) for v in part))
 
 
 def _move(session: Session, version_ids: list[int], story_id: int) -> None:

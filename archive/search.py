@@ -1,14 +1,18 @@
-"""Full-text search over versions: SQLite FTS5 or PostgreSQL's tsvector index (migration 0005)."""
+"""Full-text search over versions: SQLite FTS5 or PostgreSQL's tsvector index (migration 0005),
+in plain SQL run on a :class:`archive.queries.Reader` like the other read queries."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, TextualSelect, text
+from archive.queries import Reader, reading
+from archive.schema import read_time
 
-from archive.models import UTCDateTime
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # A search term is a run of letters and digits, as both full-text tokenizers split words
 # (FTS5 unicode61 and PostgreSQL's 'simple' parser); a trailing * asks for a prefix.
@@ -38,7 +42,7 @@ def search_terms(query: str) -> list[tuple[str, bool]]:
     return [(word.lower(), bool(star)) for word, star in _TERM.findall(query)]
 
 
-def search_versions(engine: Engine, query: str, *, limit: int = 20) -> list[SearchHit]:
+def search_versions(db: Reader | Engine, query: str, *, limit: int = 20) -> list[SearchHit]:
     """Versions that contain every word of ``query`` in their title or body, best first.
 
     Words are matched whole and case-insensitively (``barrier`` does not find ``barriers``;
@@ -47,25 +51,26 @@ def search_versions(engine: Engine, query: str, *, limit: int = 20) -> list[Sear
     terms = search_terms(query)
     if not terms:
         raise ValueError(f"nothing to search for in {query!r}: give at least one word")
-    with engine.connect() as connection:
-        statement, params = search_statement(connection.dialect.name, terms, limit)
-        return [
-            SearchHit(
-                version_id=row.id,
-                story_id=row.story_id,
-                title=row.title,
-                site=row.site,
-                source_path=row.source_path,
-                published_at=row.published_at,
-                snippet=" ".join(row.snippet.split()),
-            )
-            for row in connection.execute(statement, params)
-        ]
+    with reading(db) as reader:
+        statement, params = search_statement(reader.dialect, terms, limit)
+        rows = reader.rows(statement, params)
+    return [
+        SearchHit(
+            version_id=version_id,
+            story_id=story_id,
+            title=title,
+            site=site,
+            source_path=source_path,
+            published_at=read_time(published_at),
+            snippet=" ".join(snippet.split()),
+        )
+        for version_id, story_id, title, site, source_path, published_at, snippet in rows
+    ]
 
 
 def search_statement(
     dialect: str, terms: list[tuple[str, bool]], limit: int
-) -> tuple[TextualSelect, dict[str, object]]:
+) -> tuple[str, dict[str, object]]:
     """The query that finds ``terms`` on this database (``sqlite`` or ``postgresql``), and its
     parameters."""
     if dialect == "sqlite":
@@ -77,8 +82,7 @@ def search_statement(
     return _POSTGRES_SEARCH, {"q": tsquery, "limit": limit, "options": _HEADLINE_OPTIONS}
 
 
-_SQLITE_SEARCH = text(
-    """
+_SQLITE_SEARCH = """
     SELECT v.id, v.story_id, v.title, v.site, v.source_path, v.published_at,
            snippet(versions_fts, -1, '[', ']', '…', :words) AS snippet
     FROM versions_fts
@@ -87,12 +91,10 @@ _SQLITE_SEARCH = text(
     ORDER BY bm25(versions_fts), v.id
     LIMIT :limit
     """
-).columns(published_at=UTCDateTime())
 
 # The WHERE expression is the indexed one (ix_versions_fts) word for word, or the index is not
 # used. Headlines are costly, so they are made for the page of hits only.
-_POSTGRES_SEARCH = text(
-    """
+_POSTGRES_SEARCH = """
     SELECT hit.id, hit.story_id, hit.title, hit.site, hit.source_path, hit.published_at,
            ts_headline('simple', hit.body, to_tsquery('simple', :q), :options) AS snippet
     FROM (
@@ -106,4 +108,3 @@ _POSTGRES_SEARCH = text(
     ) hit
     ORDER BY hit.rank DESC, hit.id
     """
-).columns(published_at=UTCDateTime())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -24,20 +24,16 @@ from archive import match
 from archive.db import insert_rows, insert_tuples
 from archive.match import Fingerprint, Verdict, best_verdict
 from archive.method import Method
-from archive.models import (
-    MatchKey,
-    Story,
-    StoryMerge,
-    Version,
-    VersionLink,
-    as_utc,
-    path_sha256,
-)
+from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
+from archive.schema import CanonicalKey, Seen, as_utc, path_sha256
+
+# The story rules the relinker (archive/relink.py) finds here, beside the writer's.
+from archive.schema import canonical_key as canonical_key
+from archive.schema import set_seen as set_seen
 from archive.sources.article import BodyStatus
 from archive.sources.records import ParsedRecord
 
 NEW_STORY = Method.NEW_STORY
-_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 # The mapped classes' tables, for Core statements (typed as tables: bulk inserts and updates).
 # Statements here run on the session's connection, not through the ORM: its result machinery
@@ -139,35 +135,18 @@ def resolve_story_id(session: Session, story_id: int) -> int | None:
     return session.scalar(select(StoryMerge.story_id).where(StoryMerge.merged_story_id == story_id))
 
 
-def canonical_key(
-    published_at: datetime | None, ingested_at: datetime, version_id: int
-) -> tuple[bool, datetime, datetime, int]:
-    """The canonical version of a story is the first by this key: the earliest published
-    (versions without a date last), then the earliest ingested, then the lowest id."""
-    return (published_at is None, published_at or _END_OF_TIME, ingested_at, version_id)
-
-
-def canonical_order(version: Version) -> tuple[bool, datetime, datetime, int]:
-    """:func:`canonical_key` of a stored version."""
-    return canonical_key(version.published_at, version.ingested_at, version.id)
-
-
 @dataclass
 class _StoryState:
     """A story as the batch leaves it; written when the batch is flushed."""
 
     id: int
     title: str
-    first_seen_at: datetime
-    last_seen_at: datetime
-    canonical: tuple[bool, datetime, datetime, int] | None  # canonical_key of its canonical version
+    seen: Seen
+    canonical: CanonicalKey | None  # canonical_key of its canonical version
     stored: bool  # already a row (else inserted on flush)
 
-    def take(
-        self, key: tuple[bool, datetime, datetime, int], title: str, seen_at: datetime
-    ) -> None:
-        self.first_seen_at = min(self.first_seen_at, seen_at)
-        self.last_seen_at = max(self.last_seen_at, seen_at)
+    def take(self, key: CanonicalKey, title: str, seen: Seen) -> None:
+        self.seen |= seen
         if self.canonical is None or key < self.canonical:
             self.canonical = key
             self.title = title
@@ -239,16 +218,14 @@ class BatchWriter:
         verdict = best_verdict(verdicts)
         article = record.article
         published_at = as_utc(article.published_at) if article.published_at else None
-        seen_at = published_at or self._now
+        seen = Seen.of(published_at, self._now)
         version_id = next(self._version_ids)
         if verdict is None:
-            story = _StoryState(
-                next(self._story_ids), article.title, seen_at, seen_at, None, stored=False
-            )
+            story = _StoryState(next(self._story_ids), article.title, seen, None, stored=False)
             self._stories[story.id] = story
         else:
             story = self._story(self._resolve(verdict.story_id))
-        story.take(canonical_key(published_at, self._now, version_id), article.title, seen_at)
+        story.take(canonical_key(published_at, self._now, version_id), article.title, seen)
         self._version_rows.append(
             {
                 "id": version_id,
@@ -293,8 +270,8 @@ class BatchWriter:
                         "id": s.id,
                         "title": s.title,
                         "canonical_version_id": None,
-                        "first_seen_at": s.first_seen_at,
-                        "last_seen_at": s.last_seen_at,
+                        "first_seen_at": s.seen.first,
+                        "last_seen_at": s.seen.last,
                     }
                     for s in new_stories
                 ],
@@ -335,8 +312,8 @@ class BatchWriter:
                         "story": s.id,
                         "new_title": s.title,
                         "canonical": s.canonical[3] if s.canonical else None,
-                        "first": s.first_seen_at,
-                        "last": s.last_seen_at,
+                        "first": s.seen.first,
+                        "last": s.seen.last,
                     }
                     for s in self._stories.values()
                 ],
@@ -363,8 +340,11 @@ class BatchWriter:
             )
             for row in rows:
                 story_key = None if row[4] is None else canonical_key(row[5], row[6], row[4])
-                state = _StoryState(row[0], row[1], row[2], row[3], story_key, stored=True)
-                self._stories[row[0]] = state
+                # The canonical version is the earliest published, undated ones last: the story
+                # has a dated version, and its last seen time is a publication date, when that
+                # one has a date.
+                seen = Seen(row[2], row[3], dated=row[5] is not None)
+                self._stories[row[0]] = _StoryState(row[0], row[1], seen, story_key, stored=True)
 
     def _story(self, story_id: int) -> _StoryState:
         if story_id not in self._stories:
@@ -376,8 +356,7 @@ class BatchWriter:
         survivor = self._story(survivor_id)
         for story_id in absorbed:
             gone = self._story(story_id)
-            survivor.first_seen_at = min(survivor.first_seen_at, gone.first_seen_at)
-            survivor.last_seen_at = max(survivor.last_seen_at, gone.last_seen_at)
+            survivor.seen |= gone.seen
             if gone.canonical is not None and (
                 survivor.canonical is None or gone.canonical < survivor.canonical
             ):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from archive import __version__
 from archive.cli import main
 
-from .conftest import SAMPLES, SEEDS
+from .conftest import REPO, SAMPLES, SEEDS
 
 
 def test_ingest_prints_a_summary_and_the_linked_stories(db_url: str) -> None:
@@ -79,3 +82,14 @@ def test_parse_json_prints_one_line_per_record() -> None:
     result = CliRunner().invoke(main, ["parse", str(SAMPLES / "regional-feed.jsonl"), "--json"])
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert [line["source_path"].rsplit("#", 1)[1] for line in lines] == ["0", "1", "2"]
+
+
+def test_python_m_archive_cli_runs_the_command_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "archive.cli", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (0, f"archive, version {__version__}\n")

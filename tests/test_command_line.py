@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,9 @@ from sqlalchemy import Engine, create_engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from archive.cli import main
-from archive.export import story_records
 from archive.ingest import ingest
-from archive.models import IngestRun, Version
-from archive.queries import archive_stats, list_stories, show_story
+from archive.models import IngestRun
+from archive.queries import show_story
 
 from .conftest import SAMPLES
 from .module_db import BOTH_DATABASES, module_database
@@ -244,6 +242,26 @@ def test_every_list_has_table_tsv_csv_and_json(samples: tuple[Engine, str]) -> N
         assert "─" in table, command
 
 
+def test_stats_totals_are_tsv_and_csv_as_json_names_them(samples: tuple[Engine, str]) -> None:
+    db = ["--db", samples[1]]
+    as_json = json.loads(invoke(["stats", *db, "--json"]).stdout)
+    as_csv = list(csv.reader(io.StringIO(invoke(["stats", *db, "--csv"]).stdout)))
+    as_tsv = [line.split("\t") for line in invoke(["stats", *db, "--tsv"]).stdout.splitlines()]
+    assert as_csv == as_tsv
+    assert as_csv[0] == ["measure", "value"]
+    measures = dict(as_csv[1:])
+    assert len(measures) == len(as_csv) - 1  # each measure once
+    by_method = as_json.pop("versions_by_method")
+    assert as_json.pop("biggest_stories")  # --json only: a list of its own
+    assert measures == {
+        **{name: str(value) for name, value in as_json.items()},
+        **{f"versions_by_method.{m}": str(n) for m, n in by_method.items()},
+    }
+    assert measures["versions"] == "11" and measures["versions_by_method.new story"] == "6"
+    assert measures["first_seen_at"] == "2023-09-22T06:05:00+00:00"
+    assert "─" in invoke(["stats", *db]).stdout  # a table by default, also piped
+
+
 def test_an_empty_result_prints_no_table_and_says_so_on_stderr(
     samples: tuple[Engine, str],
 ) -> None:
@@ -374,52 +392,6 @@ def test_ingest_and_relink_report_as_json(tmp_path: Path) -> None:
     assert [s["story_id"] for s in report["linked_stories"]][:1] == [1]
     relinked = json.loads(invoke(["relink", "--db", database, "--json"]).stdout)
     assert relinked["versions"] == 11 and relinked["stories_after"] == 6
-
-
-# --- last seen -----------------------------------------------------------------------------
-
-BODY = (
-    "The ferry operator on the islands said on Monday that the winter timetable would keep "
-    "two sailings a day to the mainland, after a campaign by residents who feared losing the "
-    "evening boat. The company had proposed cutting the service to one crossing from November. "
-    "Residents said the late sailing was the only way for hospital staff and students to get "
-    "home the same day. The operator said it would review the numbers again in the spring."
-)
-
-
-def write_record(folder: Path, name: str, published: str | None) -> Path:
-    record = {"title": "Island ferry keeps its evening sailing", "text": BODY}
-    if published:
-        record["published"] = published
-    path = folder / name
-    path.write_text(json.dumps(record))
-    return path
-
-
-def test_last_seen_is_the_latest_publication_date_where_known(
-    engine: Engine, tmp_path: Path
-) -> None:
-    dated = write_record(tmp_path, "dated.json", "2024-03-01T08:00:00+00:00")
-    undated = write_record(tmp_path, "undated.json", None)  # the same text, no date: today
-    assert ingest([str(dated), str(undated)], engine).failed == 0
-    march = datetime(2024, 3, 1, 8, tzinfo=UTC)
-    [story] = list_stories(engine)
-    assert story.versions == 2
-    assert story.first_seen_at == story.last_seen_at == march
-    assert show_story(engine, story.story_id).last_seen_at == march
-    assert archive_stats(engine).last_seen_at == march
-    assert next(story_records(engine))["last_seen_at"] == march
-
-
-def test_last_seen_is_the_ingest_time_when_no_version_has_a_date(
-    engine: Engine, tmp_path: Path
-) -> None:
-    ingest([str(write_record(tmp_path, "undated.json", None))], engine)
-    [story] = list_stories(engine)
-    with Session(engine) as session:
-        ingested = session.scalar(select(Version.ingested_at))
-    assert story.last_seen_at == ingested
-    assert abs((datetime.now(UTC) - story.last_seen_at).total_seconds()) < 600
 
 
 def test_standard_input_is_read_once(tmp_path: Path) -> None:
