@@ -33,7 +33,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A writer waits for the write lock in steps of this long, so that it can say it is waiting.
 SQLITE_LOCK_STEP_MS = 1_000
 # How long a writer waits for another one to finish its transaction before it gives up: long,
-# since a relink of a big archive is one transaction; the waiting writer says so meanwhile.
+# since the writer may be another program; the waiting writer says so meanwhile.
 LOCK_TIMEOUT_ENV = "ARCHIVE_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT_S = 3600.0
 # The key of the PostgreSQL advisory lock that writers hold for a transaction ("arch" in ASCII).
