@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from archive import linking, match, store
 from archive.article import Article, BodyStatus
 from archive.db import checkpoint, writing
-from archive.models import MatchKey, Story, StoryMerge, UnsignedBigInt, Version, VersionLink
+from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
 
 # Versions a relink reads, fingerprints and looks up at a time, with one transaction under the
 # writer lock per chunk for the index rows that changed (none when none did). About a second
@@ -324,18 +324,8 @@ def _rewrite_index(connection: Connection, stale: list[tuple[int, match.Fingerpr
     if not stale:
         return
     connection.execute(delete(_match_keys).where(_match_keys.c.version_id.in_(present)))
-    connection.execute(
-        update(_versions)
-        .where(_versions.c.id == bindparam("version"))
-        .values(
-            simhash=bindparam("new_simhash", type_=UnsignedBigInt()),
-            body_sha256=bindparam("new_body_sha256"),
-        ),
-        [
-            {"version": v, "new_simhash": fp.simhash, "new_body_sha256": fp.body_sha256}
-            for v, fp in stale
-        ],
-    )
+    fingerprints = {v: (fp.simhash, fp.body_sha256) for v, fp in stale}
+    _update_changed(connection, _versions, ("simhash", "body_sha256"), fingerprints, {})
     rows = [row for version_id, fp in stale for row in store.key_rows(version_id, fp)]
     if rows:
         connection.execute(_match_keys.insert(), rows)
@@ -401,16 +391,32 @@ def _write_evidence(
     stored: dict[int, tuple[Any, ...]],
 ) -> None:
     """Rewrite the match evidence (the best verdict) of the versions where it changed."""
-    changed = []
-    for version_id, found in sorted(verdicts.items()):
+    wanted = {}
+    for version_id, found in verdicts.items():
         evidence = store.match_evidence(match.best_verdict(found))
-        if tuple(evidence[name] for name in _EVIDENCE) != stored[version_id]:
-            changed.append({"version": version_id, **{f"new_{k}": v for k, v in evidence.items()}})
+        wanted[version_id] = tuple(evidence[name] for name in _EVIDENCE)
+    _update_changed(connection, _versions, _EVIDENCE, wanted, stored)
+
+
+def _update_changed(
+    connection: Connection,
+    table: Table,
+    fields: tuple[str, ...],
+    wanted: dict[int, tuple[Any, ...]],
+    stored: dict[int, tuple[Any, ...]],
+) -> None:
+    """Set ``fields`` of the rows of ``table`` (by id) whose ``wanted`` values are not the
+    ``stored`` ones, in one statement."""
+    changed = [
+        {"row": row_id, **{f"new_{name}": v for name, v in zip(fields, values, strict=True)}}
+        for row_id, values in sorted(wanted.items())
+        if stored.get(row_id) != values
+    ]
     if changed:
         connection.execute(
-            update(_versions)
-            .where(_versions.c.id == bindparam("version"))
-            .values({name: bindparam(f"new_{name}") for name in _EVIDENCE}),
+            update(table)
+            .where(table.c.id == bindparam("row"))
+            .values({name: bindparam(f"new_{name}") for name in fields}),
             changed,
         )
 
@@ -474,19 +480,8 @@ def _refresh_stories(
             select(_stories.c.id, *(_stories.c[name] for name in fields))
         )
     }
-    changed = []
-    for story_id, group in taken.items():
-        wanted = _story_fields(group, meta)
-        if stored.get(story_id) != wanted:
-            new = {f"new_{name}": value for name, value in zip(fields, wanted, strict=True)}
-            changed.append({"story": story_id, **new})
-    if changed:
-        connection.execute(
-            update(_stories)
-            .where(_stories.c.id == bindparam("story"))
-            .values({name: bindparam(f"new_{name}") for name in fields}),
-            changed,
-        )
+    wanted = {story_id: _story_fields(group, meta) for story_id, group in taken.items()}
+    _update_changed(connection, _stories, fields, wanted, stored)
 
 
 def _retire_emptied_stories(
