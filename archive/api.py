@@ -32,18 +32,13 @@ from sqlalchemy import Engine
 from archive.config import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
-    from archive.article import Article
     from archive.db import NoArchiveError as NoArchiveError
     from archive.diff import VersionDiff as VersionDiff
     from archive.export import ExportSummary as ExportSummary
     from archive.export import Format as ExportFormat
     from archive.ingest import RecordOutcome
     from archive.ingest import Report as Report
-    from archive.ingest import Shard as Shard
     from archive.linking import Recent
-    from archive.parse import ParsedRecord as ParsedRecord
-    from archive.parse import ParseFailure as ParseFailure
-    from archive.parse import ParseResult as ParseResult
     from archive.queries import ArchiveStats as ArchiveStats
     from archive.queries import NotFoundError as NotFoundError
     from archive.queries import StoryDetail as StoryDetail
@@ -54,6 +49,11 @@ if TYPE_CHECKING:
     from archive.relink import RelinkReport as RelinkReport
     from archive.remove import Removal as Removal
     from archive.search import SearchHit as SearchHit
+    from archive.sources.article import Article
+    from archive.sources.records import ParsedRecord as ParsedRecord
+    from archive.sources.records import ParseFailure as ParseFailure
+    from archive.sources.records import ParseResult as ParseResult
+    from archive.sources.walk import Shard as Shard
 
 # The types the API's calls return or raise, each read from its module on first use (importing
 # them all would load the queries, and ``ParseFailure`` the parsers, for every script).
@@ -62,10 +62,10 @@ _TYPES = {
     "VersionDiff": "archive.diff",
     "ExportSummary": "archive.export",
     "Report": "archive.ingest",
-    "Shard": "archive.ingest",
-    "ParsedRecord": "archive.parse",
-    "ParseFailure": "archive.parse",
-    "ParseResult": "archive.parse",
+    "Shard": "archive.sources.walk",
+    "ParsedRecord": "archive.sources.records",
+    "ParseFailure": "archive.sources.records",
+    "ParseResult": "archive.sources.records",
     "ArchiveStats": "archive.queries",
     "NotFoundError": "archive.queries",
     "StoryDetail": "archive.queries",
@@ -515,7 +515,7 @@ def files(
     """The files :meth:`Archive.ingest` of ``paths`` reads, in its order: files as given,
     folders walked recursively (hidden entries skipped); with ``shard`` (``"2/4"``) only that
     part of them. Nothing is read or opened."""
-    from archive.ingest import collect_files
+    from archive.sources.walk import collect_files
 
     return collect_files(paths, follow_symlinks=follow_symlinks, shard=_shard(shard))
 
@@ -528,7 +528,7 @@ def parse(
     JSON array, WARC), or in ``source`` as bytes, the content of a file called ``name``.
     Each is a :class:`ParsedRecord` (its ``article``) or a :class:`ParseFailure` (its
     ``error``): failures are yielded, never raised. Nothing is stored."""
-    from archive.parse import parse_bytes, parse_file
+    from archive.sources.parse import parse_bytes, parse_file
 
     if isinstance(source, bytes):
         return parse_bytes(source, name)
@@ -549,8 +549,9 @@ def record_of(article: NewArticle, position: int = 0) -> ParseResult:
     a :class:`~archive.parse.ParseFailure` when it has no source or no text.
     ``position`` names an article without a source in its failure."""
     from archive.config import max_article_bytes
-    from archive.parse import ParseFailure, checked_record, display_path
-    from archive.records import RecordError, article_from_record
+    from archive.sources.jsonrecords import RecordError, article_from_record
+    from archive.sources.paths import display_path
+    from archive.sources.records import ParseFailure, checked_record
 
     name = article.source or article.url
     if not name:
@@ -606,9 +607,9 @@ def _record_fields(article: NewArticle) -> dict[str, object]:
 
 
 def _from_html(article: NewArticle) -> Article:
-    from archive.compilation import as_compilation
-    from archive.dates import parse_date
-    from archive.htmlpage import extract_html
+    from archive.sources.compilation import as_compilation
+    from archive.sources.dates import parse_date
+    from archive.sources.htmlpage import extract_html
 
     assert article.html is not None
     page = extract_html(article.html, url=article.url)
@@ -646,7 +647,7 @@ def _results(engine: Engine, outcomes: list[RecordOutcome], sources: list[str]) 
 
     from archive.ingest import Archived
     from archive.models import Version, path_sha256
-    from archive.parse import ParseFailure
+    from archive.sources.records import ParseFailure
 
     columns = (
         Version.id,
@@ -719,7 +720,7 @@ def _positive(name: str, value: int, *, zero: bool = False) -> int:
 
 
 def _shard(shard: Shard | str | None) -> Shard | None:
-    from archive.ingest import Shard
+    from archive.sources.walk import Shard
 
     return Shard.parse(shard) if isinstance(shard, str) else shard
 

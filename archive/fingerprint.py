@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from archive.article import Article
+from archive.sources.article import Article
 from archive.terms import Analysis, analyse, normalise_text
 
 WeightedFeatures = Sequence[tuple[str, int]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -14,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import cast
 
 from sqlalchemy import Engine
@@ -22,8 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive import linking, match, store
-from archive.article import BodyStatus
-from archive.chunks import (
+from archive.config import DEFAULT_BATCH_SIZE
+from archive.db import checkpoint, make_engine, writing
+from archive.errors import ArchiveBusyError, environment_failure, first_line
+from archive.method import Method
+from archive.models import IngestRun
+from archive.sources.article import BodyStatus
+from archive.sources.chunks import (
     CHUNK_RECORDS,
     ErrorCap,
     WorkItem,
@@ -32,19 +35,9 @@ from archive.chunks import (
     parse_item,
     work_items,
 )
-from archive.config import DEFAULT_BATCH_SIZE
-from archive.db import checkpoint, make_engine, writing
-from archive.errors import ArchiveBusyError, environment_failure, first_line
-from archive.method import Method
-from archive.models import IngestRun
-from archive.parse import (
-    ParsedRecord,
-    ParseFailure,
-    ParseResult,
-    RefusedPath,
-    display_path,
-)
-from archive.paths import source_name
+from archive.sources.paths import display_path
+from archive.sources.records import ParsedRecord, ParseFailure, ParseResult
+from archive.sources.walk import Refused, Shard, walk
 from archive.storable import log_failures, storable
 from archive.wording import counted
 
@@ -149,122 +142,6 @@ class Report:
 
 
 @dataclass(frozen=True)
-class Shard:
-    """One of ``count`` parts of the files to ingest (``--shard 2/4``): the files whose path,
-    as walked from the given paths, hashes to it. N processes on N machines given the same
-    paths split them without talking to each other."""
-
-    number: int  # 1 .. count
-    count: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.number <= self.count:
-            raise ValueError(
-                f"shard {self.number}/{self.count}: the number must be 1 to {self.count}"
-            )
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        """``"I/N"``, as the command line takes it."""
-        number, slash, count = text.partition("/")
-        if not slash or not number.strip().isdigit() or not count.strip().isdigit():
-            raise ValueError(f"shard {text!r}: expected I/N, for example 2/4")
-        return cls(int(number), int(count))
-
-    def holds(self, path: str) -> bool:
-        # BLAKE2b, not hash(): the same path must fall in the same shard in every process.
-        digest = hashlib.blake2b(os.fsencode(path), digest_size=8).digest()
-        return int.from_bytes(digest, "big") % self.count == self.number - 1
-
-
-def collect_files(
-    paths: Iterable[str | os.PathLike[str]],
-    *,
-    follow_symlinks: bool = False,
-    shard: Shard | None = None,
-) -> Iterator[str]:
-    """The files to ingest: files as they are, folders walked recursively in sorted order,
-    skipping hidden entries (names starting with a dot). Each path given is first written the
-    one way it is stored (:func:`archive.paths.source_name`), so ``ru``, ``./ru`` and
-    ``/abs/ru`` are one source.
-
-    A path given is read even when it is a symbolic link: it was asked for. Inside a walked
-    folder, links are followed only to what lies within the given paths (a link to a folder is
-    never walked twice, so link loops end), unless ``follow_symlinks``; a link out of them, and
-    a folder that cannot be listed, come out as a :class:`~archive.parse.RefusedPath` that
-    ingests as a failure with the reason, never silently skipped.
-    """
-    given = [source_name(p) for p in paths]
-    allowed = [os.path.realpath(p) for p in given]
-    for path in given:
-        found = _walk(path, allowed, follow_symlinks) if Path(path).is_dir() else iter([path])
-        yield from (f for f in found if shard is None or shard.holds(f))
-
-
-def _walk(top: str, allowed: list[str], follow_symlinks: bool) -> Iterator[str]:
-    def inside(target: str) -> bool:
-        return any(os.path.commonpath([root, target]) == root for root in allowed)
-
-    unlistable: list[RefusedPath] = []
-
-    def on_error(exc: OSError) -> None:
-        where = os.path.normpath(exc.filename) if isinstance(exc.filename, str) else top
-        unlistable.append(RefusedPath(where, f"cannot list folder: {exc.strerror or exc}"))
-
-    # Each folder once, by identity: a link or bind mount back up the tree cannot loop.
-    walked = {_identity(top)}
-    for root, dirs, files in os.walk(top, onerror=on_error, followlinks=follow_symlinks):
-        yield from unlistable
-        unlistable.clear()
-        kept = []
-        for name in sorted(d for d in dirs if not d.startswith(".")):
-            folder = _join(root, name)
-            if os.path.islink(folder) and not follow_symlinks:
-                target = os.path.realpath(folder)
-                if not inside(target):
-                    yield RefusedPath(
-                        folder,
-                        f"symbolic link to a folder outside the given paths ({target}), "
-                        "not followed",
-                    )
-                continue  # a folder inside the given paths is walked where it really is
-            identity = _identity(folder)
-            if identity not in walked:
-                walked.add(identity)
-                kept.append(name)
-        dirs[:] = kept
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            file = _join(root, name)
-            if not follow_symlinks and os.path.islink(file) and os.path.exists(file):
-                target = os.path.realpath(file)
-                if not inside(target):
-                    yield RefusedPath(
-                        file,
-                        f"symbolic link to a file outside the given paths ({target}), not read",
-                    )
-                    continue
-            # Broken links and link loops go on to the parser, which reports them.
-            yield file
-    yield from unlistable
-
-
-def _join(root: str, name: str) -> str:
-    # The working directory walked as "." gives "name" and "sub/name", never "./name".
-    root = os.path.normpath(root)
-    return name if root == os.curdir else os.path.join(root, name)
-
-
-def _identity(folder: str) -> tuple[int, int] | str:
-    try:
-        info = os.stat(folder)
-    except OSError:
-        return os.path.realpath(folder)
-    return (info.st_dev, info.st_ino)
-
-
-@dataclass(frozen=True)
 class PreparedRecord:
     """One record of a file, parsed, fingerprinted and looked up: all the work that needs no
     writer (the fingerprint and lookup are None for a failure)."""
@@ -290,7 +167,7 @@ _view: Engine | None = None
 
 def prepare_file(item: WorkItem, view: Engine | None = None) -> PreparedFile:
     """Parse and fingerprint one file, or one chunk of a container file's records
-    (:mod:`archive.chunks`), and look its records up in ``view`` (by default the worker's
+    (:mod:`archive.sources.chunks`), and look its records up in ``view`` (by default the worker's
     archive, if any); a bug in an extractor fails that file, not the batch."""
     file_path, last = file_of(item)
     try:
@@ -374,8 +251,8 @@ def ingest(
     each batch: when it answers True the run ends there, marked ``interrupted``; running the
     same ingest again resumes it, since what is archived already is skipped.
     ``follow_symlinks`` follows links in walked folders that point outside the given paths
-    (see :func:`collect_files`); ``shard`` takes only that part of the files, so that several
-    processes or machines can share one folder and one PostgreSQL archive.
+    (see :func:`archive.sources.walk.walk`); ``shard`` takes only that part of the files, so
+    that several processes or machines can share one folder and one PostgreSQL archive.
     """
     report = Report()
     own_files = _database_files(engine)
@@ -385,7 +262,7 @@ def ingest(
     # The archive never ingests its own database.
     files = (
         f
-        for f in collect_files(paths, follow_symlinks=follow_symlinks, shard=shard)
+        for f in walk(paths, follow_symlinks=follow_symlinks, shard=shard)
         if os.path.abspath(f) not in own_files
     )
     recent = linking.Recent()  # the versions written after the lookups' snapshots
@@ -410,7 +287,7 @@ def ingest(
 
 
 def _prepared_batches(
-    files: Iterator[str],
+    files: Iterator[str | Refused],
     batch_size: int,
     workers: int,
     engine: Engine,
@@ -419,8 +296,9 @@ def _prepared_batches(
     """Batches of prepared files in input order; with workers, the next batches are prepared
     (and looked up, each worker on its own connection) while the caller writes this one, so
     memory holds ``BATCHES_AHEAD + 1`` batches at most. A container file's records come in
-    chunks (:mod:`archive.chunks`), so a batch holds about ``batch_size`` records whatever the
-    files. ``progress`` is called with each file as its last piece comes out prepared."""
+    chunks (:mod:`archive.sources.chunks`), so a batch holds about ``batch_size`` records
+    whatever the files. ``progress`` is called with each file as its last piece comes out
+    prepared."""
     chunks = batches(work_items(files, min(CHUNK_RECORDS, batch_size)), batch_size)
     if workers <= 1:
         for chunk in chunks:
@@ -653,6 +531,7 @@ def _store_records(
     try:
         with session.begin_nested():
             writer = store.BatchWriter(session, run_id=run_id, now=now, expected=len(records))
+            writer.load_stories(recent.verified_stories())
             outcomes: list[store.StoredVersion | ParseFailure] = []
             for record, fingerprint, lookup in records:
                 stored = writer.add(record, fingerprint, recent.decide(fingerprint, lookup))

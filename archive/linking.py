@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from sqlalchemy import Connection, Integer, String, bindparam, column, func, select, text
@@ -76,6 +76,10 @@ class Lookup:
     hits: tuple[IndexHit, ...]  # the ranked hits (cut at MAX_CANDIDATES) and same-body ones
     compared: frozenset[int]  # the hits it verified
     verdicts: tuple[Verdict, ...]  # those that passed, with their story ids as of the snapshot
+    # How many versions of the snapshot hold each key (counted up to POSTINGS_PER_KEY; keys
+    # held by none left out): so the writer tells whether newer versions moved a key's cut
+    # without asking the database.
+    holders: Mapping[int, int] = field(default_factory=dict)
 
 
 def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_keys: int = 0) -> bool:
@@ -110,7 +114,8 @@ def look_up(
         up_to = snapshot(connection)
     if not fingerprint.linkable:
         return Lookup(up_to, (), frozenset(), ())
-    hits = index_hits(connection, fingerprint, up_to)
+    reach = key_reach(connection, fingerprint.keys, up_to)
+    hits = index_hits(connection, fingerprint, up_to, reach)
     chosen = choose(fingerprint, hits)
     candidates = candidates_of(connection, chosen)
     verdicts = _verified(fingerprint, candidates, threshold=threshold, rewrites=rewrites)
@@ -119,6 +124,7 @@ def look_up(
         tuple(hits),
         frozenset(h.version_id for h in chosen),
         tuple(verdicts),
+        {key: r.holders for key, r in reach.items()},
     )
 
 
@@ -141,26 +147,63 @@ def _verified(
     return verdicts
 
 
+@dataclass(frozen=True)
+class KeyReach:
+    """How far down one key's postings a lookup reads: its holders in the snapshot (counted up
+    to ``POSTINGS_PER_KEY``) and the oldest of them that counts (0: all count)."""
+
+    holders: int
+    floor: int
+
+
+def key_reach(connection: Connection, keys: Iterable[int], up_to: int) -> dict[int, KeyReach]:
+    """The :class:`KeyReach` of each of ``keys`` held by a version up to ``up_to``: one step
+    down the (key, version_id) index per posting, at most ``POSTINGS_PER_KEY`` per key."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = connection.execute(_reach_statement(len(wanted)), _key_parameters(wanted, up_to))
+    # One number per key, so that the postings are walked once: the floor when the key is
+    # crowded (a version id, > 0), else minus its holder count.
+    return {
+        key: KeyReach(POSTINGS_PER_KEY, reach) if reach > 0 else KeyReach(-reach, 0)
+        for key, reach in rows
+        if reach
+    }
+
+
+@functools.cache
+def _reach_statement(key_count: int) -> TextualSelect:
+    """The statement of :func:`key_reach` for ``key_count`` keys, bound as ``key0``, ``key1``...
+    and ``up_to``: one statement per count, written as SQL because SQLAlchemy compiles a
+    VALUES construct anew on every execution (5 ms here, more than the lookup)."""
+    sql = f"""
+        WITH wanted ("key") AS (VALUES {_values(key_count)})
+        SELECT wanted."key", (
+            SELECT CASE WHEN count(*) = {POSTINGS_PER_KEY:d} THEN min(recent.version_id)
+                ELSE -count(*) END
+            FROM (
+                SELECT held.version_id FROM match_keys AS held
+                WHERE held."key" = wanted."key" AND held.version_id <= :up_to
+                ORDER BY held.version_id DESC LIMIT {POSTINGS_PER_KEY:d}
+            ) AS recent
+        ) AS reach
+        FROM wanted
+    """
+    return text(sql).columns(column("key", UnsignedBigInt), column("reach", Integer))
+
+
 @functools.cache
 def _ranked_lookup(key_count: int) -> TextualSelect:
     """The ranked key lookup of :func:`index_hits` for ``key_count`` keys, bound as ``key0``,
-    ``key1``... and ``up_to``: one statement per count, written as SQL because SQLAlchemy
-    compiles a VALUES construct anew on every execution (5 ms here, more than the lookup).
-
-    For each wanted key, ``floor`` is the oldest of its ``POSTINGS_PER_KEY`` most recent
-    postings, found one step down the (key, version_id) index; the join then reads only the
-    postings from there on.
-    """
+    ``floor0``, ``key1``, ``floor1``... and ``up_to``: each key's postings from its floor
+    (:class:`KeyReach`) on, that is its ``POSTINGS_PER_KEY`` most recent, read through the
+    (key, version_id) index."""
+    floors = ", ".join(
+        f"(CAST(:key{n} AS BIGINT), CAST(:floor{n} AS BIGINT))" for n in range(key_count)
+    )
     sql = f"""
-        WITH wanted ("key") AS (VALUES {_values(key_count)}),
-        floors AS (
-            SELECT wanted."key" AS "key", COALESCE((
-                SELECT older.version_id FROM match_keys AS older
-                WHERE older."key" = wanted."key" AND older.version_id <= :up_to
-                ORDER BY older.version_id DESC LIMIT 1 OFFSET {POSTINGS_PER_KEY - 1:d}
-            ), 0) AS floor
-            FROM wanted
-        ),
+        WITH floors ("key", floor) AS (VALUES {floors}),
         ranked AS (
             SELECT match_keys.version_id AS version_id, count(*) AS shared
             FROM floors JOIN match_keys
@@ -182,24 +225,6 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
         column("body_sha256", String),
         column("shared", Integer),
     )
-
-
-@functools.cache
-def _holder_counts(key_count: int) -> TextualSelect:
-    """How many holders each of ``key_count`` keys has up to ``up_to``, counted no further than
-    ``POSTINGS_PER_KEY``: at most that many steps down the index per key."""
-    sql = f"""
-        WITH wanted ("key") AS (VALUES {_values(key_count)})
-        SELECT wanted."key", (
-            SELECT count(*) FROM (
-                SELECT 1 FROM match_keys AS held
-                WHERE held."key" = wanted."key" AND held.version_id <= :up_to
-                LIMIT {POSTINGS_PER_KEY:d}
-            ) AS first_holders
-        ) AS holders
-        FROM wanted
-    """
-    return text(sql).columns(column("key", UnsignedBigInt), column("holders", Integer))
 
 
 def _values(count: int) -> str:
@@ -228,16 +253,29 @@ def _bodies(count: int) -> Select[int, str, str | None]:
     return select(Version.id, Version.body, Version.language).where(Version.id.in_(ids))
 
 
-def index_hits(connection: Connection, fingerprint: Fingerprint, up_to: int) -> list[IndexHit]:
+def index_hits(
+    connection: Connection,
+    fingerprint: Fingerprint,
+    up_to: int,
+    reach: Mapping[int, KeyReach] | None = None,
+) -> list[IndexHit]:
     """Versions up to ``up_to`` with the same body, and the ``MAX_CANDIDATES`` that share the
     most index keys (at least ``MIN_SHARED_KEYS``, counting each key's ``POSTINGS_PER_KEY``
-    most recent holders): through indexes only. None for a body that is not linked."""
+    most recent holders): through indexes only. None for a body that is not linked.
+    ``reach`` is :func:`key_reach` of the fingerprint's keys, when already at hand."""
     if not fingerprint.linkable:
         return []
-    keys = sorted(set(fingerprint.keys))
+    if reach is None:
+        reach = key_reach(connection, fingerprint.keys, up_to)
     hits: dict[int, IndexHit] = {}
-    if keys:
-        rows = connection.execute(_ranked_lookup(len(keys)), _key_parameters(keys, up_to))
+    # A version shares at least MIN_SHARED_KEYS keys with a hit; keys nobody holds are left out
+    # (most keys of a new story).
+    if len(reach) >= MIN_SHARED_KEYS:
+        parameters = {"up_to": up_to}
+        for n, (key, reached) in enumerate(sorted(reach.items())):
+            parameters[f"key{n}"] = key
+            parameters[f"floor{n}"] = reached.floor
+        rows = connection.execute(_ranked_lookup(len(reach)), parameters)
         hits.update((row[0], IndexHit(*row)) for row in rows)
     # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
     # makes PostgreSQL scan every version.
@@ -248,16 +286,6 @@ def index_hits(connection: Connection, fingerprint: Fingerprint, up_to: int) -> 
     for version_id, story_id, simhash, body_hash in same_body:
         hits.setdefault(version_id, IndexHit(version_id, story_id, simhash, body_hash, 0))
     return sorted(hits.values(), key=lambda hit: hit.version_id)
-
-
-def holders(connection: Connection, keys: Iterable[int], up_to: int) -> dict[int, int]:
-    """How many versions up to ``up_to`` hold each key, counted no further than
-    ``POSTINGS_PER_KEY``."""
-    wanted = sorted(set(keys))
-    if not wanted:
-        return {}
-    rows = connection.execute(_holder_counts(len(wanted)), _key_parameters(wanted, up_to))
-    return {key: count for key, count in rows}
 
 
 def choose(fingerprint: Fingerprint, hits: Iterable[IndexHit]) -> list[IndexHit]:
@@ -347,7 +375,10 @@ class Recent:
         self._written: dict[int, _Written] = {}
         self._holders: defaultdict[int, list[int]] = defaultdict(list)  # key -> version ids
         self._by_body: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
-        self._pending: list[int] = []  # added in the open batch
+        self._pending: list[int] = []  # added in the open batch, in order
+        self._pending_ids: set[int] = set()
+        # what each known version was filed under in the two indexes above, to take it out
+        self._filed: dict[int, tuple[tuple[str, str], frozenset[int]]] = {}
         self._stories: dict[int, int] = {}  # version id -> story id, for the lookups' verdicts
         self._connection: Connection | None = None
         self._known_up_to = 0  # every version id up to this is known here or older than needed
@@ -369,18 +400,17 @@ class Recent:
             written.hit = replace(written.hit, story_id=story_now[written.hit.version_id])
         known = set(self._written)
         foreign = [row for row in rows if row[0] not in known]
-        for version_id, story_id, simhash, body_hash, status in foreign:
-            self._written[version_id] = _Written(
-                IndexHit(version_id, story_id, simhash, body_hash, 0), None
-            )
-            self._by_body[(body_hash, status)].append(version_id)
+        keys_of: dict[int, set[int]] = {}
         if foreign:
             first = min(row[0] for row in foreign)
-            foreign_ids = {row[0] for row in foreign}
+            keys_of = {row[0]: set() for row in foreign}
             postings = connection.execute(_POSTINGS_SINCE, {"after": first - 1})
             for key, version_id in postings:
-                if version_id in foreign_ids:
-                    self._holders[key].append(version_id)
+                if version_id in keys_of:
+                    keys_of[version_id].add(key)
+        for version_id, story_id, simhash, body_hash, status in foreign:
+            hit = IndexHit(version_id, story_id, simhash, body_hash, 0)
+            self._file(version_id, _Written(hit, None), status, keys_of[version_id])
         self._stories = {}
         verified = sorted({v.version_id for lookup in lookups for v in lookup.verdicts})
         for start in range(0, len(verified), 500):
@@ -390,23 +420,36 @@ class Recent:
             )
             self._stories.update((version_id, story_id) for version_id, story_id in current)
 
+    def verified_stories(self) -> set[int]:
+        """The current stories of the versions the lookups of :meth:`catch_up` verified."""
+        return set(self._stories.values())
+
     def _forget_up_to(self, version_id: int) -> None:
         self._forget({v for v in self._written if v <= version_id})
 
     def add(self, version_id: int, story_id: int, fingerprint: Fingerprint) -> None:
         """A version the writer adds to its open batch (story as the batch leaves it)."""
-        status = fingerprint.body_status.value
         hit = IndexHit(version_id, story_id, fingerprint.simhash, fingerprint.body_sha256, 0)
-        self._written[version_id] = _Written(hit, fingerprint)
         self._pending.append(version_id)
+        self._pending_ids.add(version_id)
+        written = _Written(hit, fingerprint)
         if fingerprint.linkable:
-            self._by_body[(hit.body_sha256, status)].append(version_id)
-            for key in set(fingerprint.keys):
-                self._holders[key].append(version_id)
+            self._file(version_id, written, fingerprint.body_status.value, set(fingerprint.keys))
+        else:
+            self._written[version_id] = written
+
+    def _file(self, version_id: int, written: _Written, status: str, keys: set[int]) -> None:
+        self._written[version_id] = written
+        body = (written.hit.body_sha256, status)
+        self._by_body[body].append(version_id)
+        for key in keys:
+            self._holders[key].append(version_id)
+        self._filed[version_id] = (body, frozenset(keys))
 
     def commit(self) -> None:
         """The open batch is committed: its versions stay known."""
         self._pending = []
+        self._pending_ids = set()
 
     def mark(self) -> int:
         """A point of the open batch to go back to (:meth:`rollback_to`), as a savepoint."""
@@ -416,15 +459,22 @@ class Recent:
         """The versions added since ``mark`` (by default: the whole open batch) were rolled
         back: they were never written."""
         gone, self._pending = self._pending[mark:], self._pending[:mark]
+        self._pending_ids.difference_update(gone)
         self._forget(set(gone))
 
     def _forget(self, gone: set[int]) -> None:
         if not gone:
             return
+        bodies: set[tuple[str, str]] = set()
+        keys: set[int] = set()
         for v in gone:
             self._written.pop(v, None)
-        _prune(self._holders, gone)
-        _prune(self._by_body, gone)
+            filed = self._filed.pop(v, None)
+            if filed is not None:
+                bodies.add(filed[0])
+                keys |= filed[1]
+        _prune(self._holders, keys, gone)
+        _prune(self._by_body, bodies, gone)
 
     def decide(
         self,
@@ -442,7 +492,7 @@ class Recent:
             raise RuntimeError("Recent.catch_up must be called before decide")
         if not fingerprint.linkable:
             return []
-        if lookup is None or self._cut_moved(connection, fingerprint, lookup):
+        if lookup is None or self._cut_moved(fingerprint, lookup):
             # The snapshot's cut no longer holds: look up everything committed now.
             lookup = look_up(connection, fingerprint, threshold=threshold, rewrites=rewrites)
             stories = {v.version_id: v.story_id for v in lookup.verdicts}
@@ -489,36 +539,32 @@ class Recent:
                 hits.append(replace(hit, shared_keys=count if count >= MIN_SHARED_KEYS else 0))
         return hits
 
-    def _cut_moved(self, connection: Connection, fingerprint: Fingerprint, lookup: Lookup) -> bool:
+    def _cut_moved(self, fingerprint: Fingerprint, lookup: Lookup) -> bool:
         """Whether versions committed after the snapshot push one of the new version's keys
         past ``POSTINGS_PER_KEY`` holders, so that its oldest holders in the snapshot no longer
         count (rare: a key that crowded is a common pair of words). The batch's own versions do
         not count: a lookup made in the writer does not see them in the index either."""
-        committed_since: dict[int, int] = {}
         for key in set(fingerprint.keys):
-            count = sum(
-                1
-                for version_id in self._holders.get(key, ())
-                if version_id > lookup.snapshot and version_id not in self._pending
+            room = POSTINGS_PER_KEY - lookup.holders.get(key, 0)
+            newer = self._holders.get(key)
+            if newer is None or len(newer) <= room:
+                continue
+            committed_since = sum(
+                1 for v in newer if v > lookup.snapshot and v not in self._pending_ids
             )
-            if count:
-                committed_since[key] = count
-        if not committed_since:
-            return False
-        before = holders(connection, committed_since, lookup.snapshot)
-        return any(
-            before.get(key, 0) + count > POSTINGS_PER_KEY for key, count in committed_since.items()
-        )
+            if committed_since > room:
+                return True
+        return False
 
 
-def _prune(index: dict[_Key, list[int]], gone: set[int]) -> None:
-    """Take the versions ``gone`` out of an index of version ids."""
-    for key in list(index):
-        kept = [v for v in index[key] if v not in gone]
+def _prune(index: dict[_Key, list[int]], filed_under: set[_Key], gone: set[int]) -> None:
+    """Take the versions ``gone``, filed under ``filed_under``, out of an index of version ids."""
+    for key in filed_under:
+        kept = [v for v in index.get(key, ()) if v not in gone]
         if kept:
             index[key] = kept
         else:
-            del index[key]
+            index.pop(key, None)
 
 
 _WRITTEN_SINCE = select(

@@ -35,9 +35,9 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, selec
 from sqlalchemy.orm import Session
 
 from archive import linking, match, store
-from archive.article import Article, BodyStatus
-from archive.db import checkpoint, writing
+from archive.db import checkpoint, insert_rows, writing
 from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
+from archive.sources.article import Article, BodyStatus
 
 # Versions a relink reads, fingerprints and looks up at a time, with one transaction under the
 # writer lock per chunk for the index rows that changed (none when none did). About a second
@@ -326,9 +326,7 @@ def _rewrite_index(connection: Connection, stale: list[tuple[int, match.Fingerpr
     connection.execute(delete(_match_keys).where(_match_keys.c.version_id.in_(present)))
     fingerprints = {v: (fp.simhash, fp.body_sha256) for v, fp in stale}
     _update_changed(connection, _versions, ("simhash", "body_sha256"), fingerprints, {})
-    rows = [row for version_id, fp in stale for row in store.key_rows(version_id, fp)]
-    if rows:
-        connection.execute(_match_keys.insert(), rows)
+    store.insert_keys(connection, [row for v, fp in stale for row in store.key_rows(v, fp)])
 
 
 _EVIDENCE = ("matched_version_id", "match_distance", "match_similarity", "match_method",
@@ -380,9 +378,9 @@ def _write_links(connection: Connection, verdicts: dict[int, list[match.Verdict]
     for start in range(0, len(changed), _IDS_PER_STATEMENT):
         ids = changed[start : start + _IDS_PER_STATEMENT]
         connection.execute(delete(_links).where(_links.c.version_id.in_(ids)))
-        rows = [row for v in ids for row in store.link_rows(v, verdicts[v])]
-        if rows:
-            connection.execute(_links.insert(), rows)
+        insert_rows(
+            connection, _links, [row for v in ids for row in store.link_rows(v, verdicts[v])]
+        )
 
 
 def _write_evidence(

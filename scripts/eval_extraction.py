@@ -37,9 +37,9 @@ sys.path.insert(0, str(REPO))
 
 import trafilatura  # noqa: E402
 
-from archive.article import Article  # noqa: E402
-from archive.htmlpage import extract_html  # noqa: E402
-from archive.textdump import extract_text  # noqa: E402
+from archive.sources.article import Article  # noqa: E402
+from archive.sources.htmlpage import extract_html  # noqa: E402
+from archive.sources.textdump import extract_text  # noqa: E402
 
 
 @dataclass

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from archive import Added, Archive, NewArticle, api, to_jsonable
 from archive.api import ArchiveClosedError, NoArchiveError, content_sha256
 from archive.diff import diff_versions
-from archive.htmlpage import extract_html
 from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, Story, Version
-from archive.parse import ParsedRecord, parse_file
 from archive.queries import NotFoundError, archive_stats, list_stories, show_story
 from archive.search import search_versions
+from archive.sources.htmlpage import extract_html
+from archive.sources.parse import parse_file
+from archive.sources.records import ParsedRecord
 
 from .conftest import REPO, SAMPLES
 from .module_db import module_database
@@ -264,16 +265,16 @@ def archive_engine(url: str) -> Engine:
 def test_a_bad_article_fails_alone_and_is_logged(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import archive.records
+    import archive.sources.jsonrecords
 
-    real = archive.records.article_from_record
+    real = archive.sources.jsonrecords.article_from_record
 
     def broken(record: object) -> Any:
         if isinstance(record, dict) and record.get("url") == "https://buggy.test/":
             raise RuntimeError("extractor bug")
         return real(record)
 
-    monkeypatch.setattr(archive.records, "article_from_record", broken)
+    monkeypatch.setattr(archive.sources.jsonrecords, "article_from_record", broken)
     good = ARTICLES[0]
     batch = [
         good,

@@ -13,12 +13,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archive.article import Article
-from archive.decode import UndecodableError, decode_text
-from archive.htmlpage import extract_html, html_to_text, strip_tags
-from archive.parse import ParsedRecord, ParseFailure, ParseResult, parse_bytes, parse_file
-from archive.records import RecordError, article_from_record
-from archive.textdump import extract_text
+from archive.sources.article import Article
+from archive.sources.decode import UndecodableError, decode_text
+from archive.sources.htmlpage import extract_html, html_to_text, strip_tags
+from archive.sources.jsonrecords import RecordError, article_from_record
+from archive.sources.parse import parse_bytes, parse_file
+from archive.sources.records import ParsedRecord, ParseFailure, ParseResult
+from archive.sources.textdump import extract_text
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW_FUZZ = settings(FUZZ, max_examples=60)

@@ -28,9 +28,11 @@ from warcio.warcwriter import WARCWriter
 
 from archive.cli import main
 from archive.config import MEGABYTE, max_article_bytes
-from archive.ingest import collect_files, ingest
+from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, MatchKey, Story, Version
-from archive.parse import ParsedRecord, ParseFailure, parse_bytes, parse_file
+from archive.sources.parse import parse_bytes, parse_file
+from archive.sources.records import ParsedRecord, ParseFailure
+from archive.sources.walk import walk as collect_files
 
 from .conftest import REPO
 

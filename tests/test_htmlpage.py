@@ -9,9 +9,9 @@ import trafilatura
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive import htmlpage
-from archive.article import BodyStatus
-from archive.htmlpage import extract_html, html_to_text
+from archive.sources import htmlpage
+from archive.sources.article import BodyStatus
+from archive.sources.htmlpage import extract_html, html_to_text
 
 TITLE = "Ferry operator adds winter sailings to island route"
 PARAGRAPHS = [

@@ -13,12 +13,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from archive import align, match
-from archive.article import Article
 from archive.db import open_archive
 from archive.fingerprint import features
 from archive.ingest import ingest
 from archive.models import Version, VersionLink
-from archive.parse import ParsedRecord, parse_file
+from archive.sources.article import Article
+from archive.sources.parse import parse_file
+from archive.sources.records import ParsedRecord
 
 from .conftest import SAMPLES, SEEDS
 

@@ -143,7 +143,7 @@ def test_shards_split_the_files_between_processes_and_together_give_one_run(
 ) -> None:
     """N processes given the same paths, each with its --shard, archive every file once and
     end with the stories of one run (the writer lock orders their batches)."""
-    from archive.ingest import Shard, collect_files
+    from archive.sources.walk import Shard, collect_files
 
     corpus = [str(p) for p in write_story_corpus(tmp_path / "corpus")]
     files = sorted(collect_files(corpus))
@@ -163,7 +163,7 @@ def test_shards_split_the_files_between_processes_and_together_give_one_run(
 
 @pytest.mark.parametrize("text", ["0/3", "4/3", "2", "a/b", "1/0"])
 def test_a_shard_must_be_one_of_its_parts(text: str) -> None:
-    from archive.ingest import Shard
+    from archive.sources.walk import Shard
 
     with pytest.raises(ValueError, match="shard"):
         Shard.parse(text)

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from archive import match, store
-from archive.article import Article
 from archive.models import Story, StoryMerge, Version
-from archive.parse import ParsedRecord
+from archive.sources.article import Article
+from archive.sources.records import ParsedRecord
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.parse import ParsedRecord, ParseFailure, parse_bytes, parse_file
+from archive.sources.parse import parse_bytes, parse_file
+from archive.sources.records import ParsedRecord, ParseFailure
 
 from .conftest import SAMPLES
 

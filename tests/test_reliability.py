@@ -29,10 +29,9 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from archive import db as db_module
-from archive import htmlpage, store, textdump
 from archive import ingest as ingest_module
 from archive import storable as storable_module
-from archive.article import BodyStatus
+from archive import store
 from archive.cli import main
 from archive.db import (
     WRITER_LOCK_KEY,
@@ -44,10 +43,13 @@ from archive.db import (
 )
 from archive.ingest import ingest
 from archive.models import IngestError, IngestRun, Version
-from archive.parse import ParsedRecord, ParseFailure, parse_bytes, parse_file, read_records
-from archive.parse import _parsed as parse_records
 from archive.remove import remove_version
 from archive.search import search_versions
+from archive.sources import htmlpage, textdump
+from archive.sources.article import BodyStatus
+from archive.sources.parse import _parsed as parse_records
+from archive.sources.parse import parse_bytes, parse_file, read_records
+from archive.sources.records import ParsedRecord, ParseFailure
 from archive.storable import storable
 
 from .conftest import REPO
@@ -804,7 +806,7 @@ def test_a_warc_record_with_a_short_content_length_is_an_error_row(
 # Linux, so a child of a big pytest process would report pytest's size.
 _PARSE_TIMED = """
 import json, re, sys, time
-from archive.parse import parse_file
+from archive.sources.parse import parse_file
 started = time.monotonic()
 results = list(parse_file(sys.argv[1]))
 with open("/proc/self/status", encoding="ascii") as status:

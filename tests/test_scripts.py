@@ -19,7 +19,7 @@ from archive import align, terms
 from archive.ingest import ingest
 from archive.language import detect_language
 from archive.models import Version
-from archive.textdump import extract_text
+from archive.sources.textdump import extract_text
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Engine, insert, select
+import pytest
+from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive import align, linking
-from archive.db import open_archive
+from archive.db import COPY_FROM_ROWS, insert_rows, insert_tuples, open_archive
 from archive.ingest import ingest
 from archive.match import Fingerprint
-from archive.models import MatchKey, Story, Version, VersionLink
+from archive.models import MatchKey, Story, Version, VersionLink, path_sha256
+from archive.store import KEY_COLUMNS
 
 from .story_corpus import stored_stories, write_story_corpus
 
@@ -97,3 +101,65 @@ def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine) -> No
     # version 1 shares its two rare keys (counted) and two crowded keys (too old to count)
     assert found[0] == 1
     assert all(v >= oldest_counted for v in found[1:])
+
+
+def _one_version(engine: Engine, tmp_path: Path) -> dict[str, object]:
+    (tmp_path / "one.txt").write_text(
+        "Ferry timetable\n\nThe ferry will sail twice a day from May, the operator said.\n",
+        encoding="utf-8",
+    )
+    ingest([str(tmp_path / "one.txt")], engine)
+    with engine.connect() as connection:
+        return dict(connection.execute(select(Version.__table__)).mappings().one())
+
+
+@pytest.mark.parametrize("count", [3, COPY_FROM_ROWS + 7])
+def test_bulk_inserts_store_what_an_insert_statement_would(
+    engine: Engine, tmp_path: Path, count: int
+) -> None:
+    """Few rows go through an INSERT, many through COPY (PostgreSQL) or the driver's
+    executemany (SQLite): either way an unsigned SimHash comes back unsigned (its type's bind
+    processor ran), and columns left to their Python-side defaults get them."""
+    stored = _one_version(engine, tmp_path)
+    keys = [(1 << 62) + n for n in range(count)]
+    top = int(cast(int, stored["id"]))
+    copies = [
+        {**stored, "id": top + n, "source_path": f"copy/{n}.txt", "simhash": (1 << 64) - n}
+        for n in range(1, count + 1)
+    ]
+    for row in copies:
+        del row["source_path_sha256"]
+    with engine.begin() as connection:
+        insert_tuples(
+            connection, cast(Table, MatchKey.__table__), KEY_COLUMNS, [(k, top) for k in keys]
+        )
+        insert_rows(connection, cast(Table, Version.__table__), copies)
+    with Session(engine) as session:
+        stored_keys = session.scalars(
+            select(MatchKey.key).where(MatchKey.version_id == top, MatchKey.key.in_(keys))
+        ).all()
+        hashes = dict(
+            session.execute(
+                select(Version.source_path, Version.source_path_sha256).where(
+                    Version.source_path.like("copy/%")
+                )
+            ).all()
+        )
+        simhashes = set(
+            session.scalars(select(Version.simhash).where(Version.source_path.like("copy/%")))
+        )
+    assert sorted(stored_keys) == sorted(keys)
+    assert hashes == {row["source_path"]: path_sha256(str(row["source_path"])) for row in copies}
+    assert simhashes == {row["simhash"] for row in copies}
+
+
+@pytest.mark.parametrize("count", [3, COPY_FROM_ROWS + 7])
+def test_a_bulk_insert_the_database_refuses_raises_sqlalchemys_error(
+    engine: Engine, tmp_path: Path, count: int
+) -> None:
+    """So that a batch that fails is undone and retried record by record, as after a refused
+    statement."""
+    top = int(cast(int, _one_version(engine, tmp_path)["id"]))
+    rows = [(n, top) for n in range(count)] + [(0, top)]  # the first key twice
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        insert_tuples(connection, cast(Table, MatchKey.__table__), KEY_COLUMNS, rows)

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.article import BodyStatus
-from archive.textdump import _is_boilerplate, extract_text, parse_date
+from archive.sources.article import BodyStatus
+from archive.sources.dates import date_in_text as parse_date
+from archive.sources.textdump import _is_boilerplate, extract_text
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 AP_SEED = SAMPLES / "002_224e29597f2f497a.txt"

@@ -12,15 +12,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from archive.config import MEGABYTE
-from archive.parse import (
-    ParseFailure,
-    ParseResult,
-    RawRecord,
-    display_path,
-    parse_file,
-    parse_raw,
-    read_records,
-)
+from archive.sources.parse import parse_file, parse_raw, read_records
+from archive.sources.paths import display_path
+from archive.sources.records import Found, ParseFailure, ParseResult, RawRecord
+from archive.sources.walk import Refused
 
 # A chunk of a container file: at most this many records, or this many bytes of them.
 CHUNK_RECORDS = 100
@@ -36,7 +31,7 @@ class RecordChunk:
     """Some records of a container file, in file order; ``last`` for the file's last chunk."""
 
     file_path: str
-    records: list[RawRecord | ParseFailure]
+    records: list[Found]
     last: bool
 
     @property
@@ -44,26 +39,27 @@ class RecordChunk:
         return sum(r.size for r in self.records if isinstance(r, RawRecord))
 
 
-WorkItem = str | RecordChunk
+# A file, read by a worker; a path the walk refused, failed by a worker; or a chunk of records.
+WorkItem = str | Refused | RecordChunk
 
 
-def work_items(files: Iterable[str], chunk_records: int = CHUNK_RECORDS) -> Iterator[WorkItem]:
+def work_items(
+    files: Iterable[str | Refused], chunk_records: int = CHUNK_RECORDS
+) -> Iterator[WorkItem]:
     """Each file as it is, or, for a container, its records in chunks of ``chunk_records``
     (or :data:`CHUNK_BYTES`), read as they are asked for."""
     for path in files:
-        records = read_records(path)
+        records = None if isinstance(path, Refused) else read_records(path)
         if records is None:
             yield path
         else:
-            yield from _chunks(path, records, max(1, chunk_records))
+            yield from _chunks(os.fspath(path), records, max(1, chunk_records))
 
 
-def _chunks(
-    path: str, records: Iterator[RawRecord | ParseFailure], size: int
-) -> Iterator[RecordChunk]:
+def _chunks(path: str, records: Iterator[Found], size: int) -> Iterator[RecordChunk]:
     # A chunk closes at ``size`` records or CHUNK_BYTES; an empty last chunk only says the
     # file is done.
-    chunk: list[RawRecord | ParseFailure] = []
+    chunk: list[Found] = []
     held = 0
     for record in records:
         chunk.append(record)
@@ -97,13 +93,13 @@ def file_of(item: WorkItem) -> tuple[str, bool]:
     """The file a work item comes from, and whether it is the file's last piece."""
     if isinstance(item, RecordChunk):
         return item.file_path, item.last
-    return item, True
+    return os.fspath(item), True
 
 
 def parse_item(item: WorkItem) -> list[ParseResult]:
     """What the parser makes of a work item: a whole file's records, or a chunk's."""
     if isinstance(item, RecordChunk):
-        return [r if isinstance(r, ParseFailure) else parse_raw(r) for r in item.records]
+        return [parse_raw(r) if isinstance(r, RawRecord) else r for r in item.records]
     return list(parse_file(item))
 
 

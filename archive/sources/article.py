@@ -14,7 +14,7 @@ class BodyStatus(StrEnum):
     marked so. Only ``ARTICLE`` and ``COMPILATION`` bodies are linked to other versions, each
     only to its own kind: page text carries the site's chrome, two registration walls are alike
     whatever story stands behind them, and a live blog quotes many stories without being any
-    of them (see :mod:`archive.compilation`).
+    of them (see :mod:`archive.sources.compilation`).
     """
 
     ARTICLE = "article"  # the article's text, page chrome left out

@@ -46,7 +46,7 @@ Rules, applied in this order:
    (ISO, "9 May 2005", "May 9, 2005", "09/05/2005", "09.05.2005", optional time, am/pm and zone):
    the one nearest after the title and before the body, else the nearest before the title,
    else the first one after the body. Zones (``GMT``, ``Z``, ``+02:00``, US abbreviations) make
-   the datetime timezone-aware.
+   the datetime timezone-aware. How dates are written is :mod:`archive.sources.dates`'s.
 """
 
 from __future__ import annotations
@@ -54,14 +54,16 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import regex
 
-from archive.article import Article, BodyStatus
-from archive.compilation import as_compilation
+from archive.sources.article import Article, BodyStatus
+from archive.sources.compilation import as_compilation
+from archive.sources.dates import date_in_text, opens_with_day_without_year, text_beside_date
+from archive.sources.records import Document, ParseResult, checked_record, content_hash
 from archive.terms import CJK_RUN, WORD_CHAR, WORD_START, is_latin1, split_cjk
 
 MIN_PROSE_WORDS = 6
@@ -132,11 +134,6 @@ _FURNITURE_RE = re.compile(
     r"getty images|\bap photo\b|/ap\b|\bphoto:|\bphotograph:|\bimage:|\bcredit:"
 )
 MIN_TITLE_WORDS = 3
-_DAY_WITHOUT_YEAR_RE = re.compile(
-    r"^(?:updated:?\s*|published:?\s*|posted:?\s*)?(?:[A-Z][a-z]+day,? )?"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b",
-    re.IGNORECASE,
-)
 # A photo caption as news sites and agencies write them, whatever stands around it: "FILE - In
 # this June 30, 2013 file photo, ...", "This March 20 photo shows ...", "... (AP Photo/Ann Lee)",
 # "... (Photo by Ann Lee/Getty Images) less". Agency captions travel with the agency's pictures
@@ -224,8 +221,8 @@ def extract_text(text: str) -> Article:
 
     Nothing with text is lost: when no article body can be told apart, the result keeps a
     teaser (a headline and its standfirst), else the page's text, with a ``body_status`` that
-    says so (see :class:`archive.article.BodyStatus`); a live blog, digest or aggregator page
-    is marked a compilation. A text of over ``MAX_TEXT_LINES`` lines is all page text
+    says so (see :class:`archive.sources.article.BodyStatus`); a live blog, digest or aggregator
+    page is marked a compilation. A text of over ``MAX_TEXT_LINES`` lines is all page text
     (:func:`plain_page_text`).
     """
     if text.count("\n") + text.count("\r") > MAX_TEXT_LINES:
@@ -244,6 +241,17 @@ def extract_text(text: str) -> Article:
     if found is None:
         return _page_text(blocks)
     return as_compilation(found, [b.text for b in raw_blocks])
+
+
+def sniff(document: Document) -> bool:
+    """Any text is a text dump: the format of a file that no other format takes."""
+    return True
+
+
+def read(document: Document) -> Iterator[ParseResult]:
+    """A text's article (:func:`extract_text`)."""
+    article = extract_text(document.text)
+    yield checked_record(document.source, "text", content_hash(document.raw), article)
 
 
 def _article(blocks: list[_Block]) -> Article | None:
@@ -692,7 +700,7 @@ def _is_page_furniture(line: str) -> bool:
         or line.endswith(":")
         or (line.isascii() and len(_words(line)) < MIN_TITLE_WORDS)
         or bool(_BYLINE_RE.match(line.split(",")[0]))
-        or bool(_DAY_WITHOUT_YEAR_RE.match(line) and len(_words(line)) <= MAX_DATE_LINE_WORDS // 2)
+        or (opens_with_day_without_year(line) and len(_words(line)) <= MAX_DATE_LINE_WORDS // 2)
     )
 
 
@@ -718,78 +726,11 @@ def _title_score(
 
 # --- date --------------------------------------------------------------------------------
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_DATE_PATTERNS = [
-    re.compile(r"(?P<year>(?:19|20)\d\d)-(?P<mon>[01]?\d)-(?P<day>[0-3]?\d)(?![\d])"),
-    re.compile(
-        r"\b(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>(?:19|20)\d\d)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(
-        r"\b" + _MONTH + r"\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d\d)\b",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\b(?P<a>[0-3]?\d)(?P<sep>[./])(?P<b>[0-3]?\d)(?P=sep)(?P<year>(?:19|20)\d\d)\b"),
-]
-_TIME_RE = re.compile(
-    r"(?<![\d.:/-])(?P<hour>[0-2]?\d)[:.](?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?(?![\d/])"
-    r"(?:\.\d+)?\s*(?:(?P<ampm>[ap]\.?m\.?)(?![a-z]))?\s*(?P<zone>Z|[+-]\d\d:?\d\d|[A-Z]{1,4}\b)?",
-    re.IGNORECASE,
-)
-_ZONES = {
-    "Z": 0,
-    "GMT": 0,
-    "UTC": 0,
-    "BST": 1,
-    "CET": 1,
-    "CEST": 2,
-    "EET": 2,
-    "EEST": 3,
-    "IST": 5.5,
-    "JST": 9,
-    "KST": 9,
-    "AEST": 10,
-    "AEDT": 11,
-    "EST": -5,
-    "EDT": -4,
-    "CST": -6,
-    "CDT": -5,
-    "MST": -7,
-    "MDT": -6,
-    "PST": -8,
-    "PDT": -7,
-}
-
 
 def _is_date_line(line: str, max_other_words: int = 8) -> bool:
     """A date with at most a few other words around it (a dateline, not a headline)."""
-    for pattern in _DATE_PATTERNS:
-        match = pattern.search(line)
-        if match is not None:
-            rest = line[: match.start()] + " " + line[match.end() :]
-            return len(_words(_TIME_RE.sub(" ", rest))) <= max_other_words
-    return False
+    rest = text_beside_date(line)
+    return rest is not None and len(_words(rest)) <= max_other_words
 
 
 def _published_date(
@@ -803,67 +744,7 @@ def _published_date(
         line = blocks[i].text
         if blocks[i].prose or len(_words(line)) > MAX_DATE_LINE_WORDS:
             continue
-        found = parse_date(line)
+        found = date_in_text(line)
         if found is not None:
             return found
     return None
-
-
-def parse_date(line: str) -> datetime | None:
-    """The first date (with its time and zone, when given) written in ``line``, or None."""
-    for pattern in _DATE_PATTERNS:
-        match = pattern.search(line)
-        if match is None:
-            continue
-        day = _date_from_match(match)
-        if day is None:
-            continue
-        rest = line[: match.start()] + " " * (match.end() - match.start()) + line[match.end() :]
-        return _with_time(day, rest[match.start() :]) or _with_time(day, rest) or day
-    return None
-
-
-def _date_from_match(match: re.Match[str]) -> datetime | None:
-    groups = match.groupdict()
-    year = int(groups["year"])
-    if groups.get("month"):
-        month, day = _MONTHS[groups["month"].lower()], int(groups["day"])
-    elif groups.get("mon"):
-        month, day = int(groups["mon"]), int(groups["day"])
-    else:
-        first, second = int(groups["a"]), int(groups["b"])
-        # day first unless that is impossible (the common order outside the US)
-        day, month = (second, first) if second > 12 and first <= 12 else (first, second)
-    try:
-        return datetime(year, month, day)
-    except ValueError:
-        return None
-
-
-def _with_time(day: datetime, text: str) -> datetime | None:
-    match = _TIME_RE.search(text)
-    if match is None:
-        return None
-    hour, minute = int(match["hour"]), int(match["minute"])
-    second = int(match["second"] or 0)
-    ampm = (match["ampm"] or "").lower().replace(".", "")
-    if ampm == "pm" and hour < 12:
-        hour += 12
-    elif ampm == "am" and hour == 12:
-        hour = 0
-    if hour > 23:
-        return None
-    when = day.replace(hour=hour, minute=minute, second=second)
-    zone = _zone(match["zone"])
-    return when.replace(tzinfo=zone) if zone is not None else when
-
-
-def _zone(name: str | None) -> timezone | None:
-    if not name:
-        return None
-    if name[0] in "+-":
-        digits = name[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        return timezone(offset if name[0] == "+" else -offset)
-    hours = _ZONES.get(name.upper())
-    return None if hours is None else timezone(timedelta(hours=hours))

@@ -1,8 +1,9 @@
-"""Extract the article (text and metadata) from an HTML page: trafilatura, then a text fallback."""
+"""HTML: the article (text and metadata) of a page, by trafilatura, then by the text rules."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from html import unescape
@@ -11,20 +12,22 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from archive.article import Article, BodyStatus
-from archive.compilation import as_compilation
-from archive.textdump import extract_text, parse_date, plain_page_text
+from archive.sources.article import Article, BodyStatus
+from archive.sources.compilation import as_compilation
+from archive.sources.dates import ISO_LAYOUT, parse_iso_date
+from archive.sources.records import Document, ParseResult, checked_record, content_hash
+from archive.sources.textdump import extract_text, plain_page_text
 
 # chosen with scripts/eval_extraction.py on the benchmark pages (docs/extraction.md): precision
 # mode drops more related-links blocks, tables hold article text on some sites (the options are
 # passed to trafilatura.bare_extraction in _trafilatura_document)
-_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _DATE_OPTIONS = {
-    "outputformat": _DATE_FORMAT,
+    "outputformat": ISO_LAYOUT,
     "original_date": True,
     "extensive_search": True,
 }
 
+_HTML_SNIFF = (b"<!doctype html", b"<html", b"<head", b"<body")
 # schema.org's type for a live blog, in JSON-LD or microdata
 _LIVE_BLOG_RE = re.compile(r"LiveBlogPosting\b")
 # Tags ("<" counted, closing ones too) past which a page is read by tags alone: real news pages
@@ -135,6 +138,18 @@ def extract_html(html: str, url: str | None = None) -> Article:
     )
 
 
+def sniff(document: Document) -> bool:
+    """Whether a file not named as a page is one: its first bytes hold a page's first tags."""
+    head = document.data[:2048].lstrip().lower()
+    return any(marker in head for marker in _HTML_SNIFF)
+
+
+def read(document: Document) -> Iterator[ParseResult]:
+    """A page's article (:func:`extract_html`)."""
+    article = extract_html(document.text)
+    yield checked_record(document.source, "html", content_hash(document.raw), article)
+
+
 def _page_by_tags(html: str, url: str | None) -> Article:
     """The page's text by tags alone (:func:`strip_tags`), as page text, and its <title>."""
     page = plain_page_text(strip_tags(html))
@@ -186,7 +201,7 @@ def _metadata(document: trafilatura.settings.Document | None) -> _Metadata:
         title=_clean(document.title),
         url=document.url or None,
         site=_clean(document.sitename) or document.hostname or None,
-        published=_parse_iso(document.date),
+        published=parse_iso_date(document.date),
     )
 
 
@@ -202,19 +217,6 @@ def _body_from_trafilatura(document: trafilatura.settings.Document | None, title
 
 def _clean(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def _parse_iso(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, _DATE_FORMAT)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return parse_date(value)
 
 
 # --- HTML rendered to text lines (the fallback) ---------------------------------------------

@@ -1,4 +1,5 @@
-"""HTML response records from WARC and WARC.gz files, read as a stream with warcio."""
+"""WARC: the HTML response records of a WARC (or WARC.gz) file, read as a stream with warcio,
+each page an article as :mod:`archive.sources.htmlpage` extracts it."""
 
 from __future__ import annotations
 
@@ -6,15 +7,77 @@ import contextlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
+from archive.sources.decode import UndecodableError, decode_text
+from archive.sources.htmlpage import extract_html
+from archive.sources.records import (
+    ByteStream,
+    DamagedStream,
+    ParseFailure,
+    ParseResult,
+    RawRecord,
+    checked_record,
+    content_hash,
+    record_path,
+    too_large,
+)
+
 WARC_MAGIC = b"WARC/"
-ByteStream = IO[bytes] | io.RawIOBase
 _DRAIN_CHUNK = 1 << 16
+
+
+def read(stream: ByteStream, source_path: str, limit: int) -> Iterator[RawRecord | ParseFailure]:
+    """The HTML pages of a WARC file, one record each, read as they come; a page over ``limit``
+    bytes fails alone, and damage fails the file after the pages before it."""
+    found = 0
+    try:
+        for page in iter_html_pages(stream, max_payload=limit):
+            found += 1
+            path = record_path(source_path, page.record_no)
+            if isinstance(page, OversizedRecord):
+                yield ParseFailure(path, too_large("WARC record", page.size, limit))
+                continue
+            if isinstance(page, MisfitRecord):
+                yield ParseFailure(path, page.reason)
+                continue
+            yield RawRecord(
+                path,
+                "warc",
+                page.record_no,
+                page.payload,
+                page.url,
+                page.charset,
+                parser=parse_record,
+            )
+    except (WarcError, DamagedStream) as exc:
+        yield ParseFailure(source_path, str(exc))
+        return
+    if not found:
+        yield ParseFailure(source_path, "WARC file has no HTML response records")
+
+
+def parse_record(record: RawRecord) -> ParseResult:
+    """The article of a WARC record's page, or why there is none (never raises)."""
+    assert isinstance(record.data, bytes)
+    try:
+        html = _decode_payload(record.data, record.charset)
+    except UndecodableError as exc:
+        return ParseFailure(record.source_path, str(exc))
+    article = extract_html(html, url=record.url)
+    return checked_record(record.source_path, "warc", content_hash(record.data), article)
+
+
+def _decode_payload(payload: bytes, charset: str | None) -> str:
+    if charset:
+        try:
+            return payload.decode(charset)
+        except (LookupError, UnicodeDecodeError, ValueError):
+            pass
+    return decode_text(payload)
 
 
 @dataclass(frozen=True)

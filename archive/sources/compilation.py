@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from archive.article import Article, BodyStatus
+from archive.sources.article import Article, BodyStatus
 
 # Titles that name a compilation, in the languages whose news sites say "live" this way.
 # Deliberately not "Breaking:", "roundup" or "briefing" alone: a "Breaking:" headline, a wire

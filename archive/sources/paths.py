@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from archive.sources.records import UNSTORABLE
+
 
 def source_name(path: str | os.PathLike[str]) -> str:
     """``path`` relative to the working directory when it is inside it, else absolute; both
@@ -21,3 +23,13 @@ def source_name(path: str | os.PathLike[str]) -> str:
     if relative == os.pardir or relative.startswith(os.pardir + os.sep):
         return absolute
     return relative
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as stored in ``source_path`` (an ingest first writes it the one way of
+    :func:`source_name`), except that bytes of a file name that are not UTF-8 (which no
+    database text column can hold) are written as ``\\xNN``."""
+    text = str(os.fspath(path))  # a plain str, also for a str subclass
+    if UNSTORABLE.search(text) is None:
+        return text
+    return os.fsencode(text).decode("utf-8", "backslashreplace").replace("\x00", "\\x00")

@@ -1,0 +1,1 @@
+"""Paths to parsed records (walk, open, decode, formats); imports no linking, storage, commands."""
