@@ -506,8 +506,10 @@ class Archive:
     ) -> RelinkReport:
         """Recompute every link and story from the stored text, as ``archive relink``:
         ``threshold`` is the word overlap (0-1) a copy needs, ``rewrites=False`` links copies
-        only; ``on_version`` is called after each version (:meth:`count_versions` of them).
-        One transaction."""
+        only; ``on_version`` is called after each version (:meth:`count_versions` of them, and
+        those other writers add meanwhile). Holds the writer lock only for short transactions;
+        the links and stories change at the end, at once, or not at all when it is stopped
+        (:mod:`archive.relink`)."""
         from archive.relink import relink
 
         if threshold is not None and not (

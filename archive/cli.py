@@ -58,6 +58,7 @@ _METHOD_LABELS: dict[str, tuple[str, str]] = {
     Method.CONTAINED: ("contained copy (trimmed, teaser)", "contained copies (trimmed, teasers)"),
 }
 RESUME_HINT = "Run the same command again to resume: what is archived already is skipped."
+RELINK_HINT = "Links and stories are as they were; run archive relink again to relink."
 T = TypeVar("T")
 
 
@@ -89,6 +90,8 @@ class _Group(click.Group):
             message = f"{command} stopped: {reason}."
             if command == "ingest":
                 message += f" What was committed is kept. {RESUME_HINT}"
+            elif command == "relink":
+                message += f" {RELINK_HINT}"
             raise click.ClickException(message) from exc
 
 
@@ -303,6 +306,32 @@ def _path_list(data: bytes) -> list[str]:
     return [os.fsdecode(entry) for entry in entries if entry]
 
 
+class _Interrupt:
+    """Which signal stopped a command: its exit code is 128 + the signal's number."""
+
+    exit_code = 128 + signal.SIGINT
+
+
+@contextmanager
+def _stopped_at_once() -> Iterator[_Interrupt]:
+    """Ctrl-C and SIGTERM stop the command at once (KeyboardInterrupt, so that the open
+    transaction is rolled back)."""
+    stop = _Interrupt()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.exit_code = 128 + signum
+        raise KeyboardInterrupt
+
+    previous = {
+        signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 class _StopAfterBatch:
     """First Ctrl-C or SIGTERM: finish the batch being written, then stop (exit code 130 or
     143). Second: stop at once, the open batch rolled back."""
@@ -450,20 +479,29 @@ def _record_fields(record: ParsedRecord) -> dict[str, Any]:
 def relink_command(
     db_url: str | None, threshold: float | None, rewrites: bool, quiet: bool, as_json: bool
 ) -> None:
-    """Recompute every link and story from the stored text, without reading any file."""
-    with _archive(_url(db_url)) as archive:
-        if not quiet and _is_terminal(sys.stderr):
-            from rich.console import Console
+    """Recompute every link and story from the stored text, without reading any file.
 
-            with _progress_bar(Console(stderr=True, force_terminal=True), "versions") as progress:
-                task = progress.add_task("relinking", total=archive.count_versions())
-                report = archive.relink(
-                    threshold=threshold,
-                    rewrites=rewrites,
-                    on_version=lambda: progress.advance(task),
-                )
-        else:
-            report = archive.relink(threshold=threshold, rewrites=rewrites)
+    Other commands can write while it runs; its links and stories replace the old ones at its
+    end, at once. Stopped before (Ctrl-C, SIGTERM, a lock held too long), it leaves them as
+    they were: run it again."""
+    with _archive(_url(db_url)) as archive, _stopped_at_once() as stop:
+        try:
+            if not quiet and _is_terminal(sys.stderr):
+                from rich.console import Console
+
+                console = Console(stderr=True, force_terminal=True)
+                with _progress_bar(console, "versions") as progress:
+                    task = progress.add_task("relinking", total=archive.count_versions())
+                    report = archive.relink(
+                        threshold=threshold,
+                        rewrites=rewrites,
+                        on_version=lambda: progress.advance(task),
+                    )
+            else:
+                report = archive.relink(threshold=threshold, rewrites=rewrites)
+        except KeyboardInterrupt:
+            click.echo(f"Interrupted. {RELINK_HINT}", err=True)
+            sys.exit(stop.exit_code)
     if as_json:
         _echo_json(report)
         return

@@ -35,7 +35,7 @@ DEFAULT_MAX_ARTICLE_MB = 5
 MAX_ARTICLE_MB_ENV = "ARCHIVE_MAX_ARTICLE_MB"
 
 # How long a writer waits for another one to finish its transaction before it gives up: long,
-# since a relink of a big archive is one transaction; the waiting writer says so meanwhile.
+# since the writer may be another program; the waiting writer says so meanwhile.
 LOCK_TIMEOUT_ENV = "ARCHIVE_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT_S = 3600.0
 

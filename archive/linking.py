@@ -383,8 +383,14 @@ class Recent:
         lookups = list(lookups)
         oldest = min((lookup.snapshot for lookup in lookups), default=snapshot(connection))
         self._forget_up_to(oldest)
+        rows = connection.execute(_WRITTEN_SINCE, {"after": max(oldest, 0)}).all()
+        # Since the versions known here were written, other writers may have moved them to
+        # another story (a merge, a relink, a removal's split) or removed them.
+        story_now = {row[0]: row[1] for row in rows}
+        self._forget({v for v in self._written if v not in story_now})
+        for written in self._written.values():
+            written.hit = replace(written.hit, story_id=story_now[written.hit.version_id])
         known = set(self._written)
-        rows = connection.execute(_WRITTEN_SINCE, {"after": max(oldest, 0)})
         foreign = [row for row in rows if row[0] not in known]
         keys_of: dict[int, set[int]] = {}
         if foreign:

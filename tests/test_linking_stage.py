@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session
 
 from archive import linking, match
 from archive.db import open_archive
-from archive.ingest import ingest, prepare_file
+from archive.ingest import Report, ingest, prepare_file, start_run, write_batch
 from archive.models import MatchKey, Story, Version, VersionLink
+from archive.relink import relink
 from archive.remove import remove_version
 from archive.sources.article import Article
+from archive.store import StoredVersion
 
+from .conftest import SAMPLES
 from .story_corpus import write_story_corpus
 from .test_ingest import SEED_COPY, rechromed
 
@@ -91,6 +94,29 @@ def test_a_version_removed_after_the_lookup_is_no_candidate(engine: Engine, tmp_
         recent = linking.Recent()
         recent.catch_up(connection, [record.lookup])
         assert recent.decide(record.fingerprint, record.lookup) == []
+
+
+def test_a_version_of_an_earlier_batch_moved_to_another_story_is_found_in_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The writer keeps its own versions of earlier batches for the recheck; another writer (a
+    relink, a remove's split, another ingest's merge) may have moved them to another story
+    since. Before, the recheck gave the old story: a link left its story, or the record failed
+    with NoResultFound when that story was gone."""
+    seed, spun = SAMPLES / "002_224e29597f2f497a.txt", SAMPLES / "000_0413e7c0cc1f7413.txt"
+    copy = tmp_path / "copy.txt"  # an exact copy of the rewrite
+    copy.write_bytes(spun.read_bytes())
+    # all three looked up in the empty archive, as workers batches ahead do
+    prepared = [prepare_file(str(path), engine) for path in (seed, spun, copy)]
+    run_id = start_run(engine, [str(tmp_path)])
+    recent = linking.Recent()
+    write_batch(engine, prepared[:2], run_id, Report(), None, recent)
+    assert relink(engine, threshold=1.0, rewrites=False).versions_moved == 1  # the rewrite
+    [outcome] = write_batch(engine, prepared[2:], run_id, Report(), None, recent)
+    assert isinstance(outcome, StoredVersion)
+    with Session(engine) as session:
+        story = dict(session.execute(select(Version.source_path, Version.story_id)).all())
+    assert story[str(copy)] == story[str(spun)] == story[str(seed)]  # the copy joined both
 
 
 def test_a_file_written_after_the_workers_looked_it_up_is_linked_as_in_a_serial_run(

@@ -425,8 +425,9 @@ def archive_rows(engine: Engine, *, hashes: bool = True) -> dict[str, list[tuple
 
 
 @contextmanager
-def writer_lock_held(db_url: str, seconds: float) -> Iterator[None]:
-    """Another writer holds the archive's write lock for ``seconds`` from now."""
+def writer_lock_held(db_url: str, seconds: float | None) -> Iterator[None]:
+    """Another writer holds the archive's write lock for ``seconds`` from now (None: until the
+    block ends)."""
     engine = make_engine(db_url)
     if engine.dialect.name == "sqlite":
         # another program's writer, say the sqlite3 shell: BEGIN IMMEDIATE, then nothing
@@ -440,12 +441,16 @@ def writer_lock_held(db_url: str, seconds: float) -> Iterator[None]:
         connection.begin()
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK_KEY})
         release, close = connection.rollback, connection.close
-    timer = threading.Timer(seconds, release)
-    timer.start()
+    timer = threading.Timer(seconds, release) if seconds is not None else None
+    if timer is not None:
+        timer.start()
     try:
         yield
     finally:
-        timer.join()
+        if timer is not None:
+            timer.join()
+        else:
+            release()
         close()
         engine.dispose()
 
