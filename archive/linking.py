@@ -27,10 +27,11 @@ from typing import TypeVar
 from sqlalchemy import Connection, Integer, String, bindparam, column, func, select, text
 from sqlalchemy.sql.selectable import Select, TextualSelect
 
-from archive import align, match
-from archive.fingerprint import hamming
+from archive import match
 from archive.match import Candidate, Fingerprint, Verdict
 from archive.models import UnsignedBigInt, Version
+from archive.text import align
+from archive.text.fingerprint import hamming
 
 _Key = TypeVar("_Key")
 

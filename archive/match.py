@@ -13,11 +13,11 @@ import math
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 
-from archive import align
-from archive.fingerprint import body_sha256, features, hamming, simhash64
 from archive.method import Method
 from archive.sources.article import LINKED_STATUSES, Article, BodyStatus
-from archive.terms import Analysis, analyse
+from archive.text import align
+from archive.text.fingerprint import body_sha256, features, hamming, simhash64
+from archive.text.terms import Analysis, analyse
 
 # SimHash bands: fingerprints at most BANDS - 1 bits apart share a band (near-exact copies).
 BANDS = 4

@@ -9,7 +9,7 @@ Generates a corpus with ``../shared/eval/make_corpus.py --scale N`` into a scrat
 takes ``--corpus``), then, in this one process and on the same documents:
 
 - reference (a): the ``simhash`` package computing ``Simhash(features)`` against
-  ``archive.fingerprint.simhash64`` (checked bit for bit);
+  ``archive.text.fingerprint.simhash64`` (checked bit for bit);
 - reference (b): datasketch ``MinHashLSH`` (128 permutations) inserting and querying each
   document's word set in memory;
 - ``archive.ingest`` end to end (read, parse, fingerprint, link, commit) into a fresh SQLite
@@ -55,12 +55,12 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from archive import linking, match  # noqa: E402
 from archive.db import open_archive  # noqa: E402
-from archive.fingerprint import features, simhash64  # noqa: E402
 from archive.ingest import ingest  # noqa: E402
 from archive.sources.parse import parse_file  # noqa: E402
 from archive.sources.records import ParsedRecord  # noqa: E402
 from archive.sources.walk import Shard, collect_files  # noqa: E402
-from archive.terms import analyse  # noqa: E402
+from archive.text.fingerprint import features, simhash64  # noqa: E402
+from archive.text.terms import analyse  # noqa: E402
 
 SLICES = 10
 

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from archive.terms import Analysis, analyse, normalise_text
+from archive.text.terms import Analysis, analyse, normalise_text
 
 WeightedFeatures = Sequence[tuple[str, int]]
 MAX_FEATURE_WEIGHT = 255
