@@ -32,7 +32,6 @@ from sqlalchemy import Engine
 from archive.config import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
-    from archive.db import NoArchiveError as NoArchiveError
     from archive.diff import VersionDiff as VersionDiff
     from archive.export import ExportSummary as ExportSummary
     from archive.export import Format as ExportFormat
@@ -54,11 +53,12 @@ if TYPE_CHECKING:
     from archive.sources.records import ParseFailure as ParseFailure
     from archive.sources.records import ParseResult as ParseResult
     from archive.sources.walk import Shard as Shard
+    from archive.storage.db import NoArchiveError as NoArchiveError
 
 # The types the API's calls return or raise, each read from its module on first use (importing
 # them all would load the queries, and ``ParseFailure`` the parsers, for every script).
 _TYPES = {
-    "NoArchiveError": "archive.db",
+    "NoArchiveError": "archive.storage.db",
     "VersionDiff": "archive.diff",
     "ExportSummary": "archive.export",
     "Report": "archive.ingest",
@@ -209,7 +209,7 @@ class Archive:
     """
 
     def __init__(self, db: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
-        from archive.db import open_archive, open_existing_archive
+        from archive.storage.db import open_archive, open_existing_archive
 
         self.url = database_url_of(db)
         self._engine: Engine | None = (
@@ -644,8 +644,8 @@ def _results(engine: Engine, outcomes: list[RecordOutcome], sources: list[str]) 
     from sqlalchemy.orm import Session
 
     from archive.ingest import Archived
-    from archive.models import Version, path_sha256
     from archive.sources.records import ParseFailure
+    from archive.storage.models import Version, path_sha256
 
     columns = (
         Version.id,
@@ -736,7 +736,7 @@ def _id(name: str, value: int) -> int:
 def _moment(name: str, value: datetime | date | str | None) -> datetime | None:
     """A datetime bound from a datetime, a date (its midnight) or an ISO 8601 string; UTC when
     naive."""
-    from archive.models import as_utc
+    from archive.storage.models import as_utc
 
     if value is None:
         return None

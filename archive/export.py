@@ -11,8 +11,8 @@ from typing import Any, Literal, TextIO
 
 from sqlalchemy import Engine, select
 
-from archive.models import Story, Version
 from archive.queries import last_seen
+from archive.storage.models import Story, Version
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")

@@ -21,10 +21,8 @@ from sqlalchemy.orm import Session
 
 from archive import linking, match, store
 from archive.config import DEFAULT_BATCH_SIZE
-from archive.db import checkpoint, make_engine, writing
 from archive.errors import ArchiveBusyError, environment_failure, first_line
 from archive.method import Method
-from archive.models import IngestRun
 from archive.sources.article import BodyStatus
 from archive.sources.chunks import (
     CHUNK_RECORDS,
@@ -38,7 +36,9 @@ from archive.sources.chunks import (
 from archive.sources.paths import display_path
 from archive.sources.records import ParsedRecord, ParseFailure, ParseResult
 from archive.sources.walk import Refused, Shard, walk
-from archive.storable import log_failures, storable
+from archive.storage.db import checkpoint, make_engine, writing
+from archive.storage.models import IngestRun
+from archive.storage.storable import log_failures, storable
 from archive.wording import counted
 
 logger = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from sqlalchemy.sql.selectable import Select, TextualSelect
 
 from archive import match
 from archive.match import Candidate, Fingerprint, Verdict
-from archive.models import UnsignedBigInt, Version
+from archive.storage.models import UnsignedBigInt, Version
 from archive.text import align
 from archive.text.fingerprint import hamming
 

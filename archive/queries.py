@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
-from archive.models import (
+from archive.storage.models import (
     Base,
     IngestError,
     IngestRun,

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from archive import linking, match, store
-from archive.db import writing
-from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
 from archive.sources.article import Article, BodyStatus
+from archive.storage.db import writing
+from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
 
 CHUNK = 1000
 

@@ -10,11 +10,11 @@ from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive import store
-from archive.db import writing
 from archive.match import Verdict, best_verdict
 from archive.method import Method
-from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink, VersionRemoval
 from archive.queries import get_version
+from archive.storage.db import writing
+from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink, VersionRemoval
 
 CHUNK = 1000
 

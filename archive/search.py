@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, TextualSelect, text
 
-from archive.models import UTCDateTime
+from archive.storage.models import UTCDateTime
 
 # A search term is a run of letters and digits, as both full-text tokenizers split words
 # (FTS5 unicode61 and PostgreSQL's 'simple' parser); a trailing * asks for a prefix.

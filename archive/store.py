@@ -21,10 +21,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from archive import match
-from archive.db import insert_rows, insert_tuples
 from archive.match import Fingerprint, Verdict, best_verdict
 from archive.method import Method
-from archive.models import (
+from archive.sources.article import BodyStatus
+from archive.sources.records import ParsedRecord
+from archive.storage.db import insert_rows, insert_tuples
+from archive.storage.models import (
     MatchKey,
     Story,
     StoryMerge,
@@ -33,8 +35,6 @@ from archive.models import (
     as_utc,
     path_sha256,
 )
-from archive.sources.article import BodyStatus
-from archive.sources.records import ParsedRecord
 
 NEW_STORY = Method.NEW_STORY
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
@@ -205,8 +205,8 @@ class BatchWriter:
 
     The rows of the whole batch (stories, versions, index keys, links, merges) are written
     together by :meth:`flush`, a few bulk statements instead of a dozen round trips per
-    version. Use inside the writer lock (:func:`archive.db.writing`): ids are handed out here,
-    so version ids grow in commit order, which is what a lookup's snapshot relies on.
+    version. Use inside the writer lock (:func:`archive.storage.db.writing`): ids are handed out
+    here, so version ids grow in commit order, which is what a lookup's snapshot relies on.
     """
 
     def __init__(

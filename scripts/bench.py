@@ -54,11 +54,11 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from archive import linking, match  # noqa: E402
-from archive.db import open_archive  # noqa: E402
 from archive.ingest import ingest  # noqa: E402
 from archive.sources.parse import parse_file  # noqa: E402
 from archive.sources.records import ParsedRecord  # noqa: E402
 from archive.sources.walk import Shard, collect_files  # noqa: E402
+from archive.storage.db import open_archive  # noqa: E402
 from archive.text.fingerprint import features, simhash64  # noqa: E402
 from archive.text.terms import analyse  # noqa: E402
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.db import head_revision
 from archive.export import FORMATS
 from archive.ingest import ingest
+from archive.storage.db import head_revision
 
 from .conftest import REPO, SAMPLES
 from .module_db import module_database
@@ -79,7 +79,7 @@ def test_the_cli_knows_the_export_formats_and_the_schema_head_without_importing(
 def _alembic_head() -> str:
     from alembic.script import ScriptDirectory
 
-    from archive.db import alembic_config
+    from archive.storage.db import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from archive.cli import main
 from archive.export import story_records
 from archive.ingest import ingest
-from archive.models import IngestRun, Version
 from archive.queries import archive_stats, list_stories, show_story
+from archive.storage.models import IngestRun, Version
 
 from .conftest import SAMPLES
 from .module_db import BOTH_DATABASES, module_database

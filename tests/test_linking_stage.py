@@ -10,10 +10,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from archive import linking
-from archive.db import open_archive
 from archive.ingest import ingest, prepare_file
-from archive.models import Version, VersionLink
 from archive.remove import remove_version
+from archive.storage.db import open_archive
+from archive.storage.models import Version, VersionLink
 
 from .story_corpus import write_story_corpus
 from .test_ingest import SEED_COPY, rechromed

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from archive.ingest import ingest
-from archive.models import Version, VersionLink
+from archive.storage.models import Version, VersionLink
 
 HEADLINE = "Harbour board says Westmere ferry pier will close for good"
 WIRE = [

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from archive import store
 from archive.cli import main
 from archive.ingest import ingest
-from archive.models import StoryMerge, Version, VersionLink
 from archive.relink import relink
+from archive.storage.models import StoryMerge, Version, VersionLink
 
 from .conftest import SAMPLES
 

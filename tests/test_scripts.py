@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from archive.ingest import ingest
-from archive.models import Version
 from archive.sources.textdump import extract_text
+from archive.storage.models import Version
 from archive.text import align, terms
 from archive.text.language import detect_language
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from archive.cli import main
 from archive.config import display_url, mask_secrets
 from archive.ingest import ingest
-from archive.models import Version
+from archive.storage.models import Version
 
 from .conftest import REPO, SEEDS
 

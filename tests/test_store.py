@@ -13,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive import linking
-from archive.db import COPY_FROM_ROWS, insert_rows, insert_tuples, open_archive
 from archive.ingest import ingest
 from archive.match import Fingerprint
-from archive.models import MatchKey, Story, Version, VersionLink, path_sha256
+from archive.storage.db import COPY_FROM_ROWS, insert_rows, insert_tuples, open_archive
+from archive.storage.models import MatchKey, Story, Version, VersionLink, path_sha256
 from archive.store import KEY_COLUMNS
 from archive.text import align
 

@@ -212,7 +212,7 @@ def _take_postgres_lock(session: Session) -> None:
 
 def migrations_dir() -> Path:
     """The Alembic script folder: the repository's ``alembic/`` or the installed copy."""
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parent.parent  # archive/, above archive/storage/
     for candidate in (package_dir / "_migrations", package_dir.parent / "alembic"):
         if (candidate / "env.py").is_file():
             return candidate
