@@ -3,7 +3,7 @@ answers the questions the ``archive`` commands ask, through the same library fun
 
 Articles added here go down the ingest pipeline of files (:mod:`archive.ingest`): extracted as
 a JSON record is (or as an HTML page, for raw HTML), fingerprinted, looked up
-(:func:`archive.linking.look_up`), rechecked and written a batch per transaction
+(:func:`archive.linking.candidates.look_up`), rechecked and written a batch per transaction
 (:func:`archive.ingest.write_batch`). So they join the stories, and record the evidence, that
 the same articles ingested as files would. See docs/python.md.
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from archive.export import Format as ExportFormat
     from archive.ingest import RecordOutcome
     from archive.ingest import Report as Report
-    from archive.linking import Recent
+    from archive.linking.candidates import Recent
     from archive.queries import ArchiveStats as ArchiveStats
     from archive.queries import NotFoundError as NotFoundError
     from archive.queries import StoryDetail as StoryDetail
@@ -303,7 +303,7 @@ class Archive:
 
     def _add_batch(self, engine: Engine, batch: list[NewArticle], first: int) -> list[Added]:
         from archive.ingest import PreparedFile, Report, prepare_records, start_run, write_batch
-        from archive.linking import Recent
+        from archive.linking.candidates import Recent
 
         if self._run_id is None:
             self._run_id = start_run(engine, [ADDED_RUN_PATHS])

@@ -30,7 +30,7 @@ import click
 
 from archive import __version__
 from archive.config import DATABASE_URL_ENV, DEFAULT_BATCH_SIZE, database_url
-from archive.method import Method
+from archive.linking.method import Method
 from archive.tables import Column
 from archive.wording import counted
 

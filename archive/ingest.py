@@ -19,10 +19,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from archive import linking, match, store
 from archive.config import DEFAULT_BATCH_SIZE
 from archive.errors import ArchiveBusyError, environment_failure, first_line
-from archive.method import Method
+from archive.linking import candidates as linking
+from archive.linking import match, store
+from archive.linking.method import Method
 from archive.sources.article import BodyStatus
 from archive.sources.chunks import (
     CHUNK_RECORDS,
@@ -243,8 +244,8 @@ def ingest(
     Files are parsed and fingerprinted by ``workers`` processes, one batch ahead of this
     process, which alone writes to the database, batch after batch in input order: the result
     is the same for any number of workers. Each batch is one transaction, linked and written at
-    once (:class:`archive.store.BatchWriter`); when the database refuses it, the batch is redone
-    record by record, each in a savepoint, so a record that fails is rolled back alone and
+    once (:class:`archive.linking.store.BatchWriter`); when the database refuses it, the batch is
+    redone record by record, each in a savepoint, so a record that fails is rolled back alone and
     logged in ``ingest_errors``, and the batch goes on.
     ``on_file`` is called for each file once its batch is committed, ``progress`` as soon as
     the file is parsed and fingerprinted (for a progress display). ``should_stop`` is asked after
@@ -522,7 +523,7 @@ def _store_records(
     recent: linking.Recent,
 ) -> list[store.StoredVersion | ParseFailure]:
     """Decide the links of ``records`` (their lookups rechecked against what was written since,
-    see :class:`archive.linking.Recent`) and store them in order, all in one go; when the
+    see :class:`archive.linking.candidates.Recent`) and store them in order, all in one go; when the
     database refuses something, the batch is undone and each record is stored on its own, so
     that one bad record fails alone and leaves nothing half-written."""
     if not records:

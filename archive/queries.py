@@ -227,7 +227,7 @@ class StoryDetail:
 def show_story(engine: Engine, story_id: int) -> StoryDetail:
     """The story ``story_id`` (or the story it was merged into), its versions in canonical
     order and its links. Raises :class:`NotFoundError` for an id the archive never had."""
-    from archive.store import canonical_order, resolve_story_id
+    from archive.linking.store import canonical_order, resolve_story_id
 
     with Session(engine) as session:
         current = resolve_story_id(session, story_id)
@@ -288,7 +288,7 @@ def list_versions(
     one file, record or URL). ``limit=None`` lists them all. Raises :class:`NotFoundError` for a
     story id the archive never had.
     """
-    from archive.store import resolve_story_id
+    from archive.linking.store import resolve_story_id
 
     query = (
         select(Version, Story.canonical_version_id)

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from archive import linking, match, store
+from archive.linking import candidates as linking
+from archive.linking import match, store
 from archive.sources.article import Article, BodyStatus
 from archive.storage.db import writing
 from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
@@ -56,8 +57,8 @@ def relink(
     as ingest did, but from the text stored in the database: no file is read again. Story ids
     are kept where a story's versions stay together; a story whose versions all moved is
     recorded in ``story_merges``. ``threshold`` is the word overlap a copy needs (see
-    :func:`archive.match.verify`); ``rewrites=False`` links copies only. Everything happens in
-    one transaction: all or nothing.
+    :func:`archive.linking.match.verify`); ``rewrites=False`` links copies only. Everything happens
+    in one transaction: all or nothing.
     """
     report = RelinkReport()
     now = datetime.now(UTC)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from archive import store
-from archive.match import Verdict, best_verdict
-from archive.method import Method
+from archive.linking import store
+from archive.linking.match import Verdict, best_verdict
+from archive.linking.method import Method
 from archive.queries import get_version
 from archive.storage.db import writing
 from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink, VersionRemoval

@@ -53,8 +53,9 @@ from kit import DEFAULT_KIT, make_corpus  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from archive import linking, match  # noqa: E402
 from archive.ingest import ingest  # noqa: E402
+from archive.linking import candidates as linking  # noqa: E402
+from archive.linking import match  # noqa: E402
 from archive.sources.parse import parse_file  # noqa: E402
 from archive.sources.records import ParsedRecord  # noqa: E402
 from archive.sources.walk import Shard, collect_files  # noqa: E402

@@ -313,7 +313,7 @@ def test_an_article_the_database_refuses_fails_alone(
 ) -> None:
     from sqlalchemy.exc import DataError
 
-    from archive import store
+    from archive.linking import store
 
     real = store.BatchWriter.add
 

@@ -28,7 +28,7 @@ ARCHIVE_MODULES: dict[str, frozenset[str] | None] = {
     "archive.errors": None,
     # Presentation: the names of the link methods (for their labels), tables fitted to the
     # terminal and TSV/CSV writing, "3 versions".
-    "archive.method": None,
+    "archive.linking.method": None,
     "archive.tables": None,
     "archive.wording": None,
     # The renderers of an Archive.diff() answer, as docs/python.md tells scripts to use them;

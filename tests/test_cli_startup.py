@@ -66,7 +66,7 @@ def test_a_query_imports_no_parsing_library_and_no_alembic(tmp_path: Path) -> No
     loaded = top_level(modules)
     assert "sqlalchemy" in loaded
     assert loaded.isdisjoint((*PARSING, "alembic")), loaded & {*PARSING, "alembic"}
-    assert not {"archive.store", "archive.sources.parse", "archive.match"} & modules
+    assert not {"archive.linking.store", "archive.sources.parse", "archive.linking.match"} & modules
 
 
 def test_the_cli_knows_the_export_formats_and_the_schema_head_without_importing() -> None:

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from archive import store
 from archive.ingest import ingest
+from archive.linking import store
 from archive.storage.models import IngestError, IngestRun, MatchKey, Story, Version, VersionLink
 
 from .conftest import SAMPLES, SEEDS

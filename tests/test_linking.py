@@ -12,8 +12,8 @@ from simhash import Simhash
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive import match
 from archive.ingest import ingest
+from archive.linking import match
 from archive.sources.article import Article
 from archive.sources.parse import parse_file
 from archive.sources.records import ParsedRecord

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from archive import match, store
+from archive.linking import match, store
 from archive.sources.article import Article
 from archive.sources.records import ParsedRecord
 from archive.storage.models import Story, StoryMerge, Version

@@ -29,9 +29,9 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
 from archive import ingest as ingest_module
-from archive import store
 from archive.cli import main
 from archive.ingest import ingest
+from archive.linking import store
 from archive.remove import remove_version
 from archive.search import search_versions
 from archive.sources import htmlpage, textdump

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive import store
 from archive.cli import main
 from archive.ingest import ingest
+from archive.linking import store
 from archive.relink import relink
 from archive.storage.models import StoryMerge, Version, VersionLink
 

@@ -17,7 +17,7 @@ order words come in):
 
 An independent report of the same event shares names with the rewrite of a story, but not
 sentence for sentence and not in order; a page that quotes a paragraph of an article covers little
-of it. How the measures turn into a link is in :mod:`archive.match`.
+of it. How the measures turn into a link is in :mod:`archive.linking.match`.
 
 Each profile weighs its words in its own language (:mod:`archive.text.terms`). When two profiles
 differ in language (a translation quoting names, a page misread as another language), a word

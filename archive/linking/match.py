@@ -1,7 +1,7 @@
 """What a version is matched by, and whether two versions match: the index keys of a
 fingerprint (:func:`fingerprint`) and the verification of a candidate on the two bodies
-(:func:`verify`). Which candidates are looked up and compared is :mod:`archive.linking`'s; the
-design and its measurements are in ``docs/linking.md``.
+(:func:`verify`). Which candidates are looked up and compared is
+:mod:`archive.linking.candidates`'s; the design and its measurements are in ``docs/linking.md``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 
-from archive.method import Method
+from archive.linking.method import Method
 from archive.sources.article import LINKED_STATUSES, Article, BodyStatus
 from archive.text import align
 from archive.text.fingerprint import body_sha256, features, hamming, simhash64

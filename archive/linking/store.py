@@ -1,4 +1,4 @@
-"""Writing versions and stories: the decisions of :mod:`archive.linking` as rows, links,
+"""Writing versions and stories: the decisions of :mod:`archive.linking.candidates` as rows, links,
 merges, canonical versions and seen-times."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from archive import match
-from archive.match import Fingerprint, Verdict, best_verdict
-from archive.method import Method
+from archive.linking import match
+from archive.linking.match import Fingerprint, Verdict, best_verdict
+from archive.linking.method import Method
 from archive.sources.article import BodyStatus
 from archive.sources.records import ParsedRecord
 from archive.storage.db import insert_rows, insert_tuples
@@ -200,8 +200,8 @@ _STORY_STATES = (
 
 
 class BatchWriter:
-    """Stores the versions of one batch, in order, with the verdicts :mod:`archive.linking`
-    decided for each, as if each were written alone.
+    """Stores the versions of one batch, in order, with the verdicts
+    :mod:`archive.linking.candidates` decided for each, as if each were written alone.
 
     The rows of the whole batch (stories, versions, index keys, links, merges) are written
     together by :meth:`flush`, a few bulk statements instead of a dozen round trips per
