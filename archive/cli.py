@@ -45,7 +45,8 @@ MAX_FAILURES_SHOWN = 20
 # a row stays one line for grep and friends.
 _PIPE_WIDTH = 1000
 _DATE_FORMATS = ["%Y-%m-%d"]
-# archive.export.FORMATS, here so that `archive export --help` need not import the exporter
+# archive.commands.export.FORMATS, here so that `archive export --help` need not import the
+# exporter
 _EXPORT_FORMATS = ("jsonl", "csv")
 # The source path of a page read from standard input by `archive parse -`.
 STDIN_NAME = "<stdin>"
@@ -654,7 +655,7 @@ def show_command(story_id: int, db_url: str | None, output: str | None) -> None:
 @json_option
 def diff_command(a_id: int, b_id: int, db_url: str | None, as_json: bool) -> None:
     """Show word by word how the second VERSION's text differs from the first's."""
-    from archive.diff import render_plain, render_rich
+    from archive.commands.diff import render_plain, render_rich
 
     with _archive(_url(db_url)) as archive:
         diff = _found(lambda: archive.diff(a_id, b_id))

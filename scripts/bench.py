@@ -12,8 +12,8 @@ takes ``--corpus``), then, in this one process and on the same documents:
   ``archive.text.fingerprint.simhash64`` (checked bit for bit);
 - reference (b): datasketch ``MinHashLSH`` (128 permutations) inserting and querying each
   document's word set in memory;
-- ``archive.ingest`` end to end (read, parse, fingerprint, link, commit) into a fresh SQLite
-  file and/or a fresh PostgreSQL database (``--pg-url``, else ``$ARCHIVE_TEST_POSTGRES_URL``,
+- ``archive.commands.ingest`` end to end (read, parse, fingerprint, link, commit) into a fresh
+  SQLite file and/or a fresh PostgreSQL database (``--pg-url``, else ``$ARCHIVE_TEST_POSTGRES_URL``,
   a server URL under which a database is created), with the cost of each tenth of the run,
   candidate-lookup latency at each checkpoint, peak RSS and database size per version;
 - with ``--api``, ``Archive.add_many`` of the same articles (extracted from the same files
@@ -53,7 +53,7 @@ from kit import DEFAULT_KIT, make_corpus  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from archive.ingest import ingest  # noqa: E402
+from archive.commands.ingest import ingest  # noqa: E402
 from archive.linking import candidates as linking  # noqa: E402
 from archive.linking import match  # noqa: E402
 from archive.sources.parse import parse_file  # noqa: E402

@@ -30,7 +30,7 @@ from kit import DEFAULT_KIT, make_corpus  # noqa: E402
 from sqlalchemy import Engine, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from archive.ingest import ingest  # noqa: E402
+from archive.commands.ingest import ingest  # noqa: E402
 from archive.linking.candidates import MIN_SHARED_KEYS  # noqa: E402
 from archive.storage.db import open_archive  # noqa: E402
 from archive.storage.models import MatchKey, Version  # noqa: E402

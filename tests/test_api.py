@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from archive import Added, Archive, NewArticle, api, to_jsonable
 from archive.api import ArchiveClosedError, NoArchiveError, content_sha256
-from archive.diff import diff_versions
-from archive.ingest import ingest
-from archive.queries import NotFoundError, archive_stats, list_stories, show_story
-from archive.search import search_versions
+from archive.commands.diff import diff_versions
+from archive.commands.ingest import ingest
+from archive.commands.queries import NotFoundError, archive_stats, list_stories, show_story
+from archive.commands.search import search_versions
 from archive.sources.htmlpage import extract_html
 from archive.sources.parse import parse_file
 from archive.sources.records import ParsedRecord
@@ -478,7 +478,8 @@ def test_import_archive_is_cheap() -> None:
         "import sys, archive\n"
         "assert 'sqlalchemy' not in sys.modules and 'archive.api' not in sys.modules\n"
         "from archive import Archive\n"
-        "heavy = {'trafilatura', 'numpy', 'archive.ingest', 'archive.queries'} & set(sys.modules)\n"
+        "heavy = {'trafilatura', 'numpy', 'archive.commands.ingest', 'archive.commands.queries'}"
+        " & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.export import FORMATS
-from archive.ingest import ingest
+from archive.commands.export import FORMATS
+from archive.commands.ingest import ingest
 from archive.storage.db import head_revision
 
 from .conftest import REPO, SAMPLES

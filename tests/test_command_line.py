@@ -20,9 +20,9 @@ from sqlalchemy import Engine, create_engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from archive.cli import main
-from archive.export import story_records
-from archive.ingest import ingest
-from archive.queries import archive_stats, list_stories, show_story
+from archive.commands.export import story_records
+from archive.commands.ingest import ingest
+from archive.commands.queries import archive_stats, list_stories, show_story
 from archive.storage.models import IngestRun, Version
 
 from .conftest import SAMPLES

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
 from archive.sources.article import BodyStatus
 from archive.sources.compilation import is_compilation, is_time_stamp
 from archive.sources.htmlpage import extract_html

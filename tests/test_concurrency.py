@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
 from archive.storage.db import make_engine, open_archive
 from archive.storage.models import IngestRun, Version, VersionLink
 

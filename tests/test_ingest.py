@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
 from archive.linking import store
 from archive.storage.models import IngestError, IngestRun, MatchKey, Story, Version, VersionLink
 

@@ -12,7 +12,7 @@ from simhash import Simhash
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
 from archive.linking import match
 from archive.sources.article import Article
 from archive.sources.parse import parse_file

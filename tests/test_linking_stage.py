@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive.ingest import ingest, prepare_file
+from archive.commands.ingest import ingest, prepare_file
+from archive.commands.remove import remove_version
 from archive.linking import candidates as linking
-from archive.remove import remove_version
 from archive.storage.db import open_archive
 from archive.storage.models import Version, VersionLink
 

@@ -28,12 +28,12 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
-from archive import ingest as ingest_module
 from archive.cli import main
-from archive.ingest import ingest
+from archive.commands import ingest as ingest_module
+from archive.commands.ingest import ingest
+from archive.commands.remove import remove_version
+from archive.commands.search import search_versions
 from archive.linking import store
-from archive.remove import remove_version
-from archive.search import search_versions
 from archive.sources import htmlpage, textdump
 from archive.sources.article import BodyStatus
 from archive.sources.parse import _parsed as parse_records
@@ -294,7 +294,7 @@ def test_an_unencoded_at_in_the_password_leaks_none_of_it(tmp_path: Path) -> Non
 _OPEN_AT_ONCE = """
 import sys, time
 from archive.storage.db import open_archive
-from archive.queries import archive_stats
+from archive.commands.queries import archive_stats
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all start together
 print(archive_stats(open_archive(sys.argv[1])).versions)
 """
@@ -707,7 +707,7 @@ def test_a_gzip_container_that_expands_over_100_times_is_cut_off() -> None:
 _MEMORY = """
 import json, resource, sys, time
 from archive.storage.db import open_archive
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
 engine = open_archive(sys.argv[1])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.monotonic()

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from archive.cli import main
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
+from archive.commands.relink import relink
 from archive.linking import store
-from archive.relink import relink
 from archive.storage.models import StoryMerge, Version, VersionLink
 
 from .conftest import SAMPLES

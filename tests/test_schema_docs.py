@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, inspect
 
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
 from archive.storage.models import Base, to_unsigned64
 
 from .conftest import REPO, SAMPLES

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
 from archive.sources.textdump import extract_text
 from archive.storage.models import Version
 from archive.text import align, terms

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
 from archive.linking import candidates as linking
 from archive.linking.match import Fingerprint
 from archive.linking.store import KEY_COLUMNS

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from archive.ingest import ingest
-from archive.search import search_statement, search_terms, search_versions
+from archive.commands.ingest import ingest
+from archive.commands.search import search_statement, search_terms, search_versions
 from archive.storage.db import downgrade, open_archive, upgrade
 
 from .conftest import SAMPLES

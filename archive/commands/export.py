@@ -11,7 +11,7 @@ from typing import Any, Literal, TextIO
 
 from sqlalchemy import Engine, select
 
-from archive.queries import last_seen
+from archive.commands.queries import last_seen
 from archive.storage.models import Story, Version
 
 Format = Literal["jsonl", "csv"]
@@ -54,7 +54,8 @@ def version_rows(engine: Engine, *, bodies: bool = True) -> Iterator[dict[str, A
     """Every version with its story's fields, by story then version id, fetched in chunks.
 
     ``simhash`` is the unsigned value of the ``simhash`` package, not the stored signed one.
-    A story's ``last_seen_at`` is :func:`archive.queries.last_seen`, as the commands show it.
+    A story's ``last_seen_at`` is :func:`archive.commands.queries.last_seen`, as the commands
+    show it.
     """
     seen = (
         select(

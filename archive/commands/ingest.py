@@ -307,7 +307,7 @@ def _prepared_batches(
         return
     # forkserver: workers must not inherit this process's open database connections.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archive.ingest"])
+    context.set_forkserver_preload(["archive.commands.ingest"])
     url = engine.url.render_as_string(hide_password=False)
     pool = ProcessPoolExecutor(
         workers, mp_context=context, initializer=_worker_start, initargs=(os.getpid(), url)

@@ -11,7 +11,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from archive.queries import get_version
+from archive.commands.queries import get_version
 
 Op = Literal["equal", "delete", "insert"]
 
@@ -77,7 +77,7 @@ def word_diff(a: str, b: str) -> list[Chunk]:
 def diff_versions(engine: Engine, a_id: int, b_id: int) -> VersionDiff:
     """Compare the stored titles and bodies of versions ``a_id`` and ``b_id``.
 
-    Raises :class:`archive.queries.NotFoundError` when either id is not in the archive.
+    Raises :class:`archive.commands.queries.NotFoundError` when either id is not in the archive.
     """
     with Session(engine) as session:
         a, b = get_version(session, a_id), get_version(session, b_id)
