@@ -21,8 +21,9 @@ from archive.storage.models import (
     path_sha256,
 )
 
-# archive.store (and through it the fingerprinting and language modules, numpy, wordfreq...) is
-# imported by the one query that needs it, show_story: listing stories stays quick to start.
+# archive.linking.store (and through it the fingerprinting and language modules, numpy,
+# wordfreq...) is imported by the one query that needs it, show_story: listing stories stays
+# quick to start.
 
 
 @dataclass(frozen=True)

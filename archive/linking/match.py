@@ -142,7 +142,7 @@ def key_terms(body: str | Analysis, limit: int = KEY_TERMS) -> list[str]:
     for word, count in analysis.counts.items():
         weight = analysis.rarities[word]
         # short words are abbreviations and fragments, except in unspaced scripts, whose words
-        # are character bigrams (archive.terms)
+        # are character bigrams (archive.text.terms)
         if weight < KEY_MIN_RARITY or (len(word) < 3 and word.isascii()):
             continue
         scored.append((-min(weight, KEY_RARITY_CAP) * (1 + math.log(count)), word))

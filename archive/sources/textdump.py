@@ -95,7 +95,7 @@ MAX_TEXT_LINES = 50_000
 # part of a word), joined by apostrophes. Latin-1 text has no marks: re, twice as fast.
 _LATIN1_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _WORD_RE = regex.compile(rf"{WORD_START}{WORD_CHAR}*(?:['’]{WORD_START}{WORD_CHAR}*)*", regex.V1)
-# One character of a script written without spaces (Han, kana): see archive.terms.CJK_RUN.
+# One character of a script written without spaces (Han, kana): see archive.text.terms.CJK_RUN.
 _CJK_RE = regex.compile(CJK_RUN.pattern.removesuffix("+"))
 # Sentence ends of any script: the ideographic and fullwidth full stops and marks, Devanagari
 # danda and double danda, Arabic question mark, Urdu full stop, Syriac, Armenian, Ethiopic,
