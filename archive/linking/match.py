@@ -153,7 +153,7 @@ def key_terms(body: str | Analysis, limit: int = KEY_TERMS) -> list[str]:
 def term_keys(body: str | Analysis) -> tuple[int, ...]:
     """Index keys of a body: one per pair of its :func:`key_terms`.
 
-    Versions become candidates when they share two keys (see ``linking.MIN_SHARED_KEYS``), that
+    Versions become candidates when they share two keys (see ``candidates.MIN_SHARED_KEYS``), that
     is three of their distinctive words. Pairs are far more selective than words (a name recurs
     across a beat, a name with a place much less), and a copy or rewrite keeps most of the
     names and nouns it is built on. Keys are the first
