@@ -10,8 +10,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
 from archive.config import database_url
-from archive.db import make_engine, migration_connection
-from archive.models import Base
+from archive.storage.db import make_engine, migration_connection
+from archive.storage.models import Base
 
 config = context.config
 if config.config_file_name is not None:
@@ -60,8 +60,8 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    # archive.db runs the migrations on a connection of its own, in a transaction that holds
-    # the migration lock; alembic's command line opens one here.
+    # archive.storage.db runs the migrations on a connection of its own, in a transaction that
+    # holds the migration lock; alembic's command line opens one here.
     given = config.attributes.get("connection")
     if given is not None:
         _run_migrations(given)

@@ -1,11 +1,11 @@
 """The archive from Python: ``Archive("news.db")`` takes articles from memory, ingests files and
 answers the questions the ``archive`` commands ask, through the same library functions.
 
-Articles added here go down the ingest pipeline of files (:mod:`archive.ingest`): extracted as
-a JSON record is (or as an HTML page, for raw HTML), fingerprinted, looked up
-(:func:`archive.linking.look_up`), rechecked and written a batch per transaction
-(:func:`archive.ingest.write_batch`). So they join the stories, and record the evidence, that
-the same articles ingested as files would. See docs/python.md.
+Articles added here go down the ingest pipeline of files (:mod:`archive.commands.ingest`):
+extracted as a JSON record is (or as an HTML page, for raw HTML), fingerprinted, looked up
+(:func:`archive.linking.candidates.look_up`), rechecked and written a batch per transaction
+(:func:`archive.commands.ingest.write_batch`). So they join the stories, and record the
+evidence, that the same articles ingested as files would. See docs/python.md.
 
 Importing this module is cheap: the pipeline and the queries are imported when first used, and
 so are the result and error types it names (``archive.api.NotFoundError``, ``StoryListing``...),
@@ -33,51 +33,51 @@ from archive.config import DEFAULT_BATCH_SIZE
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from archive.diff import VersionDiff as VersionDiff
+    from archive.commands.diff import VersionDiff as VersionDiff
+    from archive.commands.export import ExportSummary as ExportSummary
+    from archive.commands.export import Format as ExportFormat
+    from archive.commands.ingest import RecordOutcome
+    from archive.commands.ingest import Report as Report
+    from archive.commands.queries import ArchiveStats as ArchiveStats
+    from archive.commands.queries import NotFoundError as NotFoundError
+    from archive.commands.queries import StoryDetail as StoryDetail
+    from archive.commands.queries import StoryListing as StoryListing
+    from archive.commands.queries import StorySummary as StorySummary
+    from archive.commands.queries import VersionDetail as VersionDetail
+    from archive.commands.queries import VersionListing as VersionListing
+    from archive.commands.relink import RelinkReport as RelinkReport
+    from archive.commands.remove import Removal as Removal
+    from archive.commands.search import SearchHit as SearchHit
     from archive.errors import NoArchiveError as NoArchiveError
-    from archive.export import ExportSummary as ExportSummary
-    from archive.export import Format as ExportFormat
-    from archive.ingest import RecordOutcome
-    from archive.ingest import Report as Report
-    from archive.linking import Recent
-    from archive.queries import ArchiveStats as ArchiveStats
-    from archive.queries import NotFoundError as NotFoundError
-    from archive.queries import Reader
-    from archive.queries import StoryDetail as StoryDetail
-    from archive.queries import StoryListing as StoryListing
-    from archive.queries import StorySummary as StorySummary
-    from archive.queries import VersionDetail as VersionDetail
-    from archive.queries import VersionListing as VersionListing
-    from archive.relink import RelinkReport as RelinkReport
-    from archive.remove import Removal as Removal
-    from archive.search import SearchHit as SearchHit
+    from archive.linking.candidates import Recent
     from archive.sources.article import Article
     from archive.sources.records import ParsedRecord as ParsedRecord
     from archive.sources.records import ParseFailure as ParseFailure
     from archive.sources.records import ParseResult as ParseResult
     from archive.sources.walk import Shard as Shard
+    from archive.storage.reader import Reader
 
 # The types the API's calls return or raise, each read from its module on first use (importing
 # them all would load the queries, and ``ParseFailure`` the parsers, for every script).
 _TYPES = {
     "NoArchiveError": "archive.errors",
-    "VersionDiff": "archive.diff",
-    "ExportSummary": "archive.export",
-    "Report": "archive.ingest",
+    "VersionDiff": "archive.commands.diff",
+    "ExportSummary": "archive.commands.export",
+    "Report": "archive.commands.ingest",
     "Shard": "archive.sources.walk",
     "ParsedRecord": "archive.sources.records",
     "ParseFailure": "archive.sources.records",
     "ParseResult": "archive.sources.records",
-    "ArchiveStats": "archive.queries",
-    "NotFoundError": "archive.queries",
-    "StoryDetail": "archive.queries",
-    "StoryListing": "archive.queries",
-    "StorySummary": "archive.queries",
-    "VersionDetail": "archive.queries",
-    "VersionListing": "archive.queries",
-    "RelinkReport": "archive.relink",
-    "Removal": "archive.remove",
-    "SearchHit": "archive.search",
+    "ArchiveStats": "archive.commands.queries",
+    "NotFoundError": "archive.commands.queries",
+    "StoryDetail": "archive.commands.queries",
+    "StoryListing": "archive.commands.queries",
+    "StorySummary": "archive.commands.queries",
+    "VersionDetail": "archive.commands.queries",
+    "VersionListing": "archive.commands.queries",
+    "RelinkReport": "archive.commands.relink",
+    "Removal": "archive.commands.remove",
+    "SearchHit": "archive.commands.search",
 }
 
 
@@ -210,21 +210,21 @@ class Archive:
     at once; several processes may each open their own.
 
     A SQLite archive that exists at the current schema is read with the standard library's
-    sqlite3 (:mod:`archive.sqlite_read`), and SQLAlchemy is loaded only to write or for
+    sqlite3 (:mod:`archive.storage.sqlite_read`), and SQLAlchemy is loaded only to write or for
     :attr:`engine`: a script that only reads starts at once. The queries and answers are the
     same either way.
     """
 
     def __init__(self, db: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
         from archive.config import lock_timeout
-        from archive.sqlite_read import archive_file
+        from archive.storage.sqlite_read import archive_file
 
         self.url = database_url_of(db)
         lock_timeout()  # a bad $ARCHIVE_LOCK_TIMEOUT is an error now, not at the first write
         self._file = archive_file(self.url)  # when it can be read with sqlite3 alone
         self._engine: Engine | None = None
         if self._file is None:
-            from archive.db import open_archive, open_existing_archive
+            from archive.storage.db import open_archive, open_existing_archive
 
             self._engine = open_archive(self.url) if create else open_existing_archive(self.url)
         self._closed = False
@@ -239,24 +239,24 @@ class Archive:
         if self._closed:
             raise ArchiveClosedError(f"{self!r} is closed")
         if self._engine is None:
-            from archive.db import make_engine
+            from archive.storage.db import make_engine
 
             self._engine = make_engine(self.url)  # at the current schema: nothing to migrate
         return self._engine
 
     @contextmanager
     def _reading(self) -> Iterator[Reader]:
-        """A reader for one query (:mod:`archive.queries`): sqlite3's where the archive can be
-        read with it alone, else a connection of the engine."""
+        """A reader for one query (:mod:`archive.commands.queries`): sqlite3's where the
+        archive can be read with it alone, else a connection of the engine."""
         if self._closed:
             raise ArchiveClosedError(f"{self!r} is closed")
         if self._file is not None:
-            from archive.sqlite_read import reading
+            from archive.storage.sqlite_read import reading
 
             with reading(self._file) as reader:
                 yield reader
         else:
-            from archive.queries import reading as engine_reading
+            from archive.storage.reader import reading as engine_reading
 
             with engine_reading(self.engine) as reader:
                 yield reader
@@ -298,7 +298,7 @@ class Archive:
             return
         try:
             if self._run_id is not None and self._report is not None:
-                from archive.ingest import finish_run
+                from archive.commands.ingest import finish_run
 
                 finish_run(engine, self._run_id, self._report, status)
         finally:
@@ -340,8 +340,14 @@ class Archive:
         return results
 
     def _add_batch(self, engine: Engine, batch: list[NewArticle], first: int) -> list[Added]:
-        from archive.ingest import PreparedFile, Report, prepare_records, start_run, write_batch
-        from archive.linking import Recent
+        from archive.commands.ingest import (
+            PreparedFile,
+            Report,
+            prepare_records,
+            start_run,
+            write_batch,
+        )
+        from archive.linking.candidates import Recent
 
         if self._run_id is None:
             self._run_id = start_run(engine, [ADDED_RUN_PATHS])
@@ -374,7 +380,7 @@ class Archive:
         files (:func:`files`). ``should_stop`` is asked after each batch: when it answers True
         the run ends there, marked ``interrupted`` (``report.interrupted``); the same ingest
         again resumes it."""
-        from archive.ingest import ingest
+        from archive.commands.ingest import ingest
 
         if isinstance(paths, str | bytes | os.PathLike):
             raise TypeError("ingest takes a list of paths: ingest([path])")
@@ -396,7 +402,7 @@ class Archive:
         """The stories with more than one version, biggest first, each with the source and match
         of every version; with ``run_id`` (an ingest's ``report.run_id``) only those that run
         added a version to: what ``archive ingest`` lists after its report."""
-        from archive.queries import stories_with_versions
+        from archive.commands.queries import stories_with_versions
 
         run = None if run_id is None else _id("run_id", run_id)
         _positive("limit", limit, zero=True)
@@ -419,7 +425,7 @@ class Archive:
         ``archive stories`` lists them. ``site`` and ``title`` match part of the name, any case;
         a story is listed when first seen at or after ``since`` and before ``until`` (datetimes,
         dates or ISO 8601 strings; naive means UTC). ``limit=None`` lists all."""
-        from archive.queries import list_stories
+        from archive.commands.queries import list_stories
 
         _positive("min_versions", min_versions)
         bounds = _moment("since", since), _moment("until", until)
@@ -437,8 +443,8 @@ class Archive:
     def story(self, story_id: int) -> StoryDetail:
         """Story ``story_id`` (or the story it was merged into) with every version, canonical
         first, and its links, as ``archive show`` prints it. Raises
-        :class:`archive.queries.NotFoundError` (a LookupError) for an unknown id."""
-        from archive.queries import show_story
+        :class:`archive.commands.queries.NotFoundError` (a LookupError) for an unknown id."""
+        from archive.commands.queries import show_story
 
         _id("story_id", story_id)
         with self._reading() as db:
@@ -455,7 +461,7 @@ class Archive:
         """Versions, newest first, each with its story and how it matched: those of story
         ``story_id``, of sites whose name contains ``site`` (any case), of the source
         ``source`` (a file's path, an added article's source)."""
-        from archive.queries import list_versions
+        from archive.commands.queries import list_versions
 
         story = None if story_id is None else _id("story_id", story_id)
         with self._reading() as db:
@@ -465,7 +471,7 @@ class Archive:
         """Versions whose title or body has every word of ``query`` (whole words, any case;
         ``word*`` for a prefix), best first, as ``archive search`` finds them. Raises
         ValueError when ``query`` has no word."""
-        from archive.search import search_versions
+        from archive.commands.search import search_versions
 
         if not isinstance(query, str):
             raise TypeError(f"search query must be a string, not {type(query).__name__}")
@@ -475,8 +481,8 @@ class Archive:
 
     def diff(self, a: int, b: int) -> VersionDiff:
         """How version ``b``'s title and body differ from version ``a``'s, word by word, as
-        ``archive diff`` shows it (:func:`archive.diff.render_plain` renders a side)."""
-        from archive.diff import diff_versions
+        ``archive diff`` shows it (:func:`archive.commands.diff.render_plain` renders a side)."""
+        from archive.commands.diff import diff_versions
 
         _id("a", a), _id("b", b)
         with self._reading() as db:
@@ -484,7 +490,7 @@ class Archive:
 
     def stats(self, *, top: int = 10) -> ArchiveStats:
         """Totals of the archive and its ``top`` biggest stories, as ``archive stats``."""
-        from archive.queries import archive_stats
+        from archive.commands.queries import archive_stats
 
         _positive("top", top, zero=True)
         with self._reading() as db:
@@ -493,7 +499,7 @@ class Archive:
     def remove(self, version_id: int) -> Removal:
         """Delete version ``version_id`` with its links, as ``archive remove`` does: its story
         is re-derived, split when the version held it together, and the removal logged."""
-        from archive.remove import remove_version
+        from archive.commands.remove import remove_version
 
         return remove_version(self.engine, _id("version_id", version_id))
 
@@ -509,8 +515,8 @@ class Archive:
         only; ``on_version`` is called after each version (:meth:`count_versions` of them, and
         those other writers add meanwhile). Holds the writer lock only for short transactions;
         the links and stories change at the end, at once, or not at all when it is stopped
-        (:mod:`archive.relink`)."""
-        from archive.relink import relink
+        (:mod:`archive.commands.relink`)."""
+        from archive.commands.relink import relink
 
         if threshold is not None and not (
             isinstance(threshold, int | float) and 0.0 <= threshold <= 1.0
@@ -520,7 +526,7 @@ class Archive:
 
     def count_versions(self) -> int:
         """How many versions the archive holds (what :meth:`relink` goes through)."""
-        from archive.relink import count_versions
+        from archive.commands.relink import count_versions
 
         return count_versions(self.engine)
 
@@ -532,7 +538,7 @@ class Archive:
         version per row with its story's fields; ``bodies=False`` leaves the texts out. Times
         are ISO 8601 in UTC. Open a file with ``newline=""``: each format writes its own line
         ends."""
-        from archive.export import export
+        from archive.commands.export import export
 
         return export(self.engine, out, format=format, bodies=bodies)
 
@@ -581,7 +587,7 @@ def parse(
 def to_jsonable(value: Any) -> Any:
     """What this API returns (dataclasses, lists, datetimes) as plain JSON data, times in ISO
     8601: ``json.dumps(to_jsonable(archive.stories()))``."""
-    from archive.queries import to_jsonable as jsonable
+    from archive.commands.queries import to_jsonable as jsonable
 
     return jsonable(value)
 
@@ -688,10 +694,10 @@ def _results(engine: Engine, outcomes: list[RecordOutcome], sources: list[str]) 
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from archive.ingest import Archived
-    from archive.models import Version
-    from archive.schema import path_sha256
+    from archive.commands.ingest import Archived
     from archive.sources.records import ParseFailure
+    from archive.storage.models import Version
+    from archive.storage.schema import path_sha256
 
     columns = (
         Version.id,
@@ -782,7 +788,7 @@ def _id(name: str, value: int) -> int:
 def _moment(name: str, value: datetime | date | str | None) -> datetime | None:
     """A datetime bound from a datetime, a date (its midnight) or an ISO 8601 string; UTC when
     naive."""
-    from archive.schema import as_utc
+    from archive.storage.schema import as_utc
 
     if value is None:
         return None

@@ -10,8 +10,8 @@ Every command should start at once, so this module imports only click and small 
 own: the API (SQLAlchemy, and behind ingest and parse trafilatura, numpy, warcio, wordfreq
 and the like) is imported inside the commands that use it. ``archive --help`` and
 ``archive --version`` load none of it; a query on an up-to-date SQLite archive is read with
-sqlite3 and loads no SQLAlchemy either (archive.sqlite_read), one elsewhere no parsing code and
-no Alembic; tests/test_cli_startup.py keeps it that way.
+sqlite3 and loads no SQLAlchemy either (archive.storage.sqlite_read), one elsewhere no
+parsing code and no Alembic; tests/test_cli_startup.py keeps it that way.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import click
 
 from archive import __version__
 from archive.config import DATABASE_URL_ENV, DEFAULT_BATCH_SIZE, database_url
-from archive.method import Method
+from archive.linking.method import Method
 from archive.tables import Column
 from archive.wording import counted
 
@@ -46,7 +46,8 @@ MAX_FAILURES_SHOWN = 20
 # a row stays one line for grep and friends.
 _PIPE_WIDTH = 1000
 _DATE_FORMATS = ["%Y-%m-%d"]
-# archive.export.FORMATS, here so that `archive export --help` need not import the exporter
+# archive.commands.export.FORMATS, here so that `archive export --help` need not import the
+# exporter
 _EXPORT_FORMATS = ("jsonl", "csv")
 # The source path of a page read from standard input by `archive parse -`.
 STDIN_NAME = "<stdin>"
@@ -693,7 +694,7 @@ def show_command(story_id: int, db_url: str | None, output: str | None) -> None:
 @json_option
 def diff_command(a_id: int, b_id: int, db_url: str | None, as_json: bool) -> None:
     """Show word by word how the second VERSION's text differs from the first's."""
-    from archive.diff import render_plain, render_rich
+    from archive.commands.diff import render_plain, render_rich
 
     with _archive(_url(db_url)) as archive:
         diff = _found(lambda: archive.diff(a_id, b_id))
@@ -965,7 +966,7 @@ def _archive(url: str, *, create: bool = False) -> Archive:
         raise click.ClickException(f"{exc} (archive ingest creates one)") from exc
     except Exception as exc:
         # SQLAlchemy is imported here, when opening failed: a query on an up-to-date SQLite
-        # archive does not load it (archive.sqlite_read)
+        # archive does not load it (archive.storage.sqlite_read)
         from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
         from archive.config import display_url, mask_secrets

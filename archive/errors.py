@@ -14,7 +14,7 @@ import sqlite3
 from typing import Any
 
 # SQLAlchemy's errors are imported when there is an error to tell: an archive read with sqlite3
-# alone (archive.sqlite_read) never loads SQLAlchemy.
+# alone (archive.storage.sqlite_read) never loads SQLAlchemy.
 
 # SQLite result codes (sqlite3.Error.sqlite_errorname, extended codes start with these)
 _SQLITE_REASONS = (
@@ -77,7 +77,8 @@ def _reason(exc: BaseException) -> str | None:
     if isinstance(exc, DBAPIError):
         what = _database_reason(exc.orig, invalidated=exc.connection_invalidated)
         return None if what is None else f"{what}: {first_line(exc.orig or exc)}"
-    if isinstance(exc, sqlite3.Error):  # a query read with sqlite3 itself (archive.sqlite_read)
+    # a query read with sqlite3 itself (archive.storage.sqlite_read)
+    if isinstance(exc, sqlite3.Error):
         what = _database_reason(exc, invalidated=False)
         return None if what is None else f"{what}: {first_line(exc)}"
     if isinstance(exc, OSError) and exc.errno in _OS_REASONS:

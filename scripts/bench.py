@@ -9,11 +9,11 @@ Generates a corpus with ``../shared/eval/make_corpus.py --scale N`` into a scrat
 takes ``--corpus``), then, in this one process and on the same documents:
 
 - reference (a): the ``simhash`` package computing ``Simhash(features)`` against
-  ``archive.fingerprint.simhash64`` (checked bit for bit);
+  ``archive.text.fingerprint.simhash64`` (checked bit for bit);
 - reference (b): datasketch ``MinHashLSH`` (128 permutations) inserting and querying each
   document's word set in memory;
-- ``archive.ingest`` end to end (read, parse, fingerprint, link, commit) into a fresh SQLite
-  file and/or a fresh PostgreSQL database (``--pg-url``, else ``$ARCHIVE_TEST_POSTGRES_URL``,
+- ``archive.commands.ingest`` end to end (read, parse, fingerprint, link, commit) into a fresh
+  SQLite file and/or a fresh PostgreSQL database (``--pg-url``, else ``$ARCHIVE_TEST_POSTGRES_URL``,
   a server URL under which a database is created), with the cost of each tenth of the run,
   candidate-lookup latency at each checkpoint, peak RSS and database size per version;
 - with ``--api``, ``Archive.add_many`` of the same articles (extracted from the same files
@@ -53,14 +53,15 @@ from kit import DEFAULT_KIT, make_corpus  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from archive import linking, match  # noqa: E402
-from archive.db import open_archive  # noqa: E402
-from archive.fingerprint import features, simhash64  # noqa: E402
-from archive.ingest import ingest  # noqa: E402
+from archive.commands.ingest import ingest  # noqa: E402
+from archive.linking import candidates as linking  # noqa: E402
+from archive.linking import match  # noqa: E402
 from archive.sources.parse import parse_file  # noqa: E402
 from archive.sources.records import ParsedRecord  # noqa: E402
 from archive.sources.walk import Shard, collect_files  # noqa: E402
-from archive.terms import analyse  # noqa: E402
+from archive.storage.db import open_archive  # noqa: E402
+from archive.text.fingerprint import features, simhash64  # noqa: E402
+from archive.text.terms import analyse  # noqa: E402
 
 SLICES = 10
 

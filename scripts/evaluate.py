@@ -30,10 +30,10 @@ from kit import DEFAULT_KIT, make_corpus  # noqa: E402
 from sqlalchemy import Engine, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from archive.db import open_archive  # noqa: E402
-from archive.ingest import ingest  # noqa: E402
-from archive.linking import MIN_SHARED_KEYS  # noqa: E402
-from archive.models import MatchKey, Version  # noqa: E402
+from archive.commands.ingest import ingest  # noqa: E402
+from archive.linking.candidates import MIN_SHARED_KEYS  # noqa: E402
+from archive.storage.db import open_archive  # noqa: E402
+from archive.storage.models import MatchKey, Version  # noqa: E402
 
 REWRITE_TAGS = ("seed", "rewrite-spun", "rewrite-condensed", "rewrite-restructured")
 

@@ -12,7 +12,7 @@ from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from archive.db import make_engine, open_archive
+from archive.storage.db import make_engine, open_archive
 
 # Hypothesis' per-example deadline is a timed assertion, and speed is scripts/bench.py's to
 # measure: the first example of a test may load a language's word table (0.65 s when the

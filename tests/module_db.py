@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from archive.db import open_archive
+from archive.storage.db import open_archive
 
 from .conftest import _postgres_admin_url
 

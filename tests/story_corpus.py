@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.models import Version
+from archive.storage.models import Version
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 TEXT_ARTICLES = (

@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 
 from archive import Added, Archive, NewArticle, api, to_jsonable
 from archive.api import ArchiveClosedError, NoArchiveError, content_sha256
-from archive.diff import diff_versions
-from archive.ingest import ingest
-from archive.models import IngestError, IngestRun, Story, Version
-from archive.queries import NotFoundError, archive_stats, list_stories, show_story
-from archive.search import search_versions
+from archive.commands.diff import diff_versions
+from archive.commands.ingest import ingest
+from archive.commands.queries import NotFoundError, archive_stats, list_stories, show_story
+from archive.commands.search import search_versions
 from archive.sources.htmlpage import extract_html
 from archive.sources.parse import parse_file
 from archive.sources.records import ParsedRecord
+from archive.storage.models import IngestError, IngestRun, Story, Version
 
 from .conftest import REPO, SAMPLES
 from .module_db import module_database
@@ -257,7 +257,7 @@ def test_adding_again_adds_nothing_and_changed_content_is_a_new_version(db_url: 
 
 
 def archive_engine(url: str) -> Engine:
-    from archive.db import make_engine
+    from archive.storage.db import make_engine
 
     return make_engine(url)
 
@@ -313,7 +313,7 @@ def test_an_article_the_database_refuses_fails_alone(
 ) -> None:
     from sqlalchemy.exc import DataError
 
-    from archive import store
+    from archive.linking import store
 
     real = store.BatchWriter.add
 
@@ -478,7 +478,8 @@ def test_import_archive_is_cheap() -> None:
         "import sys, archive\n"
         "assert 'sqlalchemy' not in sys.modules and 'archive.api' not in sys.modules\n"
         "from archive import Archive\n"
-        "heavy = {'trafilatura', 'numpy', 'archive.ingest', 'archive.queries'} & set(sys.modules)\n"
+        "heavy = {'trafilatura', 'numpy', 'archive.commands.ingest', 'archive.commands.queries'}"
+        " & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -28,12 +28,12 @@ ARCHIVE_MODULES: dict[str, frozenset[str] | None] = {
     "archive.errors": None,
     # Presentation: the names of the link methods (for their labels), tables fitted to the
     # terminal and TSV/CSV writing, "3 versions".
-    "archive.method": None,
+    "archive.linking.method": None,
     "archive.tables": None,
     "archive.wording": None,
     # The renderers of an Archive.diff() answer, as docs/python.md tells scripts to use them;
     # not diff_versions, the query behind Archive.diff.
-    "archive.diff": frozenset({"render_plain", "render_rich"}),
+    "archive.commands.diff": frozenset({"render_plain", "render_rich"}),
 }
 # Other libraries: the command line's own (click, rich) and the database library's exception
 # classes, to turn an archive that cannot be opened into a one-line message.
@@ -98,16 +98,16 @@ def test_the_check_refuses_the_library_behind_the_api() -> None:
         "import json\n"
         "from archive.api import Archive\n"
         "def stories():\n"
-        "    from archive.queries import list_stories\n"
-        "    from archive.diff import diff_versions, render_plain\n"
+        "    from archive.commands.queries import list_stories\n"
+        "    from archive.commands.diff import diff_versions, render_plain\n"
         "    import sqlalchemy\n"
         "    from sqlalchemy.exc import ArgumentError\n"
         "    from rich.table import Table\n"
         "    from .ingest import ingest\n"
     )
     assert not_allowed(source) == [
-        "line 4: from archive.queries import list_stories",
-        "line 5: from archive.diff import diff_versions",
+        "line 4: from archive.commands.queries import list_stories",
+        "line 5: from archive.commands.diff import diff_versions",
         "line 6: import sqlalchemy",
         "line 9: from .ingest import ingest",
     ]

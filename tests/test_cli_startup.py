@@ -1,7 +1,7 @@
-"""`archive` starts at once: --help and --version load no database or parsing library, a query
-on an up-to-date SQLite archive not even SQLAlchemy (it reads with sqlite3: archive/sqlite_read.py),
-and a query elsewhere no parsing library and no Alembic (measured the way `python -X importtime`
-does, in a fresh interpreter)."""
+"""`archive` starts at once: --help and --version load no database or parsing library, a query on
+an up-to-date SQLite archive not even SQLAlchemy (it reads with sqlite3:
+archive/storage/sqlite_read.py), and a query elsewhere no parsing library and no Alembic
+(measured the way `python -X importtime` does, in a fresh interpreter)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from archive.db import downgrade, open_archive
-from archive.export import FORMATS
-from archive.ingest import ingest
-from archive.schema import HEAD_REVISION
+from archive.commands.export import FORMATS
+from archive.commands.ingest import ingest
+from archive.storage.db import downgrade, open_archive
+from archive.storage.schema import HEAD_REVISION
 
 from .conftest import REPO, SAMPLES
 from .module_db import module_database
@@ -112,10 +112,10 @@ def test_a_query_on_a_sqlite_archive_does_not_import_sqlalchemy(
 ) -> None:
     env = {"TTY_COMPATIBLE": "1", "COLUMNS": "100"} if "--table" in args else None
     modules = loaded_modules("--db", small_sqlite_archive, *args, env=env)
-    assert "archive.cli" in modules and "archive.queries" in modules  # it ran the query
+    assert "archive.cli" in modules and "archive.storage.reader" in modules  # it ran a query
     loaded = top_level(modules)
     assert loaded.isdisjoint((*PARSING, *DATABASE)), loaded & {*PARSING, *DATABASE}
-    assert not {"archive.db", "archive.models", "archive.store"} & modules
+    assert not {"archive.storage.db", "archive.storage.models", "archive.linking.store"} & modules
 
 
 def test_an_archive_to_migrate_is_opened_the_usual_way(tmp_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_a_query_on_postgresql_imports_no_parsing_library_and_no_alembic(
     loaded = top_level(modules)
     assert "sqlalchemy" in loaded
     assert loaded.isdisjoint((*PARSING, "alembic")), loaded & {*PARSING, "alembic"}
-    assert not {"archive.store", "archive.sources.parse", "archive.match"} & modules
+    assert not {"archive.linking.store", "archive.sources.parse", "archive.linking.match"} & modules
 
 
 def test_the_cli_knows_the_export_formats_and_the_schema_head_without_importing() -> None:
@@ -151,7 +151,7 @@ def test_the_cli_knows_the_export_formats_and_the_schema_head_without_importing(
 def _alembic_head() -> str:
     from alembic.script import ScriptDirectory
 
-    from archive.db import alembic_config
+    from archive.storage.db import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None

@@ -19,9 +19,9 @@ from sqlalchemy import Engine, create_engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from archive.cli import main
-from archive.ingest import ingest
-from archive.models import IngestRun
-from archive.queries import show_story
+from archive.commands.ingest import ingest
+from archive.commands.queries import show_story
+from archive.storage.models import IngestRun
 
 from .conftest import SAMPLES
 from .module_db import BOTH_DATABASES, module_database

@@ -16,10 +16,13 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from archive.cli import main
-from archive.diff import Chunk, diff_versions, render_plain, render_rich, word_diff
-from archive.export import export, story_records
-from archive.ingest import ingest
-from archive.models import (
+from archive.commands.diff import Chunk, diff_versions, render_plain, render_rich, word_diff
+from archive.commands.export import export, story_records
+from archive.commands.ingest import ingest
+from archive.commands.queries import NotFoundError, archive_stats, list_stories, show_story
+from archive.commands.remove import remove_version
+from archive.commands.search import search_versions
+from archive.storage.models import (
     MatchKey,
     Story,
     StoryMerge,
@@ -27,9 +30,6 @@ from archive.models import (
     VersionLink,
     VersionRemoval,
 )
-from archive.queries import NotFoundError, archive_stats, list_stories, show_story
-from archive.remove import remove_version
-from archive.search import search_versions
 
 from .conftest import SAMPLES
 from .module_db import BOTH_DATABASES, module_database

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive.ingest import ingest
-from archive.models import Version
+from archive.commands.ingest import ingest
 from archive.sources.article import BodyStatus
 from archive.sources.compilation import is_compilation, is_time_stamp
 from archive.sources.htmlpage import extract_html
 from archive.sources.jsonrecords import article_from_record
 from archive.sources.textdump import extract_text
+from archive.storage.models import Version
 from tests.test_real_pages import FOLLOW_UP, HEADLINE, SITE_FOOT, SITE_HEAD, WIRE, stories, write
 
 OTHER_ENTRIES = [

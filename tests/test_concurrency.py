@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
-from archive.db import make_engine, open_archive
-from archive.ingest import ingest
-from archive.models import IngestRun, Version, VersionLink
+from archive.commands.ingest import ingest
+from archive.storage.db import make_engine, open_archive
+from archive.storage.models import IngestRun, Version, VersionLink
 
 from .story_corpus import SAMPLES, stored_stories, write_story_corpus
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect
 
-from archive.ingest import ingest
+from archive.commands.ingest import ingest
 
 from .conftest import REPO, SAMPLES
 from .module_db import module_database

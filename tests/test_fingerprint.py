@@ -10,9 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from simhash import Simhash
 
-from archive.fingerprint import MAX_FEATURE_WEIGHT, body_sha256, hamming, simhash64
 from archive.sources.article import Article
-from archive.terms import _TYPOGRAPHY, normalise_text, words
+from archive.text.fingerprint import MAX_FEATURE_WEIGHT, body_sha256, hamming, simhash64
+from archive.text.terms import _TYPOGRAPHY, normalise_text, words
 
 feature_text = st.text(min_size=0, max_size=30)
 

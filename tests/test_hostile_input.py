@@ -27,12 +27,12 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.cli import main
+from archive.commands.ingest import ingest
 from archive.config import MEGABYTE, max_article_bytes
-from archive.ingest import ingest
-from archive.models import IngestError, IngestRun, MatchKey, Story, Version
 from archive.sources.parse import parse_bytes, parse_file
 from archive.sources.records import ParsedRecord, ParseFailure
 from archive.sources.walk import walk as collect_files
+from archive.storage.models import IngestError, IngestRun, MatchKey, Story, Version
 
 from .conftest import REPO
 
@@ -455,8 +455,8 @@ def test_memory_stays_bounded_on_100_mb_inputs(huge_file: Path, tmp_path: Path) 
     script = textwrap.dedent(
         """
         import json, resource, sys
-        from archive.db import open_archive
-        from archive.ingest import ingest
+        from archive.storage.db import open_archive
+        from archive.commands.ingest import ingest
         engine = open_archive(sys.argv[1])
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         report = ingest(sys.argv[2:], engine, workers=1)

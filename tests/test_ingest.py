@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from archive import store
-from archive.ingest import ingest
-from archive.models import IngestError, IngestRun, MatchKey, Story, Version, VersionLink
+from archive.commands.ingest import ingest
+from archive.linking import store
+from archive.storage.models import IngestError, IngestRun, MatchKey, Story, Version, VersionLink
 
 from .conftest import SAMPLES, SEEDS
 
@@ -73,7 +73,7 @@ def test_samples_ingest_into_linked_stories(engine: Engine) -> None:
 
 
 def test_parallel_workers_give_the_same_stories_as_one_process(tmp_path: Path) -> None:
-    from archive.db import open_archive
+    from archive.storage.db import open_archive
 
     assignments = []
     for workers, name in ((1, "one.db"), (2, "two.db")):

@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from archive.db import downgrade, upgrade
-from archive.export import story_records
-from archive.ingest import ingest
-from archive.models import Story, Version
-from archive.queries import archive_stats, list_stories, show_story
-from archive.relink import relink
-from archive.remove import remove_version
-from archive.schema import Seen, seen_of
+from archive.commands.export import story_records
+from archive.commands.ingest import ingest
+from archive.commands.queries import archive_stats, list_stories, show_story
+from archive.commands.relink import relink
+from archive.commands.remove import remove_version
+from archive.storage.db import downgrade, upgrade
+from archive.storage.models import Story, Version
+from archive.storage.schema import Seen, seen_of
 
 from .test_merges import Linker
 

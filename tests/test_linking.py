@@ -12,14 +12,15 @@ from simhash import Simhash
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive import align, match
-from archive.db import open_archive
-from archive.fingerprint import features
-from archive.ingest import ingest
-from archive.models import Version, VersionLink
+from archive.commands.ingest import ingest
+from archive.linking import match
 from archive.sources.article import Article
 from archive.sources.parse import parse_file
 from archive.sources.records import ParsedRecord
+from archive.storage.db import open_archive
+from archive.storage.models import Version, VersionLink
+from archive.text import align
+from archive.text.fingerprint import features
 
 from .conftest import SAMPLES, SEEDS
 

@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.orm import Session
 
-from archive import linking, match
-from archive.db import open_archive
-from archive.ingest import Report, ingest, prepare_file, start_run, write_batch
-from archive.models import MatchKey, Story, Version, VersionLink
-from archive.relink import relink
-from archive.remove import remove_version
+from archive.commands.ingest import Report, ingest, prepare_file, start_run, write_batch
+from archive.commands.relink import relink
+from archive.commands.remove import remove_version
+from archive.linking import candidates as linking
+from archive.linking import match
+from archive.linking.store import StoredVersion
 from archive.sources.article import Article
-from archive.store import StoredVersion
+from archive.storage.db import open_archive
+from archive.storage.models import MatchKey, Story, Version, VersionLink
 
 from .conftest import SAMPLES
 from .story_corpus import write_story_corpus

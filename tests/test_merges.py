@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from archive import match, store
-from archive.models import Story, StoryMerge, Version
+from archive.linking import match, store
 from archive.sources.article import Article
 from archive.sources.records import ParsedRecord
+from archive.storage.models import Story, StoryMerge, Version
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import Engine, inspect
 
-from archive.db import alembic_config, downgrade, upgrade
-from archive.models import Base
+from archive.storage.db import alembic_config, downgrade, upgrade
+from archive.storage.models import Base
 
 ARCHIVE_TABLES = {
     "stories",

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive.ingest import ingest
-from archive.models import Version, VersionLink
+from archive.commands.ingest import ingest
+from archive.storage.models import Version, VersionLink
 
 HEADLINE = "Harbour board says Westmere ferry pier will close for good"
 WIRE = [

@@ -28,12 +28,20 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session
 
-from archive import db as db_module
-from archive import ingest as ingest_module
-from archive import storable as storable_module
-from archive import store
 from archive.cli import main
-from archive.db import (
+from archive.commands import ingest as ingest_module
+from archive.commands.ingest import ingest
+from archive.commands.remove import remove_version
+from archive.commands.search import search_versions
+from archive.linking import store
+from archive.sources import htmlpage, textdump
+from archive.sources.article import BodyStatus
+from archive.sources.parse import _parsed as parse_records
+from archive.sources.parse import parse_bytes, parse_file, read_records
+from archive.sources.records import ParsedRecord, ParseFailure
+from archive.storage import db as db_module
+from archive.storage import storable as storable_module
+from archive.storage.db import (
     WRITER_LOCK_KEY,
     alembic_config,
     downgrade,
@@ -41,16 +49,8 @@ from archive.db import (
     open_archive,
     upgrade,
 )
-from archive.ingest import ingest
-from archive.models import IngestError, IngestRun, Version
-from archive.remove import remove_version
-from archive.search import search_versions
-from archive.sources import htmlpage, textdump
-from archive.sources.article import BodyStatus
-from archive.sources.parse import _parsed as parse_records
-from archive.sources.parse import parse_bytes, parse_file, read_records
-from archive.sources.records import ParsedRecord, ParseFailure
-from archive.storable import storable
+from archive.storage.models import IngestError, IngestRun, Version
+from archive.storage.storable import storable
 
 from .conftest import REPO
 from .test_hostile_input import article_text, warc_bytes
@@ -293,8 +293,8 @@ def test_an_unencoded_at_in_the_password_leaks_none_of_it(tmp_path: Path) -> Non
 
 _OPEN_AT_ONCE = """
 import sys, time
-from archive.db import open_archive
-from archive.queries import archive_stats
+from archive.storage.db import open_archive
+from archive.commands.queries import archive_stats
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all start together
 print(archive_stats(open_archive(sys.argv[1])).versions)
 """
@@ -711,8 +711,8 @@ def test_a_gzip_container_that_expands_over_100_times_is_cut_off() -> None:
 
 _MEMORY = """
 import json, resource, sys, time
-from archive.db import open_archive
-from archive.ingest import ingest
+from archive.storage.db import open_archive
+from archive.commands.ingest import ingest
 engine = open_archive(sys.argv[1])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.monotonic()

@@ -22,14 +22,14 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from archive import relink as relink_module
-from archive import store
 from archive.cli import main
-from archive.db import open_archive
-from archive.ingest import ingest
-from archive.models import StoryMerge, Version, VersionLink
-from archive.relink import relink
-from archive.remove import remove_version
+from archive.commands import relink as relink_module
+from archive.commands.ingest import ingest
+from archive.commands.relink import relink
+from archive.commands.remove import remove_version
+from archive.linking import store
+from archive.storage.db import open_archive
+from archive.storage.models import StoryMerge, Version, VersionLink
 
 from .conftest import REPO, SAMPLES, _postgres_admin_url
 from .story_corpus import write_story_corpus

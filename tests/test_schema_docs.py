@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine, inspect
 
-from archive.ingest import ingest
-from archive.models import Base, to_unsigned64
+from archive.commands.ingest import ingest
+from archive.storage.models import Base, to_unsigned64
 
 from .conftest import REPO, SAMPLES
 

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from archive import align, terms
-from archive.ingest import ingest
-from archive.language import detect_language
-from archive.models import Version
+from archive.commands.ingest import ingest
 from archive.sources.textdump import extract_text
+from archive.storage.models import Version
+from archive.text import align, terms
+from archive.text.language import detect_language
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from archive.cli import main
+from archive.commands.ingest import ingest
 from archive.config import display_url, mask_secrets
-from archive.ingest import ingest
-from archive.models import Version
+from archive.storage.models import Version
 
 from .conftest import REPO, SEEDS
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from archive.models import Story, Version, to_signed64, to_unsigned64
+from archive.storage.models import Story, Version, to_signed64, to_unsigned64
 
 EDGE_VALUES = [0, 2**63 - 1, 2**63, 2**64 - 1]
 

@@ -1,5 +1,5 @@
 """A SQLite archive at the current schema is read with the standard library's sqlite3 alone
-(archive/sqlite_read.py), anything else through SQLAlchemy; the same SQL runs both ways
+(archive/storage/sqlite_read.py), anything else through SQLAlchemy; the same SQL runs both ways
 (archive/queries.py), and every read command prints the same either way."""
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import sqlite_read, store
 from archive.api import Archive
 from archive.cli import main
-from archive.db import downgrade, open_archive
-from archive.ingest import ingest
-from archive.match import Verdict, fingerprint
-from archive.models import Version
-from archive.remove import remove_version
+from archive.commands.ingest import ingest
+from archive.commands.remove import remove_version
+from archive.linking import store
+from archive.linking.match import Verdict, fingerprint
 from archive.sources.article import Article
 from archive.sources.records import ParsedRecord
-from archive.sqlite_read import archive_file
+from archive.storage import sqlite_read
+from archive.storage.db import downgrade, open_archive
+from archive.storage.models import Version
+from archive.storage.sqlite_read import archive_file
 
 from .conftest import SAMPLES
 from .module_db import module_database

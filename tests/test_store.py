@@ -12,12 +12,13 @@ from sqlalchemy import Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive import align, linking
-from archive.db import COPY_FROM_ROWS, insert_rows, insert_tuples, open_archive
-from archive.ingest import ingest
-from archive.match import Fingerprint
-from archive.models import MatchKey, Story, Version, VersionLink, path_sha256
-from archive.store import KEY_COLUMNS
+from archive.commands.ingest import ingest
+from archive.linking import candidates as linking
+from archive.linking.match import Fingerprint
+from archive.linking.store import KEY_COLUMNS
+from archive.storage.db import COPY_FROM_ROWS, insert_rows, insert_tuples, open_archive
+from archive.storage.models import MatchKey, Story, Version, VersionLink, path_sha256
+from archive.text import align
 
 from .story_corpus import stored_stories, write_story_corpus
 

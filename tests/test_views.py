@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from archive.db import downgrade, open_archive, upgrade
-from archive.ingest import ingest
-from archive.search import search_statement, search_terms, search_versions
+from archive.commands.ingest import ingest
+from archive.commands.search import search_statement, search_terms, search_versions
+from archive.storage.db import downgrade, open_archive, upgrade
 
 from .conftest import SAMPLES
 from .module_db import BOTH_DATABASES, module_database

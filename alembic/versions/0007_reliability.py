@@ -13,8 +13,8 @@
 
 SQLite rebuilds both tables (batch mode): the views and triggers that name them are dropped
 first and created again after from their own stored SQL, and foreign keys are not enforced
-during the migration (``archive.db.migration_connection``), so the rebuild takes no rows of
-other tables with it. The full-text table ``versions_fts`` keeps its rows: version ids stay.
+during the migration (``archive.storage.db.migration_connection``), so the rebuild takes no
+rows of other tables with it. The full-text table ``versions_fts`` keeps its rows: version ids stay.
 
 Revision ID: 0007_reliability
 Revises: 0006

@@ -64,7 +64,7 @@ from archive.sources.article import Article, BodyStatus
 from archive.sources.compilation import as_compilation
 from archive.sources.dates import date_in_text, opens_with_day_without_year, text_beside_date
 from archive.sources.records import Document, ParseResult, checked_record, content_hash
-from archive.terms import CJK_RUN, WORD_CHAR, WORD_START, is_latin1, split_cjk
+from archive.text.terms import CJK_RUN, WORD_CHAR, WORD_START, is_latin1, split_cjk
 
 MIN_PROSE_WORDS = 6
 LONG_PROSE_WORDS = 15
@@ -95,7 +95,7 @@ MAX_TEXT_LINES = 50_000
 # part of a word), joined by apostrophes. Latin-1 text has no marks: re, twice as fast.
 _LATIN1_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _WORD_RE = regex.compile(rf"{WORD_START}{WORD_CHAR}*(?:['’]{WORD_START}{WORD_CHAR}*)*", regex.V1)
-# One character of a script written without spaces (Han, kana): see archive.terms.CJK_RUN.
+# One character of a script written without spaces (Han, kana): see archive.text.terms.CJK_RUN.
 _CJK_RE = regex.compile(CJK_RUN.pattern.removesuffix("+"))
 # Sentence ends of any script: the ideographic and fullwidth full stops and marks, Devanagari
 # danda and double danda, Arabic question mark, Urdu full stop, Syriac, Armenian, Ethiopic,
@@ -467,7 +467,7 @@ def _wrap_group_end(lines: list[str], start: int) -> int:
 
 def _words(text: str) -> list[str]:
     """The words of ``text`` in any script; runs of Han and kana, written without spaces, cut
-    into overlapping character bigrams as :mod:`archive.terms` does (so that a headline's words
+    into overlapping character bigrams as :mod:`archive.text.terms` does (so that a headline's words
     can be found in the lead paragraphs)."""
     if is_latin1(text):  # no marks, no CJK
         return _LATIN1_WORD_RE.findall(text)

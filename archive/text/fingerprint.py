@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
-from archive.sources.article import Article
-from archive.terms import Analysis, analyse, normalise_text
+from archive.text.terms import Analysis, analyse, normalise_text
 
 WeightedFeatures = Sequence[tuple[str, int]]
 MAX_FEATURE_WEIGHT = 255
@@ -17,12 +17,20 @@ MAX_FEATURE_WEIGHT = 255
 WEIGHT_SCALE = 10
 
 
-def body_sha256(article: Article) -> str:
+class HasBody(Protocol):
+    """What is fingerprinted: anything with a body, such as a parsed article
+    (``archive.sources.article.Article``, which the text layer does not import)."""
+
+    @property
+    def body(self) -> str: ...
+
+
+def body_sha256(article: HasBody) -> str:
     """SHA-256 of the normalised body: equal for copies that differ only in typography."""
     return hashlib.sha256(normalise_text(article.body).encode("utf-8")).hexdigest()
 
 
-def features(article: Article | Analysis) -> list[tuple[str, int]]:
+def features(article: HasBody | Analysis) -> list[tuple[str, int]]:
     """The SimHash features of a version: each distinct word of its body (never the page, never
     the title), weighted by rarity as ``round(10 * rarity(word))``; words of weight 0 left out.
 
@@ -30,7 +38,7 @@ def features(article: Article | Analysis) -> list[tuple[str, int]]:
     nouns but hardly a phrase of it, and rare words dominate the vote rather than the page's
     stock vocabulary. Sorted, so the list is the same for the same text.
     """
-    analysis = analyse(article.body) if isinstance(article, Article) else article
+    analysis = article if isinstance(article, Analysis) else analyse(article.body)
     weighted = ((word, round(WEIGHT_SCALE * r)) for word, r in analysis.rarities.items())
     return sorted((word, weight) for word, weight in weighted if weight > 0)
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
 
-from archive.queries import Reader, reading, version_text
+from archive.commands.queries import version_text
+from archive.storage.reader import Reader, reading
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -78,7 +79,7 @@ def word_diff(a: str, b: str) -> list[Chunk]:
 def diff_versions(db: Reader | Engine, a_id: int, b_id: int) -> VersionDiff:
     """Compare the stored titles and bodies of versions ``a_id`` and ``b_id``.
 
-    Raises :class:`archive.queries.NotFoundError` when either id is not in the archive.
+    Raises :class:`archive.commands.queries.NotFoundError` when either id is not in the archive.
     """
     with reading(db) as reader:
         a, b = version_text(reader, a_id), version_text(reader, b_id)

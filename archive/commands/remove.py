@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from archive import schema, store
-from archive.db import writing
-from archive.match import Verdict, best_verdict
-from archive.method import Method
-from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink, VersionRemoval
-from archive.queries import NotFoundError
+from archive.commands.queries import NotFoundError
+from archive.linking import store
+from archive.linking.match import Verdict, best_verdict
+from archive.linking.method import Method
+from archive.storage import schema
+from archive.storage.db import writing
+from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink, VersionRemoval
 
 CHUNK = 1000
 
@@ -40,7 +41,7 @@ def remove_version(engine: Engine, version_id: int, *, now: datetime | None = No
     versions are the connected components of the remaining links: the largest component (on a
     tie, the one whose first version in canonical order comes first) keeps the story id, each
     other one becomes a new story. Every story touched gets its canonical version, title and
-    seen-times again. Raises :class:`archive.queries.NotFoundError` for an unknown id.
+    seen-times again. Raises :class:`archive.commands.queries.NotFoundError` for an unknown id.
     """
     now = now or datetime.now(UTC)
     with writing(engine) as session:

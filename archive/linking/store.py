@@ -1,4 +1,4 @@
-"""Writing versions and stories: the decisions of :mod:`archive.linking` as rows, links,
+"""Writing versions and stories: the decisions of :mod:`archive.linking.candidates` as rows, links,
 merges, canonical versions and seen-times."""
 
 from __future__ import annotations
@@ -20,18 +20,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from archive import match
-from archive.db import insert_rows, insert_tuples
-from archive.match import Fingerprint, Verdict, best_verdict
-from archive.method import Method
-from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
-from archive.schema import CanonicalKey, Seen, as_utc, path_sha256
-
-# The story rules the relinker (archive/relink.py) finds here, beside the writer's.
-from archive.schema import canonical_key as canonical_key
-from archive.schema import set_seen as set_seen
+from archive.linking import match
+from archive.linking.match import Fingerprint, Verdict, best_verdict
+from archive.linking.method import Method
 from archive.sources.article import BodyStatus
 from archive.sources.records import ParsedRecord
+from archive.storage.db import insert_rows, insert_tuples
+from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
+from archive.storage.schema import CanonicalKey, Seen, as_utc, path_sha256
+
+# The story rules the relinker (archive/relink.py) finds here, beside the writer's.
+from archive.storage.schema import canonical_key as canonical_key
+from archive.storage.schema import set_seen as set_seen
 
 NEW_STORY = Method.NEW_STORY
 
@@ -179,13 +179,13 @@ _STORY_STATES = (
 
 
 class BatchWriter:
-    """Stores the versions of one batch, in order, with the verdicts :mod:`archive.linking`
-    decided for each, as if each were written alone.
+    """Stores the versions of one batch, in order, with the verdicts
+    :mod:`archive.linking.candidates` decided for each, as if each were written alone.
 
     The rows of the whole batch (stories, versions, index keys, links, merges) are written
     together by :meth:`flush`, a few bulk statements instead of a dozen round trips per
-    version. Use inside the writer lock (:func:`archive.db.writing`): ids are handed out here,
-    so version ids grow in commit order, which is what a lookup's snapshot relies on.
+    version. Use inside the writer lock (:func:`archive.storage.db.writing`): ids are handed
+    out here, so version ids grow in commit order, which is what a lookup's snapshot relies on.
     """
 
     def __init__(

@@ -2,8 +2,8 @@
 revision this program works with, how times and source paths are stored, which version of a
 story is canonical and when a story was seen (docs/schema.md).
 
-Nothing here imports a database library: the read queries (:mod:`archive.queries`) run on the
-standard library's sqlite3 too, so that a query on a SQLite archive starts at once.
+Nothing here imports a database library: the read queries (:mod:`archive.commands.queries`)
+run on the standard library's sqlite3 too, so that a query on a SQLite archive starts at once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from archive.models import Story
+    from archive.storage.models import Story
 
 # The head of the Alembic migrations (alembic/versions): a database at this revision has the
 # tables, views and rules this program reads and writes. Named here, so that the current schema

@@ -12,7 +12,7 @@ frequency (log10 of occurrences per billion words): "the" (7.7) weighs 0, "said"
 "government" (5.3) 1.7, "Kilroy" (2.6) 4.4, and words the table does not know (numbers, most
 names, typos) weigh 7.
 
-Languages: the language of a body is detected (:mod:`archive.language`) unless given. English,
+Languages: the language of a body is detected (:mod:`archive.text.language`) unless given. English,
 and text whose language is unsure or has no wordfreq table (Thai, Georgian, most Indic scripts
 but Hindi, Bengali and Tamil...), are weighed by the English table (its "large" list, as always:
 English results do not change); other languages by their own ("best" list), loaded on first use.
@@ -37,7 +37,7 @@ from itertools import repeat
 import regex
 from wordfreq import get_frequency_dict
 
-from archive.language import detect_language
+from archive.text.language import detect_language
 
 MAX_RARITY = 7.0
 # Words at least this rare (Zipf 5.5 or less) carry a sentence's content; commoner ones are

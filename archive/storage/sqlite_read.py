@@ -1,12 +1,12 @@
 """Reading a SQLite archive with the standard library's sqlite3 alone: the read queries
-(:mod:`archive.queries`) start at once, without the third of a second SQLAlchemy takes to
+(:mod:`archive.commands.queries`) start at once, without the third of a second SQLAlchemy takes to
 import.
 
 Only an archive that needs nothing else is read this way: a file that exists and whose schema
-is the current one (:data:`archive.schema.HEAD_REVISION`), named by a plain ``sqlite:///PATH``
+is the current one (:data:`archive.storage.schema.HEAD_REVISION`), named by a plain ``sqlite:///PATH``
 URL. Anything else (a missing file, an older schema to migrate, a newer one to refuse,
 PostgreSQL, a URL with options) goes through SQLAlchemy, which opens, migrates or refuses it
-as it always does (:func:`archive.db.open_existing_archive`). The queries are the same SQL
+as it always does (:func:`archive.storage.db.open_existing_archive`). The queries are the same SQL
 either way, so the answers are too.
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from urllib.parse import quote
 
-from archive.queries import Reader, Row
-from archive.schema import HEAD_REVISION
+from archive.storage.reader import Reader, Row
+from archive.storage.schema import HEAD_REVISION
 
 _PREFIX = "sqlite:///"
 # As long as a writer may hold SQLite's lock (archive.db.SQLITE_BUSY_TIMEOUT_MS); readers of a

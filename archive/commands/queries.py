@@ -3,62 +3,27 @@ report ask of an archive (through :class:`archive.api.Archive`), as plain SQL ov
 documented schema (docs/schema.md: its tables and views are a public interface).
 
 Each query is written once for SQLite and PostgreSQL and runs on a :class:`Reader`: a
-SQLAlchemy connection (:class:`archive.db.ConnectionReader`), or the standard library's sqlite3
-on a SQLite archive at the current schema (:mod:`archive.sqlite_read`), so that a query starts
-without loading SQLAlchemy. The functions take a Reader or an engine. Parameters are written
-``:name``, which both take; times are bound with :meth:`Reader.time` and read with
-:func:`archive.schema.read_time` (SQLite has them as text).
+SQLAlchemy connection (:class:`archive.storage.db.ConnectionReader`), or the standard library's
+sqlite3 on a SQLite archive at the current schema (:mod:`archive.storage.sqlite_read`), so that
+a query starts without loading SQLAlchemy. The functions take a Reader or an engine. Parameters
+are written ``:name``, which both take; times are bound with :meth:`Reader.time` and read with
+:func:`archive.storage.schema.read_time` (SQLite has them as text).
 
 Nothing here imports SQLAlchemy.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from archive.schema import as_utc, canonical_key, path_sha256, read_time, sqlite_time
+from archive.storage.reader import Reader, Row, reading
+from archive.storage.schema import canonical_key, path_sha256, read_time
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-
-Row = tuple[Any, ...]
-
-
-class Reader(ABC):
-    """A database connection the read queries run on, in one transaction."""
-
-    dialect: str  # "sqlite" or "postgresql"
-
-    @abstractmethod
-    def rows(self, sql: str, params: Mapping[str, object] | None = None) -> list[Row]:
-        """The rows of ``sql``, its ``:name`` placeholders bound to ``params``."""
-
-    def time(self, value: datetime) -> object:
-        """``value`` as a parameter compared with stored times (naive means UTC)."""
-        return sqlite_time(value) if self.dialect == "sqlite" else as_utc(value)
-
-    def value(self, sql: str, params: Mapping[str, object] | None = None) -> Any:
-        """The first column of the first row of ``sql``; None when there is no row."""
-        found = self.rows(sql, params)
-        return found[0][0] if found else None
-
-
-@contextmanager
-def reading(db: Reader | Engine) -> Iterator[Reader]:
-    """``db`` as a :class:`Reader`: itself, or a connection of the engine ``db`` for as long
-    as the block runs."""
-    if isinstance(db, Reader):
-        yield db
-        return
-    from archive.db import ConnectionReader
-
-    with db.connect() as connection:
-        yield ConnectionReader(connection)
 
 
 class NotFoundError(LookupError):

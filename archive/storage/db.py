@@ -37,8 +37,8 @@ from archive.config import (
     sqlite_file,
 )
 from archive.errors import ArchiveBusyError, NoArchiveError
-from archive.queries import Reader, Row
-from archive.schema import HEAD_REVISION
+from archive.storage.reader import Reader, Row
+from archive.storage.schema import HEAD_REVISION
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -199,7 +199,7 @@ def _take_postgres_lock(session: Session) -> None:
 
 def migrations_dir() -> Path:
     """The Alembic script folder: the repository's ``alembic/`` or the installed copy."""
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parent.parent  # archive/, above archive/storage/
     for candidate in (package_dir / "_migrations", package_dir.parent / "alembic"):
         if (candidate / "env.py").is_file():
             return candidate
@@ -498,7 +498,7 @@ class _RowContext:
 
 
 class ConnectionReader(Reader):
-    """The read queries (:mod:`archive.queries`) on a SQLAlchemy connection."""
+    """The read queries (:mod:`archive.commands.queries`) on a SQLAlchemy connection."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection

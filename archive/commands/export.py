@@ -11,7 +11,7 @@ from typing import Any, Literal, TextIO
 
 from sqlalchemy import Engine, select
 
-from archive.models import Story, Version
+from archive.storage.models import Story, Version
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")

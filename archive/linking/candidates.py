@@ -5,7 +5,7 @@ The decision is made in two steps, so that the expensive one runs in parallel:
 
 1. :func:`look_up`, on any read connection (an ingest worker's own), against a *snapshot*: the
    versions committed up to a version id. It finds the index hits, chooses the ones worth
-   comparing and verifies them (:func:`archive.match.verify`).
+   comparing and verifies them (:func:`archive.linking.match.verify`).
 2. :meth:`Recent.decide`, in the writer, under its lock: the same ranking and choice over the
    snapshot's hits together with the versions written after the snapshot (committed since, or
    earlier in the writer's own batch), verifying only those the snapshot did not hold.
@@ -37,10 +37,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.selectable import Select, TextualSelect
 
-from archive import align, match
-from archive.fingerprint import hamming
-from archive.match import Candidate, Fingerprint, Verdict
-from archive.models import UnsignedBigInt, Version
+from archive.linking import match
+from archive.linking.match import Candidate, Fingerprint, Verdict
+from archive.storage.models import UnsignedBigInt, Version
+from archive.text import align
+from archive.text.fingerprint import hamming
 
 _Key = TypeVar("_Key")
 
@@ -96,7 +97,7 @@ class Lookup:
 
 
 def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_keys: int = 0) -> bool:
-    """Whether a stored version could pass :func:`archive.match.verify`, judged by its
+    """Whether a stored version could pass :func:`archive.linking.match.verify`, judged by its
     fingerprint alone: so the bodies of most chance candidates are never read."""
     return (
         body_sha256 == new.body_sha256
@@ -147,8 +148,8 @@ def _verified(
     threshold: float | None,
     rewrites: bool,
 ) -> list[Verdict]:
-    """The verdicts of the candidates that pass :func:`archive.match.verify`. A candidate whose
-    body is gone (removed since it was found) is no candidate."""
+    """The verdicts of the candidates that pass :func:`archive.linking.match.verify`. A candidate
+    whose body is gone (removed since it was found) is no candidate."""
     verdicts = []
     for candidate in candidates:
         if candidate.body is None and candidate.profile is None:

@@ -17,9 +17,9 @@ order words come in):
 
 An independent report of the same event shares names with the rewrite of a story, but not
 sentence for sentence and not in order; a page that quotes a paragraph of an article covers little
-of it. How the measures turn into a link is in :mod:`archive.match`.
+of it. How the measures turn into a link is in :mod:`archive.linking.match`.
 
-Each profile weighs its words in its own language (:mod:`archive.terms`). When two profiles
+Each profile weighs its words in its own language (:mod:`archive.text.terms`). When two profiles
 differ in language (a translation quoting names, a page misread as another language), a word
 they share weighs the smaller of its two rarities, which keeps both measures symmetric; in one
 language a word weighs the same in both and nothing changes.
@@ -31,8 +31,8 @@ import bisect
 import math
 from dataclasses import dataclass
 
-from archive.language import detect_language
-from archive.terms import CONTENT_RARITY, Analysis, analyse, analyse_in, rarities_of, words
+from archive.text.language import detect_language
+from archive.text.terms import CONTENT_RARITY, Analysis, analyse, analyse_in, rarities_of, words
 
 # Weighted Dice of two sentences' content words at which they count as one sentence reworded.
 SENTENCE_MATCH = 0.3

@@ -1,5 +1,5 @@
 """Full-text search over versions: SQLite FTS5 or PostgreSQL's tsvector index (migration 0005),
-in plain SQL run on a :class:`archive.queries.Reader` like the other read queries."""
+in plain SQL run on a :class:`archive.storage.reader.Reader` like the other read queries."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from archive.queries import Reader, reading
-from archive.schema import read_time
+from archive.storage.reader import Reader, reading
+from archive.storage.schema import read_time
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

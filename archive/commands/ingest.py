@@ -19,12 +19,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from archive import linking, match, store
 from archive.config import DEFAULT_BATCH_SIZE
-from archive.db import checkpoint, make_engine, writing
 from archive.errors import ArchiveBusyError, environment_failure, first_line
-from archive.method import Method
-from archive.models import IngestRun
+from archive.linking import candidates as linking
+from archive.linking import match, store
+from archive.linking.method import Method
 from archive.sources.article import BodyStatus
 from archive.sources.chunks import (
     CHUNK_RECORDS,
@@ -38,7 +37,9 @@ from archive.sources.chunks import (
 from archive.sources.paths import display_path
 from archive.sources.records import ParsedRecord, ParseFailure, ParseResult
 from archive.sources.walk import Refused, Shard, walk
-from archive.storable import log_failures, storable
+from archive.storage.db import checkpoint, make_engine, writing
+from archive.storage.models import IngestRun
+from archive.storage.storable import log_failures, storable
 from archive.wording import counted
 
 logger = logging.getLogger(__name__)
@@ -243,8 +244,8 @@ def ingest(
     Files are parsed and fingerprinted by ``workers`` processes, one batch ahead of this
     process, which alone writes to the database, batch after batch in input order: the result
     is the same for any number of workers. Each batch is one transaction, linked and written at
-    once (:class:`archive.store.BatchWriter`); when the database refuses it, the batch is redone
-    record by record, each in a savepoint, so a record that fails is rolled back alone and
+    once (:class:`archive.linking.store.BatchWriter`); when the database refuses it, the batch is
+    redone record by record, each in a savepoint, so a record that fails is rolled back alone and
     logged in ``ingest_errors``, and the batch goes on.
     ``on_file`` is called for each file once its batch is committed, ``progress`` as soon as
     the file is parsed and fingerprinted (for a progress display). ``should_stop`` is asked after
@@ -306,7 +307,7 @@ def _prepared_batches(
         return
     # forkserver: workers must not inherit this process's open database connections.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archive.ingest"])
+    context.set_forkserver_preload(["archive.commands.ingest"])
     url = engine.url.render_as_string(hide_password=False)
     pool = ProcessPoolExecutor(
         workers, mp_context=context, initializer=_worker_start, initargs=(os.getpid(), url)
@@ -522,7 +523,7 @@ def _store_records(
     recent: linking.Recent,
 ) -> list[store.StoredVersion | ParseFailure]:
     """Decide the links of ``records`` (their lookups rechecked against what was written since,
-    see :class:`archive.linking.Recent`) and store them in order, all in one go; when the
+    see :class:`archive.linking.candidates.Recent`) and store them in order, all in one go; when the
     database refuses something, the batch is undone and each record is stored on its own, so
     that one bad record fails alone and leaves nothing half-written."""
     if not records:

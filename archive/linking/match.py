@@ -1,7 +1,7 @@
 """What a version is matched by, and whether two versions match: the index keys of a
 fingerprint (:func:`fingerprint`) and the verification of a candidate on the two bodies
-(:func:`verify`). Which candidates are looked up and compared is :mod:`archive.linking`'s; the
-design and its measurements are in ``docs/linking.md``.
+(:func:`verify`). Which candidates are looked up and compared is
+:mod:`archive.linking.candidates`'s; the design and its measurements are in ``docs/linking.md``.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import math
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 
-from archive import align
-from archive.fingerprint import body_sha256, features, hamming, simhash64
-from archive.method import Method
+from archive.linking.method import Method
 from archive.sources.article import LINKED_STATUSES, Article, BodyStatus
-from archive.terms import Analysis, analyse
+from archive.text import align
+from archive.text.fingerprint import body_sha256, features, hamming, simhash64
+from archive.text.terms import Analysis, analyse
 
 # SimHash bands: fingerprints at most BANDS - 1 bits apart share a band (near-exact copies).
 BANDS = 4
@@ -142,7 +142,7 @@ def key_terms(body: str | Analysis, limit: int = KEY_TERMS) -> list[str]:
     for word, count in analysis.counts.items():
         weight = analysis.rarities[word]
         # short words are abbreviations and fragments, except in unspaced scripts, whose words
-        # are character bigrams (archive.terms)
+        # are character bigrams (archive.text.terms)
         if weight < KEY_MIN_RARITY or (len(word) < 3 and word.isascii()):
             continue
         scored.append((-min(weight, KEY_RARITY_CAP) * (1 + math.log(count)), word))
@@ -153,7 +153,7 @@ def key_terms(body: str | Analysis, limit: int = KEY_TERMS) -> list[str]:
 def term_keys(body: str | Analysis) -> tuple[int, ...]:
     """Index keys of a body: one per pair of its :func:`key_terms`.
 
-    Versions become candidates when they share two keys (see ``linking.MIN_SHARED_KEYS``), that
+    Versions become candidates when they share two keys (see ``candidates.MIN_SHARED_KEYS``), that
     is three of their distinctive words. Pairs are far more selective than words (a name recurs
     across a beat, a name with a place much less), and a copy or rewrite keeps most of the
     names and nouns it is built on. Keys are the first

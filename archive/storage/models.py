@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from archive.schema import as_utc, path_sha256
+from archive.storage.schema import as_utc, path_sha256
 
 # Stable constraint names, so that migrations can refer to them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {

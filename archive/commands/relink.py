@@ -8,7 +8,8 @@ ingest, a remove) go on while it runs; what readers see changes at once, at its 
    fingerprints (``match_keys``, the versions' SimHash and body hash) are rewritten in one
    short transaction under the writer lock: none at all when the fingerprint did not change,
    the usual case. Then each version of the chunk is looked up, on a read connection and with
-   no lock held, among the versions before it (:func:`archive.linking.look_up` with ``up_to``),
+   no lock held, among the versions before it (:func:`archive.linking.candidates.look_up`
+   with ``up_to``),
    whose index rows are rebuilt by then: the decisions of one pass over the archive in one
    transaction. The decisions are kept in memory.
 2. One last transaction, under the writer lock, relinks the versions other writers committed
@@ -34,11 +35,12 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from archive import linking, match, store
-from archive.db import checkpoint, insert_rows, writing
-from archive.models import MatchKey, Story, StoryMerge, Version, VersionLink
-from archive.schema import seen_of
+from archive.linking import candidates as linking
+from archive.linking import match, store
 from archive.sources.article import Article, BodyStatus
+from archive.storage.db import checkpoint, insert_rows, writing
+from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
+from archive.storage.schema import seen_of
 
 # Versions a relink reads, fingerprints and looks up at a time, with one transaction under the
 # writer lock per chunk for the index rows that changed (none when none did). About a second
@@ -115,7 +117,7 @@ def relink(
     as ingest did, but from the text stored in the database: no file is read again. Story ids
     are kept where a story's versions stay together; a story whose versions all moved is
     recorded in ``story_merges``. ``threshold`` is the word overlap a copy needs (see
-    :func:`archive.match.verify`); ``rewrites=False`` links copies only. ``on_version`` is
+    :func:`archive.linking.match.verify`); ``rewrites=False`` links copies only. ``on_version`` is
     called after each version, never under the writer lock.
 
     The work goes ``chunk`` versions at a time with short transactions, the links, evidence
