@@ -36,11 +36,10 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, selec
 from sqlalchemy.orm import Session
 
 from archive.linking import candidates as linking
-from archive.linking import match, store
+from archive.linking import match, store, stories
 from archive.sources.article import Article, BodyStatus
 from archive.storage.db import checkpoint, insert_rows, writing
 from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
-from archive.storage.schema import seen_of
 
 # Versions a relink reads, fingerprints and looks up at a time, with one transaction under the
 # writer lock per chunk for the index rows that changed (none when none did). About a second
@@ -245,15 +244,14 @@ class _Relink:
             raise RuntimeError(f"relink missed {len(unseen)} versions, such as {min(unseen)}")
         _write_links(connection, verdicts)
         _write_evidence(connection, verdicts, evidence)
-        clusters = _UnionFind()
-        for version_id in sorted(verdicts):
-            clusters.add(version_id)
-            for verdict in verdicts[version_id]:
-                clusters.union(verdict.version_id, version_id)
+        groups = stories.connected(
+            verdicts,
+            ((v.version_id, version_id) for version_id in verdicts for v in verdicts[version_id]),
+        )
         report.versions = len(verdicts)
         report.links = sum(len(found) for found in verdicts.values())
-        report.versions_moved = _assign_stories(session, clusters, meta, now)
-        report.stories_after = len(clusters.groups())
+        report.versions_moved = _assign_stories(session, groups, meta, now)
+        report.stories_after = len(groups)
 
 
 def _stored_after(connection: Connection, after: int, limit: int) -> list[_Stored]:
@@ -423,12 +421,13 @@ def _update_changed(
 
 
 def _assign_stories(
-    session: Session, clusters: _UnionFind, meta: dict[int, _Meta], now: datetime
+    session: Session, groups: list[list[int]], meta: dict[int, _Meta], now: datetime
 ) -> int:
-    """Give every cluster a story: the lowest old story id among its versions that no earlier
-    cluster took, else a new one. Returns how many versions changed story."""
+    """Give every group of versions (:func:`archive.linking.stories.connected`) a story: the
+    lowest old story id among its versions that no earlier group took, else a new one. Returns
+    how many versions changed story."""
     taken: dict[int, list[int]] = {}
-    for group in sorted(clusters.groups(), key=min):
+    for group in groups:
         old_ids = sorted({meta[v].story_id for v in group})
         story_id = next((s for s in old_ids if s not in taken), None)
         if story_id is None:
@@ -455,11 +454,10 @@ def _assign_stories(
 
 def _story_fields(group: list[int], meta: dict[int, _Meta]) -> tuple[Any, ...]:
     """A story's canonical version, title, first and last seen time, from its versions."""
-    canonical = min(
-        group, key=lambda v: store.canonical_key(meta[v].published_at, meta[v].ingested_at, v)
+    fields = stories.story_fields(
+        stories.Member(v, meta[v].title, meta[v].published_at, meta[v].ingested_at) for v in group
     )
-    seen = seen_of((meta[v].published_at, meta[v].ingested_at) for v in group)
-    return (canonical, meta[canonical].title, seen.first, seen.last)
+    return (fields.canonical_version_id, fields.title, fields.first_seen_at, fields.last_seen_at)
 
 
 def _refresh_stories(
@@ -499,32 +497,3 @@ def _retire_emptied_stories(
         )
         session.execute(delete(Story).where(Story.id == old_story))
     session.flush()
-
-
-class _UnionFind:
-    """Disjoint sets of version ids, for the connected components of the links."""
-
-    def __init__(self) -> None:
-        self._parent: dict[int, int] = {}
-
-    def add(self, item: int) -> None:
-        self._parent.setdefault(item, item)
-
-    def find(self, item: int) -> int:
-        root = item
-        while self._parent[root] != root:
-            root = self._parent[root]
-        while self._parent[item] != root:
-            self._parent[item], item = root, self._parent[item]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        root_a, root_b = self.find(a), self.find(b)
-        if root_a != root_b:
-            self._parent[max(root_a, root_b)] = min(root_a, root_b)
-
-    def groups(self) -> list[list[int]]:
-        members: dict[int, list[int]] = {}
-        for item in self._parent:
-            members.setdefault(self.find(item), []).append(item)
-        return [sorted(group) for group in members.values()]

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.commands.queries import NotFoundError
-from archive.linking import store
+from archive.linking import store, stories
 from archive.linking.match import Verdict, best_verdict
 from archive.linking.method import Method
 from archive.storage import schema
@@ -152,34 +152,19 @@ def _rederive_evidence(session: Session, version_id: int) -> None:
 
 
 def _components(session: Session, versions: Iterable[Version]) -> list[list[Version]]:
-    """The versions grouped by the links among them (a story's links never leave it)."""
+    """The versions grouped into stories by the links among them
+    (:func:`archive.linking.stories.connected`)."""
     by_id = {v.id: v for v in versions}
-    neighbours: dict[int, set[int]] = {v: set() for v in by_id}
     ids = list(by_id)
+    links: list[tuple[int, int]] = []
     for start in range(0, len(ids), CHUNK):
         rows = session.execute(
             select(VersionLink.version_id, VersionLink.linked_version_id).where(
                 VersionLink.version_id.in_(ids[start : start + CHUNK])
             )
         )
-        for a, b in rows:
-            if a in neighbours and b in neighbours:
-                neighbours[a].add(b)
-                neighbours[b].add(a)
-    parts, seen = [], set()
-    for start_id in sorted(by_id):
-        if start_id in seen:
-            continue
-        seen.add(start_id)
-        stack, part = [start_id], []
-        while stack:
-            current = stack.pop()
-            part.append(by_id[current])
-            for other in neighbours[current] - seen:
-                seen.add(other)
-                stack.append(other)
-        parts.append(part)
-    return parts
+        links += [(a, b) for a, b in rows]
+    return [[by_id[v] for v in group] for group in stories.connected(ids, links)]
 
 
 def _first(part: list[Version]) -> Version:
@@ -187,10 +172,12 @@ def _first(part: list[Version]) -> Version:
 
 
 def _refresh(story: Story, part: list[Version]) -> None:
-    canonical = _first(part)
-    story.canonical_version_id = canonical.id
-    story.title = canonical.title
-    schema.set_seen(story, ((v.published_at, v.ingested_at) for v in part))
+    fields = stories.story_fields(
+        stories.Member(v.id, v.title, v.published_at, v.ingested_at) for v in part
+    )
+    story.canonical_version_id = fields.canonical_version_id
+    story.title = fields.title
+    story.first_seen_at, story.last_seen_at = fields.first_seen_at, fields.last_seen_at
 
 
 def _move(session: Session, version_ids: list[int], story_id: int) -> None:

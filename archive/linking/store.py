@@ -27,11 +27,9 @@ from archive.sources.article import BodyStatus
 from archive.sources.records import ParsedRecord
 from archive.storage.db import insert_rows, insert_tuples
 from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
-from archive.storage.schema import CanonicalKey, Seen, as_utc, path_sha256
 
 # The story rules the relinker (archive/relink.py) finds here, beside the writer's.
-from archive.storage.schema import canonical_key as canonical_key
-from archive.storage.schema import set_seen as set_seen
+from archive.storage.schema import CanonicalKey, Seen, as_utc, canonical_key, path_sha256
 
 NEW_STORY = Method.NEW_STORY
 

@@ -14,10 +14,7 @@ import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from archive.storage.models import Story
+from typing import Protocol
 
 # The head of the Alembic migrations (alembic/versions): a database at this revision has the
 # tables, views and rules this program reads and writes. Named here, so that the current schema
@@ -113,9 +110,3 @@ class Seen:
 def seen_of(versions: Iterable[tuple[datetime | None, datetime]]) -> Seen:
     """:class:`Seen` of a story's versions, given as (``published_at``, ``ingested_at``)."""
     return functools.reduce(operator.or_, (Seen.of(*times) for times in versions))
-
-
-def set_seen(story: Story, versions: Iterable[tuple[datetime | None, datetime]]) -> None:
-    """Give ``story`` the first and last seen times of ``versions`` (:func:`seen_of`)."""
-    seen = seen_of(versions)
-    story.first_seen_at, story.last_seen_at = seen.first, seen.last
