@@ -13,6 +13,8 @@ import errno
 import sqlite3
 from typing import Any
 
+from archive.config import LOCK_TIMEOUT_ENV
+
 # SQLAlchemy's errors are imported when there is an error to tell: an archive read with sqlite3
 # alone (archive.storage.sqlite_read) never loads SQLAlchemy.
 
@@ -104,3 +106,19 @@ def _database_reason(orig: Any, *, invalidated: bool) -> str | None:
         # psycopg's own errors carry no SQLSTATE: the connection broke or could not be made
         return _POSTGRES_REASONS[0][1]
     return None
+
+
+def waiting_for_lock(timeout: float) -> str:
+    """What a writer says while it waits for another one's lock."""
+    return (
+        "the archive is locked by another writer (an ingest, relink or remove); waiting for "
+        f"it to finish, up to {timeout:g} s (${LOCK_TIMEOUT_ENV})"
+    )
+
+
+def gave_up_on_lock(timeout: float) -> str:
+    """What a writer says when it stops waiting (:class:`ArchiveBusyError`)."""
+    return (
+        f"the archive stayed locked by another writer for {timeout:g} s (${LOCK_TIMEOUT_ENV}); "
+        "gave up waiting"
+    )

@@ -42,7 +42,6 @@ from archive.sources.records import ParsedRecord, ParseFailure
 from archive.storage import db as db_module
 from archive.storage import storable as storable_module
 from archive.storage.db import (
-    WRITER_LOCK_KEY,
     alembic_config,
     downgrade,
     make_engine,
@@ -50,6 +49,7 @@ from archive.storage.db import (
     upgrade,
 )
 from archive.storage.models import IngestError, IngestRun, Version
+from archive.storage.postgresql import WRITER_LOCK_KEY
 from archive.storage.storable import storable
 
 from .conftest import REPO

@@ -16,8 +16,9 @@ from archive.commands.ingest import ingest
 from archive.linking import candidates as linking
 from archive.linking.match import Fingerprint
 from archive.linking.store import KEY_COLUMNS
-from archive.storage.db import COPY_FROM_ROWS, insert_rows, insert_tuples, open_archive
+from archive.storage.db import insert_rows, insert_tuples, open_archive
 from archive.storage.models import MatchKey, Story, Version, VersionLink, path_sha256
+from archive.storage.postgresql import COPY_FROM_ROWS
 from archive.text import align
 
 from .story_corpus import stored_stories, write_story_corpus

@@ -192,10 +192,13 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
         ),
         ranked AS (
             SELECT match_keys.version_id AS version_id, count(*) AS shared
-            FROM reach JOIN match_keys
-                ON match_keys."key" = reach."key"
-                AND match_keys.version_id >= CASE WHEN reach.reach > 0 THEN reach.reach ELSE 0 END
-            WHERE reach.reach <> 0 AND match_keys.version_id <= :up_to
+            FROM wanted JOIN match_keys
+                ON match_keys."key" = wanted."key"
+                AND match_keys.version_id >= (
+                    SELECT CASE WHEN reach.reach > 0 THEN reach.reach ELSE 0 END
+                    FROM reach WHERE reach."key" = wanted."key"
+                )
+            WHERE match_keys.version_id <= :up_to
             GROUP BY match_keys.version_id
             HAVING count(*) >= {MIN_SHARED_KEYS:d}
             ORDER BY count(*) DESC, match_keys.version_id

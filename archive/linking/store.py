@@ -13,9 +13,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
-    func,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -25,6 +23,7 @@ from archive.linking.match import Fingerprint, Verdict, best_verdict
 from archive.linking.method import Method
 from archive.sources.article import BodyStatus
 from archive.sources.records import ParsedRecord
+from archive.storage import postgresql, sqlite
 from archive.storage.db import insert_rows, insert_tuples
 from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
 
@@ -36,7 +35,6 @@ NEW_STORY = Method.NEW_STORY
 # The mapped classes' tables, for Core statements (typed as tables: bulk inserts and updates).
 # Statements here run on the session's connection, not through the ORM: its result machinery
 # costs more than the small lookups it would wrap.
-_SQLITE_SEQUENCE = text("SELECT seq FROM sqlite_sequence WHERE name = :t")
 _versions = cast(Table, Version.__table__)
 _stories = cast(Table, Story.__table__)
 _match_keys = cast(Table, MatchKey.__table__)
@@ -396,32 +394,17 @@ class _IdSource:
     def __next__(self) -> int:
         if self._postgres:
             if not self._free:
-                self._free = list(
-                    self._session.scalars(
-                        text(
-                            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                            "FROM generate_series(1, :n) ORDER BY 1 DESC"
-                        ),
-                        {"table": self._table.name, "n": self._block},
-                    )
-                )
+                self._free = postgresql.reserve_ids(self._session, self._table, self._block)
             self._last = self._free.pop()
             return self._last
         if self._next is None:
-            top = self._session.scalar(select(func.max(self._table.c.id))) or 0
-            # AUTOINCREMENT's record of the highest id ever used: removed ids stay retired
-            top = max(top, self._session.scalar(_SQLITE_SEQUENCE, {"t": self._table.name}) or 0)
-            if self._table is _stories:
-                merged = select(func.max(StoryMerge.merged_story_id))
-                top = max(top, self._session.scalar(merged) or 0)
-            self._next = top + 1
+            # a story id merged away is never handed out again
+            retired = [StoryMerge.merged_story_id] if self._table is _stories else []
+            self._next = sqlite.first_free_id(self._session, self._table, *retired)
         self._last, self._next = self._next, self._next + 1
         return self._last
 
     def give_back_unused(self) -> None:
         if self._postgres and self._free:
-            self._session.execute(
-                text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :next, false)"),
-                {"table": self._table.name, "next": min(self._free)},
-            )
+            postgresql.give_back_ids(self._session, self._table, min(self._free))
             self._free = []

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,25 +16,22 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
-    bindparam,
     create_engine,
-    event,
     inspect,
     text,
 )
-from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from archive.config import (
-    LOCK_TIMEOUT_ENV,
     check_database_url,
     display_url,
     lock_timeout,
     sqlite_file,
 )
-from archive.errors import ArchiveBusyError, NoArchiveError
+from archive.errors import NoArchiveError
+from archive.storage import postgresql, sqlite
 from archive.storage.reader import Reader, Row
 from archive.storage.schema import HEAD_REVISION
 
@@ -48,14 +43,6 @@ if TYPE_CHECKING:
 # never load it.
 
 logger = logging.getLogger(__name__)
-
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-# A writer waits for the write lock in steps of this long, so that it can say it is waiting.
-SQLITE_LOCK_STEP_MS = 1_000
-# The key of the PostgreSQL advisory lock that writers hold for a transaction ("arch" in ASCII).
-WRITER_LOCK_KEY = 0x61726368
-# ... and of the one a migration holds ("schm").
-MIGRATION_LOCK_KEY = 0x7363686D
 
 
 def make_engine(url: str) -> Engine:
@@ -69,93 +56,9 @@ def make_engine(url: str) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed)
-        _configure_sqlite(engine)
+        sqlite.configure(engine)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin: the module's
-        # own implicit BEGIN breaks SAVEPOINTs, which ingest uses to undo one failed file.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        # The busy timeout first: switching a new database to WAL takes a lock that another
-        # process opening it at the same moment may hold.
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        _switch_to_wal(cursor)
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        # 64 MiB of page cache instead of 2: the index lookups of a big archive stay in memory.
-        cursor.execute("PRAGMA cache_size=-65536")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # A writer takes SQLite's write lock when it begins, not at its first write: otherwise
-        # two writers that both read first cannot upgrade, and one fails instead of waiting.
-        if connection.get_execution_options().get("archive_writer", False):
-            _begin_writer(connection)
-        else:
-            connection.exec_driver_sql("BEGIN")
-
-
-# Attempts at switching a new database to WAL while other processes open it too.
-WAL_SWITCH_ATTEMPTS = 20
-
-
-def _switch_to_wal(cursor: Any) -> None:
-    """``PRAGMA journal_mode=WAL``, tried again when SQLite answers "locked" at once: on a new
-    file, two connections that both read its header and then both want the exclusive lock the
-    switch takes deadlock, and SQLite fails one without calling the busy handler."""
-    for attempt in range(WAL_SWITCH_ATTEMPTS):
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == WAL_SWITCH_ATTEMPTS - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-
-
-def _begin_writer(connection: Connection) -> None:
-    """BEGIN IMMEDIATE, waiting for another writer's transaction up to :func:`lock_timeout`
-    (saying so after the first second) instead of the busy timeout; raises
-    :class:`ArchiveBusyError` when it is over."""
-    timeout = lock_timeout()
-    start = time.monotonic()
-    announced = False
-    _sqlite_pragma(connection, f"PRAGMA busy_timeout={SQLITE_LOCK_STEP_MS}")
-    try:
-        while True:
-            try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except OperationalError as exc:
-                if not str(getattr(exc.orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
-                    raise
-                if time.monotonic() - start >= timeout:
-                    raise ArchiveBusyError(_gave_up(timeout)) from exc
-            if not announced:
-                logger.warning(_waiting(timeout))
-                announced = True
-    finally:
-        _sqlite_pragma(connection, f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-
-
-def _waiting(timeout: float) -> str:
-    return (
-        "the archive is locked by another writer (an ingest, relink or remove); waiting for "
-        f"it to finish, up to {timeout:g} s (${LOCK_TIMEOUT_ENV})"
-    )
-
-
-def _gave_up(timeout: float) -> str:
-    return (
-        f"the archive stayed locked by another writer for {timeout:g} s (${LOCK_TIMEOUT_ENV}); "
-        "gave up waiting"
-    )
 
 
 @contextmanager
@@ -173,28 +76,10 @@ def writing(engine: Engine) -> Iterator[Session]:
     """
     with Session(engine.execution_options(archive_writer=True)) as session, session.begin():
         if engine.dialect.name == "postgresql":
-            _take_postgres_lock(session)
+            postgresql.take_writer_lock(session)
         else:
             session.connection()  # BEGIN IMMEDIATE now: the lock is held from here on
         yield session
-
-
-def _take_postgres_lock(session: Session) -> None:
-    key = {"key": WRITER_LOCK_KEY}
-    if session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), key):
-        return
-    timeout = lock_timeout()
-    logger.warning(_waiting(timeout))
-    # 0 would mean no limit to PostgreSQL: one millisecond is as good as none
-    limit = {"value": f"{max(1, round(timeout * 1000))}ms"}
-    session.execute(text("SELECT set_config('lock_timeout', :value, true)"), limit)
-    try:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
-            raise ArchiveBusyError(_gave_up(timeout)) from exc
-        raise
-    session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
 
 
 def migrations_dir() -> Path:
@@ -289,33 +174,22 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
     on PostgreSQL an advisory lock. On SQLite, foreign keys are not enforced while the schema
     changes (a table rebuilt by batch mode would otherwise take its references' rows with it)
     and are checked before the commit."""
-    sqlite = engine.dialect.name == "sqlite"
+    on_sqlite = engine.dialect.name == "sqlite"
     with engine.execution_options(archive_writer=True).connect() as connection:
-        if sqlite:
-            _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+        if on_sqlite:
+            sqlite.pragma(connection, "PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
-                if not sqlite:
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-                    )
+                if not on_sqlite:
+                    postgresql.take_migration_lock(connection)
                 yield connection
-                if sqlite:
+                if on_sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
                     if broken is not None:
                         raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
         finally:
-            if sqlite:
-                _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
-
-
-def _sqlite_pragma(connection: Connection, pragma: str) -> None:
-    # Through the driver: SQLAlchemy would begin a transaction first, where this one is ignored.
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(pragma)
-    finally:
-        cursor.close()
+            if on_sqlite:
+                sqlite.pragma(connection, "PRAGMA foreign_keys=ON")
 
 
 # Attempts at bringing a schema up to date while other processes open the same new archive.
@@ -384,10 +258,6 @@ def _schema_revisions(engine: Engine) -> set[str] | None:
         return set(rows)
 
 
-# Fewer rows than this go through a plain INSERT: a COPY costs a round trip of its own.
-COPY_FROM_ROWS = 50
-
-
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``, in bulk; columns they leave
     out get their Python-side defaults, as an INSERT statement would give them."""
@@ -425,7 +295,7 @@ def insert_tuples(
     if not rows:
         return
     postgres = connection.dialect.name == "postgresql"
-    if postgres and len(rows) < COPY_FROM_ROWS:
+    if postgres and len(rows) < postgresql.COPY_FROM_ROWS:
         connection.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
         return
     processors = [table.c[name].type.bind_processor(connection.dialect) for name in names]
@@ -434,49 +304,9 @@ def insert_tuples(
         for values, process in zip(zip(*rows, strict=True), processors, strict=True)
     ]
     if postgres:
-        _copy(connection, table, names, list(zip(*columns, strict=True)))
+        postgresql.copy_rows(connection, table, names, list(zip(*columns, strict=True)))
         return
-    statement = _positional_insert(connection.dialect, table, tuple(names))
-    order = [names.index(name) for name in statement.positiontup or ()]
-    connection.exec_driver_sql(
-        statement.string, list(zip(*map(columns.__getitem__, order), strict=True))
-    )
-
-
-@functools.cache
-def _positional_insert(dialect: Dialect, table: Table, names: tuple[str, ...]) -> SQLCompiler:
-    """The INSERT of ``names`` into ``table``, compiled for a dialect with positional
-    parameters (its ``positiontup`` says their order)."""
-    values = {name: bindparam(name, type_=table.c[name].type) for name in names}
-    return table.insert().values(values).compile(dialect=dialect)
-
-
-def _copy(
-    connection: Connection, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """``COPY`` ``rows`` into ``table`` on the connection's psycopg connection; its errors are
-    raised as SQLAlchemy's, as those of a statement would be (so that a batch that fails is
-    undone and retried record by record)."""
-    from psycopg import sql  # PostgreSQL only
-
-    dbapi = connection.connection.dbapi_connection
-    if dbapi is None:
-        raise RuntimeError("the connection has been closed")
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
-    )
-    try:
-        with dbapi.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[attr-defined]
-            for row in rows:
-                copy.write_row(row)
-    except connection.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(
-            copy_sql.as_string(),
-            None,
-            exc,
-            connection.dialect.loaded_dbapi.Error,
-            dialect=connection.dialect,
-        ) from exc
+    sqlite.insert(connection, table, names, list(zip(*columns, strict=True)))
 
 
 def _default_of(column: Column[Any], row: Mapping[str, Any]) -> Any:
@@ -509,11 +339,7 @@ class ConnectionReader(Reader):
 
 
 def checkpoint(engine: Engine) -> None:
-    """SQLite: copy the write-ahead log into the database file and empty it. The ingest workers
-    read all the time, and a log that some reader is always using is never started afresh by
-    SQLite's own checkpoints: it would grow as large as the archive. Waits (busy timeout) for
-    the readers of the moment, whose lookups are short. Nothing to do on PostgreSQL."""
-    if engine.dialect.name != "sqlite":
-        return
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    """SQLite: empty the write-ahead log (:func:`archive.storage.sqlite.checkpoint`). Nothing
+    to do on PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        sqlite.checkpoint(engine)

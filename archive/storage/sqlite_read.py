@@ -22,8 +22,9 @@ from archive.storage.reader import Reader, Row
 from archive.storage.schema import HEAD_REVISION
 
 _PREFIX = "sqlite:///"
-# As long as a writer may hold SQLite's lock (archive.db.SQLITE_BUSY_TIMEOUT_MS); readers of a
-# WAL archive do not wait for writers, but a checkpoint or a journal that is not WAL can.
+# As long as a writer may hold SQLite's lock (archive.storage.sqlite.SQLITE_BUSY_TIMEOUT_MS);
+# readers of a WAL archive do not wait for writers, but a checkpoint or a journal that is not
+# WAL can.
 _BUSY_TIMEOUT_S = 30.0
 
 

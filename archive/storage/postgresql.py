@@ -1,0 +1,101 @@
+"""What differs on PostgreSQL, in one place: the advisory locks writers and migrations take,
+bulk inserts through COPY, and new ids from the columns' sequences. :mod:`archive.storage.db`
+calls these where a database differs. (Full-text search has its two forms side by side in
+:mod:`archive.commands.search`, which must not load SQLAlchemy on SQLite.)"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from archive.config import lock_timeout
+from archive.errors import ArchiveBusyError, gave_up_on_lock, waiting_for_lock
+
+logger = logging.getLogger(__name__)
+
+# The key of the advisory lock that writers hold for a transaction ("arch" in ASCII)...
+WRITER_LOCK_KEY = 0x61726368
+# ... and of the one a migration holds ("schm").
+MIGRATION_LOCK_KEY = 0x7363686D
+# Fewer rows than this go through a plain INSERT: a COPY costs a round trip of its own.
+COPY_FROM_ROWS = 50
+
+
+def take_writer_lock(session: Session) -> None:
+    """Take the writers' advisory lock for the session's transaction, waiting up to
+    :func:`archive.config.lock_timeout` (and saying so); :class:`ArchiveBusyError` after."""
+    key = {"key": WRITER_LOCK_KEY}
+    if session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), key):
+        return
+    timeout = lock_timeout()
+    logger.warning(waiting_for_lock(timeout))
+    # 0 would mean no limit to PostgreSQL: one millisecond is as good as none
+    limit = {"value": f"{max(1, round(timeout * 1000))}ms"}
+    session.execute(text("SELECT set_config('lock_timeout', :value, true)"), limit)
+    try:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise ArchiveBusyError(gave_up_on_lock(timeout)) from exc
+        raise
+    session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
+
+
+def take_migration_lock(connection: Connection) -> None:
+    """Take the migrations' advisory lock for the connection's transaction."""
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
+def copy_rows(
+    connection: Connection, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``COPY`` ``rows`` into ``table`` on the connection's psycopg connection; its errors are
+    raised as SQLAlchemy's, as those of a statement would be (so that a batch that fails is
+    undone and retried record by record)."""
+    from psycopg import sql  # PostgreSQL only
+
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is None:
+        raise RuntimeError("the connection has been closed")
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    try:
+        with dbapi.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(row)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            copy_sql.as_string(),
+            None,
+            exc,
+            connection.dialect.loaded_dbapi.Error,
+            dialect=connection.dialect,
+        ) from exc
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` new ids from the sequence of ``table``'s id column, highest first (so that
+    ``pop()`` hands them out in order)."""
+    return list(
+        session.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                "FROM generate_series(1, :n) ORDER BY 1 DESC"
+            ),
+            {"table": table.name, "n": count},
+        )
+    )
+
+
+def give_back_ids(session: Session, table: Table, lowest_unused: int) -> None:
+    """Set ``table``'s id sequence back so that ``lowest_unused`` is the next id handed out."""
+    session.execute(
+        text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :next, false)"),
+        {"table": table.name, "next": lowest_unused},
+    )
