@@ -4,7 +4,6 @@ against what was written since, decide exactly what a serial run decides."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from archive.storage.db import open_archive
 from archive.storage.models import MatchKey, Story, Version, VersionLink
 
 from .conftest import SAMPLES
+from .rows import NOW, version_rows
 from .story_corpus import write_story_corpus
 from .test_ingest import SEED_COPY, rechromed
 
@@ -194,7 +194,6 @@ def test_the_write_ahead_log_is_emptied_after_each_batch_while_workers_read(
     assert sizes and max(sizes) == 0
 
 
-_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 _BODY = (
     "Councillors in Portwell approved the tidal barrier on Tuesday after a long debate. "
     "The gates will close twelve times a year, and fishermen fear silt in the inner basin. "
@@ -203,26 +202,8 @@ _BODY = (
 
 
 def _add_versions(connection: Connection, ids: range, keys: list[int], **row: object) -> None:
-    connection.execute(
-        insert(Version),
-        [
-            {
-                "id": n,
-                "story_id": 1,
-                "source_path": f"{n}.txt",
-                "format": "text",
-                "content_sha256": f"{n:064x}",
-                "body_sha256": f"{n:064x}",
-                "simhash": 0,
-                "title": "t",
-                "body": "Unrelated filler about weather.",
-                "ingested_at": _NOW,
-                "match_method": "new story",
-                **row,
-            }
-            for n in ids
-        ],
-    )
+    values = {"body": "Unrelated filler about weather.", "simhash": 0, **row}
+    connection.execute(insert(Version), version_rows(ids, **values))
     connection.execute(
         insert(MatchKey), [{"key": key, "version_id": n} for key in keys for n in ids]
     )
@@ -246,7 +227,7 @@ def test_versions_written_since_the_lookup_that_crowd_a_key_out_are_rechecked(
     )
     with engine.begin() as connection:
         connection.execute(
-            insert(Story), [{"id": 1, "title": "t", "first_seen_at": _NOW, "last_seen_at": _NOW}]
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
         )
         _add_versions(connection, range(1, 2), keys, body=_BODY, simhash=new.simhash)
         _add_versions(connection, range(2, held + 1), keys, simhash=~new.simhash & (2**64 - 1))

@@ -21,6 +21,7 @@ from archive.storage.models import MatchKey, Story, Version, VersionLink, path_s
 from archive.storage.postgresql import COPY_FROM_ROWS
 from archive.text import align
 
+from .rows import version_rows
 from .story_corpus import stored_stories, write_story_corpus
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -73,25 +74,7 @@ def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine) -> No
     with Session(engine) as session, session.begin():
         session.add(Story(id=1, title="t", first_seen_at=NOW, last_seen_at=NOW))
         session.flush()
-        session.execute(
-            insert(Version),
-            [
-                {
-                    "id": n,
-                    "story_id": 1,
-                    "source_path": f"{n}.txt",
-                    "format": "text",
-                    "content_sha256": f"{n:064x}",
-                    "body_sha256": f"{n:064x}",
-                    "simhash": n,
-                    "title": "t",
-                    "body": "b",
-                    "ingested_at": NOW,
-                    "match_method": "new story",
-                }
-                for n in range(1, holders + 1)
-            ],
-        )
+        session.execute(insert(Version), version_rows(range(1, holders + 1)))
         postings = [(key, n) for key in crowded for n in range(1, holders + 1)]
         postings += [(key, 1) for key in rare]  # the oldest version also holds two rare keys
         session.execute(insert(MatchKey), [{"key": k, "version_id": v} for k, v in postings])
