@@ -54,8 +54,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from archive.commands.ingest import ingest  # noqa: E402
-from archive.linking import candidates as linking  # noqa: E402
-from archive.linking import match  # noqa: E402
+from archive.linking import candidates, match  # noqa: E402
 from archive.sources.parse import parse_file  # noqa: E402
 from archive.sources.records import ParsedRecord  # noqa: E402
 from archive.sources.walk import Shard, collect_files  # noqa: E402
@@ -410,7 +409,7 @@ def _slice_costs(stamps: list[float], total: int) -> list[float]:
 
 
 def _lookup_latency(engine, files: list[str], count: int) -> tuple[float, float, float]:
-    """p50 and p99 of the candidate lookup of ``linking.look_up`` (``index_hits`` and
+    """p50 and p99 of the candidate lookup of ``candidates.look_up`` (``index_hits`` and
     ``choose``, what an ingest worker runs per document before verifying) for documents of the
     archive, in ms, and the mean number of candidates whose bodies are then compared."""
     chosen = random.Random(len(files)).sample(files, min(count, len(files)))
@@ -423,11 +422,13 @@ def _lookup_latency(engine, files: list[str], count: int) -> tuple[float, float,
     latencies = []
     found = 0
     with engine.connect() as connection:
-        up_to = linking.snapshot(connection)
+        up_to = candidates.snapshot(connection)
         for fingerprint in fingerprints:
             started = time.perf_counter()
             found += len(
-                linking.choose(fingerprint, linking.index_hits(connection, fingerprint, up_to))
+                candidates.choose(
+                    fingerprint, candidates.index_hits(connection, fingerprint, up_to)
+                )
             )
             latencies.append(1000 * (time.perf_counter() - started))
     latencies.sort()

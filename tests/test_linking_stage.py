@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from archive.commands.ingest import Report, ingest, prepare_file, start_run, write_batch
 from archive.commands.relink import relink
 from archive.commands.remove import remove_version
-from archive.linking import candidates as linking
-from archive.linking import match
+from archive.linking import candidates, match
 from archive.linking.store import StoredVersion
 from archive.sources.article import Article
 from archive.storage.db import open_archive
@@ -74,10 +73,10 @@ def test_a_version_committed_after_the_lookup_is_found_by_the_recheck(
     assert record.lookup.snapshot == 0 and not record.lookup.verdicts
     ingest([str(SEED_COPY)], engine)  # committed between the lookup and the write
     with engine.connect() as connection:
-        recent = linking.Recent()
+        recent = candidates.Recent()
         recent.catch_up(connection, [record.lookup])
         rechecked = recent.decide(record.fingerprint, record.lookup)
-        fresh = linking.look_up(connection, record.fingerprint)
+        fresh = candidates.look_up(connection, record.fingerprint)
     original = _version_id(engine, str(SEED_COPY))
     assert [v.version_id for v in rechecked] == [v.version_id for v in fresh.verdicts]
     assert [v.version_id for v in rechecked] == [original]
@@ -92,7 +91,7 @@ def test_a_version_removed_after_the_lookup_is_no_candidate(engine: Engine, tmp_
     assert [v.version_id for v in record.lookup.verdicts] == [_version_id(engine, str(SEED_COPY))]
     remove_version(engine, _version_id(engine, str(SEED_COPY)))
     with engine.connect() as connection:
-        recent = linking.Recent()
+        recent = candidates.Recent()
         recent.catch_up(connection, [record.lookup])
         assert recent.decide(record.fingerprint, record.lookup) == []
 
@@ -110,7 +109,7 @@ def test_a_version_of_an_earlier_batch_moved_to_another_story_is_found_in_it(
     # all three looked up in the empty archive, as workers batches ahead do
     prepared = [prepare_file(str(path), engine) for path in (seed, spun, copy)]
     run_id = start_run(engine, [str(tmp_path)])
-    recent = linking.Recent()
+    recent = candidates.Recent()
     write_batch(engine, prepared[:2], run_id, Report(), None, recent)
     assert relink(engine, threshold=1.0, rewrites=False).versions_moved == 1  # the rewrite
     [outcome] = write_batch(engine, prepared[2:], run_id, Report(), None, recent)
@@ -211,7 +210,7 @@ def _add_versions(connection: Connection, ids: range, keys: list[int], **row: ob
 
 @pytest.mark.parametrize(
     ("held", "written_since", "still_found"),
-    [(linking.POSTINGS_PER_KEY, 1, False), (49, 52, False), (49, 51, True)],
+    [(candidates.POSTINGS_PER_KEY, 1, False), (49, 52, False), (49, 51, True)],
 )
 def test_versions_written_since_the_lookup_that_crowd_a_key_out_are_rechecked(
     engine: Engine, held: int, written_since: int, still_found: bool
@@ -232,13 +231,13 @@ def test_versions_written_since_the_lookup_that_crowd_a_key_out_are_rechecked(
         _add_versions(connection, range(1, 2), keys, body=_BODY, simhash=new.simhash)
         _add_versions(connection, range(2, held + 1), keys, simhash=~new.simhash & (2**64 - 1))
     with engine.connect() as connection:
-        lookup = linking.look_up(connection, new)
+        lookup = candidates.look_up(connection, new)
     assert [v.version_id for v in lookup.verdicts] == [1]
     with engine.begin() as connection:
         later = range(held + 1, held + written_since + 1)
         _add_versions(connection, later, keys, simhash=~new.simhash & (2**64 - 1))
     with engine.connect() as connection:
-        recent = linking.Recent()
+        recent = candidates.Recent()
         recent.catch_up(connection, [lookup])
         rechecked = recent.decide(new, lookup)
         looked_up_now = recent.decide(new, None)

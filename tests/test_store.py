@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.commands.ingest import ingest
-from archive.linking import candidates as linking
+from archive.linking import candidates
 from archive.linking.match import Fingerprint
 from archive.linking.store import KEY_COLUMNS
 from archive.storage.db import insert_rows, insert_tuples, open_archive
@@ -70,7 +70,7 @@ def test_new_version_and_story_ids_follow_on_without_gaps(engine: Engine, tmp_pa
 
 def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine) -> None:
     crowded, rare = [1001, 1002], [2001, 2002]
-    holders = linking.POSTINGS_PER_KEY + 50
+    holders = candidates.POSTINGS_PER_KEY + 50
     with Session(engine) as session, session.begin():
         session.add(Story(id=1, title="t", first_seen_at=NOW, last_seen_at=NOW))
         session.flush()
@@ -80,9 +80,9 @@ def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine) -> No
         session.execute(insert(MatchKey), [{"key": k, "version_id": v} for k, v in postings])
     new = Fingerprint(0, "f" * 64, tuple(crowded + rare), align.profile("x"))
     with engine.connect() as connection:
-        found = [hit.version_id for hit in linking.index_hits(connection, new, holders)]
-    oldest_counted = holders - linking.POSTINGS_PER_KEY + 1
-    assert len(found) == linking.MAX_CANDIDATES
+        found = [hit.version_id for hit in candidates.index_hits(connection, new, holders)]
+    oldest_counted = holders - candidates.POSTINGS_PER_KEY + 1
+    assert len(found) == candidates.MAX_CANDIDATES
     # version 1 shares its two rare keys (counted) and two crowded keys (too old to count)
     assert found[0] == 1
     assert all(v >= oldest_counted for v in found[1:])

@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 
 from archive.config import DEFAULT_BATCH_SIZE
 from archive.errors import ArchiveBusyError, environment_failure, first_line
-from archive.linking import candidates as linking
-from archive.linking import match, store
+from archive.linking import candidates, match, store
 from archive.linking.method import Method
 from archive.sources.article import BodyStatus
 from archive.sources.chunks import (
@@ -149,7 +148,7 @@ class PreparedRecord:
 
     result: ParseResult
     fingerprint: match.Fingerprint | None = None
-    lookup: linking.Lookup | None = None  # None when no archive was at hand to look it up in
+    lookup: candidates.Lookup | None = None  # None when no archive was at hand to look it up in
 
 
 @dataclass(frozen=True)
@@ -204,11 +203,11 @@ def prepare_records(
 
 
 def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedRecord]:
-    """``records`` with their lookups in the committed archive (:func:`linking.look_up`), except
+    """``records`` with their lookups in the committed archive (:func:`candidates.look_up`), except
     those already archived, which the writer will skip."""
     found = []
     with view.connect() as connection:
-        up_to = linking.snapshot(connection)
+        up_to = candidates.snapshot(connection)
         for record in records:
             result, fingerprint = record.result, record.fingerprint
             if (
@@ -217,7 +216,7 @@ def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedReco
                 and result.content_sha256
                 not in store.archived_contents(connection, result.source_path)
             ):
-                lookup = linking.look_up(connection, fingerprint, up_to=up_to)
+                lookup = candidates.look_up(connection, fingerprint, up_to=up_to)
                 record = replace(record, lookup=lookup)
             found.append(record)
     return found
@@ -266,7 +265,7 @@ def ingest(
         for f in walk(paths, follow_symlinks=follow_symlinks, shard=shard)
         if os.path.abspath(f) not in own_files
     )
-    recent = linking.Recent()  # the versions written after the lookups' snapshots
+    recent = candidates.Recent()  # the versions written after the lookups' snapshots
     caps = ErrorCap()
     try:
         for batch in _prepared_batches(files, batch_size, workers, engine, progress):
@@ -394,12 +393,12 @@ def write_batch(
     run_id: int,
     report: Report,
     on_file: Callable[[str], None] | None,
-    recent: linking.Recent,
+    recent: candidates.Recent,
     caps: ErrorCap | None = None,
 ) -> list[RecordOutcome]:
     """Write one batch of prepared files in one transaction (see :func:`ingest`), add its
     counts to ``report`` and to run ``run_id``; what became of each record, in batch order.
-    ``recent`` is the run's :class:`linking.Recent`; ``caps`` the run's :class:`ErrorCap`,
+    ``recent`` is the run's :class:`candidates.Recent`; ``caps`` the run's :class:`ErrorCap`,
     which records a file's failures one by one up to its limit (by default a new one)."""
     caps = caps if caps is not None else ErrorCap()
     if _failures_past_the_cap(batch, caps):
@@ -455,7 +454,7 @@ def _write_locked(
     report: Report,
     done: Report,
     now: datetime,
-    recent: linking.Recent,
+    recent: candidates.Recent,
     caps: ErrorCap,
 ) -> list[RecordOutcome]:
     """The write step of a batch, under the writer lock: skip what is archived, decide and
@@ -512,7 +511,7 @@ def _write_locked(
     return [next(written) if s is None else s for s in skipped]
 
 
-_Todo = tuple[ParsedRecord, match.Fingerprint, linking.Lookup | None]
+_Todo = tuple[ParsedRecord, match.Fingerprint, candidates.Lookup | None]
 
 
 def _store_records(
@@ -520,7 +519,7 @@ def _store_records(
     records: list[_Todo],
     run_id: int,
     now: datetime,
-    recent: linking.Recent,
+    recent: candidates.Recent,
 ) -> list[store.StoredVersion | ParseFailure]:
     """Decide the links of ``records`` (their lookups rechecked against what was written since,
     see :class:`archive.linking.candidates.Recent`) and store them in order, all in one go; when the

@@ -35,8 +35,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from archive.linking import candidates as linking
-from archive.linking import match, store, stories
+from archive.linking import candidates, match, store, stories
 from archive.sources.article import Article, BodyStatus
 from archive.storage.db import checkpoint, insert_rows, writing
 from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
@@ -218,7 +217,7 @@ class _Relink:
         self, connection: Connection, version_id: int, fingerprint: match.Fingerprint
     ) -> None:
         # The versions before it, whose index rows are rebuilt by now.
-        lookup = linking.look_up(
+        lookup = candidates.look_up(
             connection,
             fingerprint,
             up_to=version_id - 1,
