@@ -343,6 +343,7 @@ class Archive:
         from archive.commands.ingest import (
             PreparedFile,
             Report,
+            fewer_collections,
             prepare_records,
             start_run,
             write_batch,
@@ -354,11 +355,12 @@ class Archive:
             self._report = Report(run_id=self._run_id)
             self._recent = Recent()
         assert self._report is not None and self._recent is not None
-        records = prepare_records(
-            [record_of(article, first + n) for n, article in enumerate(batch)], engine
-        )
-        prepared = [PreparedFile(record.result.source_path, [record]) for record in records]
-        outcomes = write_batch(engine, prepared, self._run_id, self._report, None, self._recent)
+        with fewer_collections():
+            records = prepare_records(
+                [record_of(article, first + n) for n, article in enumerate(batch)], engine
+            )
+            prepared = [PreparedFile(record.result.source_path, [record]) for record in records]
+            outcomes = write_batch(engine, prepared, self._run_id, self._report, None, self._recent)
         return _results(engine, outcomes, [r.result.source_path for r in records])
 
     def ingest(

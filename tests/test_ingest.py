@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from archive.commands import ingest as ingest_module
 from archive.commands.ingest import ingest
 from archive.linking import store
 from archive.storage.models import IngestError, IngestRun, MatchKey, Story, Version, VersionLink
@@ -219,3 +221,25 @@ def test_a_record_failing_in_the_database_leaves_nothing_half_written(
     with Session(engine) as session:
         keys = session.scalars(select(MatchKey.version_id).distinct()).all()
     assert keys == [version(engine, str(SAMPLES / "harbour-barrier.txt")).id]
+
+
+def test_an_ingest_collects_garbage_less_often_and_puts_the_callers_thresholds_back(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[int, ...]] = []
+    real_write_batch = ingest_module.write_batch
+
+    def watching(*args: object, **kwargs: object) -> object:
+        seen.append(gc.get_threshold())
+        return real_write_batch(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_module, "write_batch", watching)
+    before = gc.get_threshold()
+    gc.set_threshold(1234, 5, 6)
+    try:
+        report = ingest([str(p) for p in SEEDS], engine)
+        assert gc.get_threshold() == (1234, 5, 6)
+    finally:
+        gc.set_threshold(*before)
+    assert report.versions_stored == len(SEEDS)
+    assert seen and all(t == ingest_module.GC_THRESHOLDS for t in seen)
