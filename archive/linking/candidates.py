@@ -371,8 +371,7 @@ class Recent:
         self._written: dict[int, _Written] = {}
         self._holders: defaultdict[int, list[int]] = defaultdict(list)  # key -> version ids
         self._by_body: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
-        self._pending: list[int] = []  # added in the open batch, in order
-        self._pending_ids: set[int] = set()
+        self._pending: dict[int, None] = {}  # added in the open batch, in order
         # what each known version was filed under in the two indexes above, to take it out
         self._filed: dict[int, tuple[tuple[str, str], frozenset[int]]] = {}
         self._stories: dict[int, int] = {}  # version id -> story id, for the lookups' verdicts
@@ -426,8 +425,7 @@ class Recent:
     def add(self, version_id: int, story_id: int, fingerprint: Fingerprint) -> None:
         """A version the writer adds to its open batch (story as the batch leaves it)."""
         hit = IndexHit(version_id, story_id, fingerprint.simhash, fingerprint.body_sha256, 0)
-        self._pending.append(version_id)
-        self._pending_ids.add(version_id)
+        self._pending[version_id] = None
         written = _Written(hit, fingerprint)
         if fingerprint.linkable:
             self._file(version_id, written, fingerprint.body_status.value, set(fingerprint.keys))
@@ -444,8 +442,7 @@ class Recent:
 
     def commit(self) -> None:
         """The open batch is committed: its versions stay known."""
-        self._pending = []
-        self._pending_ids = set()
+        self._pending = {}
 
     def mark(self) -> int:
         """A point of the open batch to go back to (:meth:`rollback_to`), as a savepoint."""
@@ -454,8 +451,8 @@ class Recent:
     def rollback_to(self, mark: int = 0) -> None:
         """The versions added since ``mark`` (by default: the whole open batch) were rolled
         back: they were never written."""
-        gone, self._pending = self._pending[mark:], self._pending[:mark]
-        self._pending_ids.difference_update(gone)
+        added = list(self._pending)
+        gone, self._pending = added[mark:], dict.fromkeys(added[:mark])
         self._forget(set(gone))
 
     def _forget(self, gone: set[int]) -> None:
@@ -550,7 +547,7 @@ class Recent:
             if newer is None or len(newer) <= room:
                 continue
             committed_since = sum(
-                1 for v in newer if v > lookup.snapshot and v not in self._pending_ids
+                1 for v in newer if v > lookup.snapshot and v not in self._pending
             )
             if committed_since > room:
                 return True
