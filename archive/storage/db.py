@@ -306,7 +306,7 @@ def insert_tuples(
     if postgres:
         postgresql.copy_rows(connection, table, names, list(zip(*columns, strict=True)))
         return
-    sqlite.insert(connection, table, names, list(zip(*columns, strict=True)))
+    sqlite.insert(connection, table, names, columns)
 
 
 def _default_of(column: Column[Any], row: Mapping[str, Any]) -> Any:

@@ -110,16 +110,14 @@ def pragma(connection: Connection, pragma: str) -> None:
 
 
 def insert(
-    connection: Connection, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+    connection: Connection, table: Table, names: Sequence[str], columns: Sequence[Sequence[Any]]
 ) -> None:
-    """Insert ``rows`` (tuples of the columns ``names``, bound values already processed) in
-    one executemany of the driver, of the INSERT that SQLAlchemy compiles."""
+    """Insert rows given column by column (``columns[i]`` the values of ``names[i]``, bound
+    values already processed) in one executemany of the driver, of the INSERT that SQLAlchemy
+    compiles: the columns zipped into rows in the order of its parameters."""
     statement = _positional_insert(connection.dialect, table, tuple(names))
-    order = [names.index(name) for name in statement.positiontup or ()]
-    if order == list(range(len(names))):
-        connection.exec_driver_sql(statement.string, list(rows))
-        return
-    connection.exec_driver_sql(statement.string, [tuple(row[i] for i in order) for row in rows])
+    ordered = [columns[names.index(name)] for name in statement.positiontup or ()]
+    connection.exec_driver_sql(statement.string, list(zip(*ordered, strict=True)))
 
 
 @functools.cache
