@@ -272,7 +272,8 @@ def _paths_to_ingest(paths: tuple[str, ...], from_file: IO[bytes] | None) -> lis
     (for a PATH of -); a one-line error, before anything is created, when one does not exist."""
     if not paths and from_file is None:
         raise click.UsageError("give the PATHS to ingest, or --from-file FILE")
-    stdin = click.get_binary_stream("stdin")
+    # click.File("rb") opens "-" as this very stream
+    stdin = sys.stdin.buffer
     lists = [from_file] if from_file is not None else []
     if "-" in paths:
         if from_file is stdin:
@@ -425,10 +426,7 @@ def parse_command(file: str, as_json: bool) -> None:
     """
     from archive.api import ParseFailure, parse
 
-    if file == "-":
-        results = parse(click.get_binary_stream("stdin").read(), name=STDIN_NAME)
-    else:
-        results = parse(file)
+    results = parse(sys.stdin.buffer.read(), name=STDIN_NAME) if file == "-" else parse(file)
     failed = False
     for result in results:
         if isinstance(result, ParseFailure):
