@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import gc
+import itertools
 import logging
 import multiprocessing
 import os
@@ -171,12 +172,30 @@ def prepare_file(item: WorkItem, view: Engine | None = None) -> PreparedFile:
     """Parse and fingerprint one file, or one chunk of a container file's records
     (:mod:`archive.sources.chunks`), and look its records up in ``view`` (by default the worker's
     archive, if any); a bug in an extractor fails that file, not the batch."""
-    file_path, last = file_of(item)
-    try:
-        results = parse_item(item)
-    except Exception as exc:
-        return PreparedFile(file_path, [PreparedRecord(_internal_error(file_path, exc))], last)
-    return PreparedFile(file_path, prepare_records(results, view), last)
+    return prepare_files([item], view)[0]
+
+
+def prepare_files(items: Sequence[WorkItem], view: Engine | None = None) -> list[PreparedFile]:
+    """:func:`prepare_file` for several files (a worker's share of a batch): each parsed and
+    fingerprinted, then all their records looked up together, on one connection against one
+    snapshot, with one query for those archived already."""
+    parsed: list[tuple[str, bool, list[PreparedRecord]]] = []
+    for item in items:
+        file_path, last = file_of(item)
+        try:
+            results = parse_item(item)
+        except Exception as exc:
+            parsed.append((file_path, last, [PreparedRecord(_internal_error(file_path, exc))]))
+            continue
+        parsed.append((file_path, last, _fingerprinted(results)))
+    view = view if view is not None else _view
+    if view is None:
+        return [PreparedFile(file_path, records, last) for file_path, last, records in parsed]
+    found = iter(_looked_up(view, [record for _, _, records in parsed for record in records]))
+    return [
+        PreparedFile(file_path, [next(found) for _ in records], last)
+        for file_path, last, records in parsed
+    ]
 
 
 def prepare_records(
@@ -185,7 +204,12 @@ def prepare_records(
     """Fingerprint parsed records and look them up in ``view`` (by default the worker's
     archive, if any): what :func:`prepare_file` does once a file is parsed, also for records
     that come from elsewhere (:mod:`archive.api`). A bug in fingerprinting fails the record."""
+    records = _fingerprinted(results)
     view = view if view is not None else _view
+    return records if view is None else _looked_up(view, records)
+
+
+def _fingerprinted(results: Iterable[ParseResult]) -> list[PreparedRecord]:
     records: list[PreparedRecord] = []
     for result in results:
         if isinstance(result, ParseFailure):
@@ -199,24 +223,25 @@ def prepare_records(
         records.append(PreparedRecord(result, fingerprint))
         # Copies of a story arrive together: this body may be the next lookups' candidate.
         match.remember_profile(result.article.body, fingerprint.profile)
-    if view is not None:
-        records = _looked_up(view, records)
     return records
 
 
 def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedRecord]:
-    """``records`` with their lookups in the committed archive (:func:`candidates.look_up`), except
-    those already archived, which the writer will skip."""
+    """``records`` with their lookups in the committed archive (:func:`candidates.look_up`), all
+    against one snapshot, except those already archived, which the writer will skip."""
+    parsed = [record.result for record in records if isinstance(record.result, ParsedRecord)]
+    if not parsed:
+        return records
     found = []
     with view.connect() as connection:
         up_to = candidates.snapshot(connection)
+        archived = store.archived_sources(connection, [result.source_path for result in parsed])
         for record in records:
             result, fingerprint = record.result, record.fingerprint
             if (
                 isinstance(result, ParsedRecord)
                 and fingerprint is not None
-                and result.content_sha256
-                not in store.archived_contents(connection, result.source_path)
+                and (result.source_path, result.content_sha256) not in archived
             ):
                 lookup = candidates.look_up(connection, fingerprint, up_to=up_to)
                 record = replace(record, lookup=lookup)
@@ -305,7 +330,10 @@ def _prepared_batches(
     chunks = batches(work_items(files, min(CHUNK_RECORDS, batch_size)), batch_size)
     if workers <= 1:
         for chunk in chunks:
-            yield list(_reported((prepare_file(f, engine) for f in chunk), progress))
+            shares = _shares(chunk, 1)
+            yield list(
+                _reported((f for share in shares for f in prepare_files(share, engine)), progress)
+            )
         return
     # forkserver: workers must not inherit this process's open database connections.
     context = multiprocessing.get_context("forkserver")
@@ -317,10 +345,11 @@ def _prepared_batches(
     try:
         pending: collections.deque[Iterator[PreparedFile]] = collections.deque()
         for chunk in chunks:
-            # Files go to the workers in chunks: one message per file costs the writer more
-            # than some files take to parse.
+            # Files go to the workers in shares: one message per file costs the writer more
+            # than some files take to parse, and one lookup connection and snapshot per file
+            # cost the worker more than some lookups.
             pending.append(
-                pool.map(prepare_file, chunk, chunksize=max(1, len(chunk) // (4 * workers)))
+                itertools.chain.from_iterable(pool.map(prepare_files, _shares(chunk, workers)))
             )
             if len(pending) > BATCHES_AHEAD:
                 yield list(_reported(pending.popleft(), progress))
@@ -330,6 +359,12 @@ def _prepared_batches(
         # Also when the run stops early (Ctrl-C, SIGTERM, an error): the batches prepared
         # ahead are dropped, not finished first.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _shares(chunk: list[WorkItem], workers: int) -> list[list[WorkItem]]:
+    """A batch cut in pieces for ``workers``: four each, so that a slow file holds up little."""
+    size = max(1, len(chunk) // (4 * workers))
+    return [chunk[start : start + size] for start in range(0, len(chunk), size)]
 
 
 def _reported(

@@ -54,23 +54,11 @@ class StoredVersion:
     body_status: BodyStatus = BodyStatus.ARTICLE  # how its body was told apart from the page
 
 
-# through the unique index on the path's hash: paths of any length
-_CONTENTS_AT = select(Version.content_sha256).where(
-    Version.source_path_sha256 == bindparam("path_sha256")
-)
-
-
-def archived_contents(connection: Connection, source_path: str) -> set[str]:
-    """The content hashes archived for one source path: one prebuilt statement, for a worker
-    that checks file by file."""
-    return set(
-        connection.execute(_CONTENTS_AT, {"path_sha256": path_sha256(source_path)}).scalars()
-    )
-
-
-def archived_sources(session: Session, source_paths: list[str]) -> set[tuple[str, str]]:
+def archived_sources(
+    session: Session | Connection, source_paths: list[str]
+) -> set[tuple[str, str]]:
     """The (source path, content hash) pairs already archived for these source paths: one
-    query for a whole batch."""
+    query for a whole batch (the writer's) or a worker's share of one."""
     found: set[tuple[str, str]] = set()
     for start in range(0, len(source_paths), 500):
         chunk = source_paths[start : start + 500]
