@@ -39,6 +39,7 @@ from sqlalchemy.sql.selectable import Select, TextualSelect
 
 from archive.linking import match
 from archive.linking.match import Candidate, Fingerprint, Verdict
+from archive.storage.db import fetch_rows
 from archive.storage.models import UnsignedBigInt, Version
 from archive.text import align
 from archive.text.fingerprint import hamming
@@ -267,7 +268,7 @@ def _index_lookup(
     hits: dict[int, IndexHit] = {}
     holders: dict[int, int] = {}
     if keys:
-        rows = connection.execute(_ranked_lookup(len(keys)), _key_parameters(keys, up_to))
+        rows = fetch_rows(connection, _ranked_lookup(len(keys)), _key_parameters(keys, up_to))
         for version_id, story_id, simhash, body_hash, shared, key, reach in rows:
             if version_id is not None:
                 hits[version_id] = IndexHit(version_id, story_id, simhash, body_hash, shared)
@@ -275,7 +276,8 @@ def _index_lookup(
                 holders[key] = POSTINGS_PER_KEY if reach > 0 else -reach
     # A separate statement on its own index: one query with "body_sha256 = x OR id IN (...)"
     # makes PostgreSQL scan every version.
-    same_body = connection.execute(
+    same_body = fetch_rows(
+        connection,
         _SAME_BODY,
         {"body": fingerprint.body_sha256, "status": fingerprint.body_status.value, "up_to": up_to},
     )
@@ -328,8 +330,10 @@ def candidates_of(
     unread = [h.version_id for h in hits if h.version_id not in profiles]
     bodies: dict[int, tuple[str | None, str | None]] = {}
     if unread:
-        rows = connection.execute(
-            _bodies(len(unread)), {f"id{n}": version_id for n, version_id in enumerate(unread)}
+        rows = fetch_rows(
+            connection,
+            _bodies(len(unread)),
+            {f"id{n}": version_id for n, version_id in enumerate(unread)},
         )
         bodies = {version_id: (body, language) for version_id, body, language in rows}
     candidates = []
