@@ -11,8 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archive.sources.article import BodyStatus
+from archive.sources.dates import _DATE_PATTERNS, text_beside_date
 from archive.sources.dates import date_in_text as parse_date
-from archive.sources.textdump import _is_boilerplate, extract_text
+from archive.sources.textdump import (
+    _CAPTION_RE,
+    _NAV_SEPARATOR_RE,
+    _is_boilerplate,
+    _is_caption,
+    _is_menu,
+    extract_text,
+)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 AP_SEED = SAMPLES / "002_224e29597f2f497a.txt"
@@ -516,6 +524,73 @@ _BOILERPLATE_PIECES = st.sampled_from(
 @given(st.lists(st.one_of(_BOILERPLATE_PIECES, st.text(max_size=5)), max_size=8).map("".join))
 def test_boilerplate_check_agrees_with_a_case_insensitive_expression(line: str) -> None:
     assert _is_boilerplate(line) == bool(_BOILERPLATE_REFERENCE.search(line))
+
+
+_CAPTION_PIECES = st.sampled_from(
+    ["FILE", "(FILE) ", "FILE - ", "FILE —", "In this ", "This ", "this ", "In This ",
+     "This photo", "this file photo ", "In this June 30, 2013, file photo", "In This photo",
+     "June 30, 2013, ", "file photo", "photo ", "AP Photo/", "(Photo by ", "(Images credit ",
+     "(Picture courtesy", "/AP)", " via Reuters)", ", Getty Images)", ", File)", "EPA)",
+     ") less", ")  more", "(", ")", " ", "x", "ﬁle"]
+)  # fmt: skip
+_MENU_PIECES = st.sampled_from(
+    ["Home", " | ", "News", " > ", "a>b", " › ", "›", " » ", " / ", " · ", " • ", "  ", "\t",
+     "Sport", " ", "\u00a0|\u00a0", "x"]
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(_CAPTION_PIECES, st.text(max_size=4)), max_size=8).map("".join))
+def test_caption_check_agrees_with_its_expression_alone(line: str) -> None:
+    assert _is_caption(line) == bool(_CAPTION_RE.search(line))
+
+
+@given(st.lists(st.one_of(_MENU_PIECES, st.text(max_size=4)), max_size=10).map("".join))
+def test_menu_check_agrees_with_splitting_at_every_separator(line: str) -> None:
+    parts = [p for p in _NAV_SEPARATOR_RE.split(line) if p.strip()]
+    expected = len(parts) >= 3 or (len(parts) == 2 and all(len(p.split()) <= 3 for p in parts))
+    assert _is_menu(line) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "FILE - Crowds gather outside the court in Lagos.",
+        "(FILE) — Crowds gather outside the court.",
+        "This photo shows the court building.",
+        "this file photo shows the court building.",
+        "In this June 30, 2013, file photo, crowds gather.",
+        "In This photo, crowds gather outside.",
+        "Crowds gather outside the court (AP Photo/Ann Lee)",
+        "Crowds gather outside (Photo by Ann Lee/Getty Images) less",
+        "Crowds gather outside the court, via Reuters)",
+    ],
+)
+def test_each_kind_of_caption_is_still_a_caption(line: str) -> None:
+    assert _is_caption(line)
+
+
+@pytest.mark.parametrize(
+    "separator", [" | ", " > ", ">", " › ", "›", " » ", " / ", " · ", " • ", "  ", "\t"]
+)
+def test_each_separator_still_makes_a_menu(separator: str) -> None:
+    assert _is_menu(separator.join(["Home", "News", "Sport"]))
+
+
+_DATE_PIECES = st.sampled_from(
+    ["2019-06-05", "19", "20", "2020", "1999", "5 June 2019", "June 5th, 2021", "05.06.2019",
+     "5/6/2020", "Sept. 3 2014", "12:30", " ", "-", ".", "/", "x"]
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(_DATE_PIECES, st.text(max_size=4)), max_size=8).map("".join))
+def test_a_line_without_19_or_20_in_it_has_no_date(line: str) -> None:
+    # text_beside_date tells such lines apart before trying its patterns: none would match
+    if "19" not in line and "20" not in line:
+        assert not any(pattern.search(line) for pattern in _DATE_PATTERNS)
+    else:
+        assert (text_beside_date(line) is None) == (
+            not any(pattern.search(line) for pattern in _DATE_PATTERNS)
+        )
 
 
 def test_furniture_above_the_headline_still_separates_the_site_name_from_the_body() -> None:
