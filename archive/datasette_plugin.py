@@ -129,6 +129,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "facets": ["site", "source_site"],
     },
     "match_keys": {"hidden": True},
+    "version_words": {"hidden": True},
     "alembic_version": {"hidden": True},
 }
 # Columns first in this order; the others follow in the table's own order. A table page leaves

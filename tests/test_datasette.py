@@ -66,10 +66,11 @@ def test_the_package_declares_the_plugin() -> None:
 
 def test_internal_tables_are_hidden(served: tuple[Any, Path]) -> None:
     tables = {t["name"]: t for t in get(served[0], "/news.json").json()["tables"]}
-    assert tables["match_keys"]["hidden"] and tables["alembic_version"]["hidden"]
+    for internal in ("match_keys", "version_words", "alembic_version"):
+        assert tables[internal]["hidden"]
     assert not tables["versions"]["hidden"] and not tables["stories"]["hidden"]
     front = get(served[0], "/").text
-    assert "match_keys" not in front
+    assert "match_keys" not in front and "version_words" not in front
     assert front.index("versions") < front.index("stories")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive.commands.ingest import ingest
 from archive.linking import match
-from archive.sources.article import Article
+from archive.sources.article import Article, BodyStatus
 from archive.sources.parse import parse_file
 from archive.sources.records import ParsedRecord
 from archive.storage.db import open_archive
@@ -195,6 +195,32 @@ def test_the_overlap_ceiling_is_never_below_the_overlap(a: list[str], b: list[st
 
 
 _fresh_ids = iter(range(10**9, 2 * 10**9))
+
+
+@settings(max_examples=60)
+@given(sentences, sentences)
+def test_stored_words_rule_out_exactly_what_the_stored_body_rules_out(
+    a: list[str], b: list[str]
+) -> None:
+    new = match.fingerprint(Article(title="", body=" ".join(a)))
+    body = " ".join(b)
+    stored = match.fingerprint(Article(title="", body=body))
+    words = align.unpacked_words(stored.words)
+    assert sorted(words) == sorted(align.distinct_words(body)) == words
+    assert align.overlap_ceiling(new.profile, words) == align.overlap_ceiling(
+        new.profile, align.distinct_words(body)
+    )
+    candidate = match.Candidate(next(_fresh_ids), 1, stored.simhash, stored.body_sha256, body=body)
+    for threshold in (None, 0.2):
+        match._profiles.clear()  # a profile cached by an earlier example skips the check
+        by_body = match.candidate_profile(new, candidate, match.least_overlap(threshold))
+        assert match.ruled_out(new, words, threshold) == (by_body is None)
+
+
+def test_a_body_that_is_never_compared_has_no_words() -> None:
+    wall = Article(title="", body="Subscribe to read.", body_status=BodyStatus.BOILERPLATE_ONLY)
+    assert match.fingerprint(wall).words == ""
+    assert align.unpacked_words("") == []
 
 
 @settings(max_examples=40)

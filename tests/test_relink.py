@@ -30,6 +30,7 @@ from archive.commands.remove import remove_version
 from archive.linking import store
 from archive.storage.db import open_archive
 from archive.storage.models import StoryMerge, Version, VersionLink
+from archive.text import align
 
 from .conftest import REPO, SAMPLES, _postgres_admin_url
 from .story_corpus import write_story_corpus
@@ -123,7 +124,11 @@ LINKING = {
     "version_links": "version_id, linked_version_id, distance, similarity, method, sentences",
     "story_merges": "merged_story_id, story_id, version_id",
 }
-INDEX = {"versions": "id, simhash, body_sha256", "match_keys": "key, version_id"}
+INDEX = {
+    "versions": "id, simhash, body_sha256",
+    "match_keys": "key, version_id",
+    "version_words": "version_id, words",
+}
 
 
 def rows(engine: Engine, tables: dict[str, str]) -> dict[str, list[tuple[object, ...]]]:
@@ -139,6 +144,7 @@ def stale_index(engine: Engine) -> None:
     relink rewrites them, chunk by chunk, under the writer lock."""
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM match_keys WHERE version_id % 3 = 0"))
+        connection.execute(text("DELETE FROM version_words WHERE version_id % 5 = 0"))
         connection.execute(
             text("UPDATE versions SET body_sha256 = 'stale', simhash = 5 WHERE id % 4 = 0")
         )
@@ -180,6 +186,53 @@ def corpus(engine: Engine, tmp_path: Path, parts: int = 1) -> list[Path]:
 
 
 SPLIT = {"threshold": 1.0, "rewrites": False}  # settings that move versions between stories
+
+
+def test_every_compared_version_is_stored_with_its_words_and_a_removed_one_takes_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    corpus(engine, tmp_path)
+    with engine.connect() as connection:
+        versions = connection.execute(text("SELECT id, body, body_status FROM versions")).all()
+        words = dict(connection.execute(text("SELECT version_id, words FROM version_words")).all())
+    assert set(words) == {v.id for v in versions if v.body_status in ("article", "compilation")}
+    for version in versions:
+        if version.id in words:
+            assert words[version.id] == align.packed_words(align.distinct_words(version.body))
+    removed = max(words)
+    remove_version(engine, removed)
+    with engine.connect() as connection:
+        left = connection.execute(text("SELECT version_id FROM version_words")).scalars().all()
+    assert removed not in left and len(left) == len(words) - 1
+
+
+def test_versions_archived_without_their_words_link_new_ones_as_with_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # An archive from before version_words: its versions are compared by their bodies.
+    _, second = corpus(engine, tmp_path, parts=2)
+    with copied(engine, tmp_path) as older:
+        with older.begin() as connection:
+            connection.execute(text("DELETE FROM version_words"))
+        for archive in (engine, older):
+            ingest([str(second)], archive)
+        assert rows(older, LINKING) == rows(engine, LINKING)
+        assert rows(engine, LINKING)["version_links"]  # the second part links to the first
+
+
+def test_a_relink_writes_the_words_an_older_archive_lacks_and_leaves_its_keys(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus(engine, tmp_path)
+    index = rows(engine, INDEX)
+    assert index["version_words"]
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM version_words"))
+    rewritten_keys = []
+    monkeypatch.setattr(store, "insert_keys", lambda _c, versions: rewritten_keys.extend(versions))
+    relink(engine)
+    assert rows(engine, INDEX) == index
+    assert rewritten_keys == []  # keys are rewritten only where they changed
 
 
 @pytest.mark.parametrize("chunk", [1, 3])

@@ -38,7 +38,14 @@ from sqlalchemy.orm import Session
 from archive.linking import candidates, match, store, stories
 from archive.sources.article import Article, BodyStatus
 from archive.storage.db import checkpoint, insert_rows, writing
-from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
+from archive.storage.models import (
+    MatchKey,
+    Story,
+    StoryMerge,
+    Version,
+    VersionLink,
+    VersionWords,
+)
 
 # Versions a relink reads, fingerprints and looks up at a time, with one transaction under the
 # writer lock per chunk for the index rows that changed (none when none did). About a second
@@ -51,6 +58,7 @@ _IDS_PER_STATEMENT = 500
 _versions = cast(Table, Version.__table__)
 _stories = cast(Table, Story.__table__)
 _match_keys = cast(Table, MatchKey.__table__)
+_version_words = cast(Table, VersionWords.__table__)
 _links = cast(Table, VersionLink.__table__)
 
 
@@ -91,14 +99,30 @@ class _Stored:
     simhash: int
     body_sha256: str
     keys: frozenset[int]
+    words: str | None  # its version_words row; None for a version archived before them
 
-    def indexed_as(self, fingerprint: match.Fingerprint) -> bool:
-        """Whether its stored index rows are those of ``fingerprint``."""
-        return (
-            self.simhash == fingerprint.simhash
-            and self.body_sha256 == fingerprint.body_sha256
-            and self.keys == frozenset(fingerprint.keys)
+    def stale(self, fingerprint: match.Fingerprint) -> _Stale:
+        """Which of its stored index rows are not those of ``fingerprint``."""
+        keys = (
+            self.simhash != fingerprint.simhash
+            or self.body_sha256 != fingerprint.body_sha256
+            or self.keys != frozenset(fingerprint.keys)
         )
+        # no row where the fingerprint has no words ("" stands for none)
+        words = (self.words or "") != fingerprint.words
+        return _Stale(keys, words)
+
+
+@dataclass(frozen=True)
+class _Stale:
+    """Which index rows of a stored version a relink rewrites: its keys (with its SimHash and
+    body hash), its words (missing in an archive from before ``version_words``), or both."""
+
+    keys: bool
+    words: bool
+
+    def __bool__(self) -> bool:
+        return self.keys or self.words
 
 
 def relink(
@@ -182,7 +206,7 @@ class _Relink:
             if not stored:
                 return
             prepared = _fingerprinted(stored)
-            stale = [(v, fp) for v, fp, indexed in prepared if not indexed]
+            stale = [(v, fp, found) for v, fp, found in prepared if found]
             if stale:
                 with writing(self.engine) as session:
                     locked_at = time.perf_counter()
@@ -206,7 +230,7 @@ class _Relink:
         relinked = 0
         while stored := _stored_after(connection, self.done_up_to, chunk):
             prepared = _fingerprinted(stored)
-            _rewrite_index(connection, [(v, fp) for v, fp, indexed in prepared if not indexed])
+            _rewrite_index(connection, [(v, fp, found) for v, fp, found in prepared if found])
             for version_id, fingerprint, _ in prepared:
                 self._look_up(connection, version_id, fingerprint)
             relinked += len(prepared)
@@ -281,6 +305,14 @@ def _stored_after(connection: Connection, after: int, limit: int) -> list[_Store
         )
     ):
         keys[version_id].add(key)
+    words = {
+        version_id: packed
+        for version_id, packed in connection.execute(
+            select(VersionWords.version_id, VersionWords.words).where(
+                VersionWords.version_id.between(rows[0].id, rows[-1].id)
+            )
+        )
+    }
     return [
         _Stored(
             row.id,
@@ -295,38 +327,44 @@ def _stored_after(connection: Connection, after: int, limit: int) -> list[_Store
             row.simhash,
             row.body_sha256,
             frozenset(keys.get(row.id, ())),
+            words.get(row.id),
         )
         for row in rows
     ]
 
 
-def _fingerprinted(stored: list[_Stored]) -> list[tuple[int, match.Fingerprint, bool]]:
-    """Each version's id, new fingerprint, and whether its stored index rows are that
-    fingerprint's already."""
+def _fingerprinted(stored: list[_Stored]) -> list[tuple[int, match.Fingerprint, _Stale]]:
+    """Each version's id, new fingerprint, and which of its stored index rows are not that
+    fingerprint's."""
     prepared = []
     for version in stored:
         fingerprint = match.fingerprint(version.article)
-        prepared.append((version.version_id, fingerprint, version.indexed_as(fingerprint)))
+        prepared.append((version.version_id, fingerprint, version.stale(fingerprint)))
     return prepared
 
 
-def _rewrite_index(connection: Connection, stale: list[tuple[int, match.Fingerprint]]) -> None:
-    """Give these versions the index rows of their new fingerprints (under the writer lock);
-    a version removed since it was read is left out."""
+def _rewrite_index(
+    connection: Connection, stale: list[tuple[int, match.Fingerprint, _Stale]]
+) -> None:
+    """Give these versions the index rows of their new fingerprints where they are stale (under
+    the writer lock); a version removed since it was read is left out."""
     if not stale:
         return
     present = set(
         connection.scalars(
-            select(Version.id).where(Version.id.in_([version_id for version_id, _ in stale]))
+            select(Version.id).where(Version.id.in_([version_id for version_id, _, _ in stale]))
         )
     )
-    stale = [(version_id, fp) for version_id, fp in stale if version_id in present]
-    if not stale:
-        return
-    connection.execute(delete(_match_keys).where(_match_keys.c.version_id.in_(present)))
-    fingerprints = {v: (fp.simhash, fp.body_sha256) for v, fp in stale}
+    keyed = [(v, fp) for v, fp, found in stale if v in present and found.keys]
+    worded = [(v, fp) for v, fp, found in stale if v in present and found.words]
+    for table, rewritten in ((_match_keys, keyed), (_version_words, worded)):
+        if rewritten:
+            ids = [version_id for version_id, _ in rewritten]
+            connection.execute(delete(table).where(table.c.version_id.in_(ids)))
+    fingerprints = {v: (fp.simhash, fp.body_sha256) for v, fp in keyed}
     _update_changed(connection, _versions, ("simhash", "body_sha256"), fingerprints, {})
-    store.insert_keys(connection, [row for v, fp in stale for row in store.key_rows(v, fp)])
+    store.insert_keys(connection, keyed)
+    store.insert_words(connection, worded)
 
 
 _EVIDENCE = ("matched_version_id", "match_distance", "match_similarity", "match_method",

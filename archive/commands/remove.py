@@ -15,7 +15,15 @@ from archive.linking.match import Verdict, best_verdict
 from archive.linking.method import Method
 from archive.storage import schema
 from archive.storage.db import writing
-from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink, VersionRemoval
+from archive.storage.models import (
+    MatchKey,
+    Story,
+    StoryMerge,
+    Version,
+    VersionLink,
+    VersionRemoval,
+    VersionWords,
+)
 
 CHUNK = 1000
 
@@ -111,6 +119,7 @@ def _detach(session: Session, version_id: int) -> None:
         )
     )
     session.execute(delete(MatchKey).where(MatchKey.version_id == version_id))
+    session.execute(delete(VersionWords).where(VersionWords.version_id == version_id))
     session.execute(
         update(StoryMerge).where(StoryMerge.version_id == version_id).values(version_id=None)
     )

@@ -40,7 +40,7 @@ from sqlalchemy.sql.selectable import Select, TextualSelect
 from archive.linking import match
 from archive.linking.match import Candidate, Fingerprint, Verdict
 from archive.storage.db import fetch_rows
-from archive.storage.models import UnsignedBigInt, Version
+from archive.storage.models import UnsignedBigInt, Version, VersionWords
 from archive.text import align
 from archive.text.fingerprint import hamming
 
@@ -131,7 +131,7 @@ def look_up(
         return Lookup(up_to, (), frozenset(), ())
     hits, holders = _index_lookup(connection, fingerprint, up_to)
     chosen = choose(fingerprint, hits)
-    candidates = candidates_of(connection, chosen)
+    candidates = candidates_of(connection, chosen, new=fingerprint, threshold=threshold)
     verdicts = _verified(fingerprint, candidates, threshold=threshold, rewrites=rewrites)
     return Lookup(
         up_to,
@@ -249,6 +249,15 @@ def _bodies(count: int) -> Select[int, str, str | None]:
     return select(Version.id, Version.body, Version.language).where(Version.id.in_(ids))
 
 
+@functools.cache
+def _words(count: int) -> Select[int, str]:
+    """The stored words of ``count`` versions, bound as :func:`_bodies` binds them."""
+    ids = [bindparam(f"id{n}", type_=Integer) for n in range(count)]
+    return select(VersionWords.version_id, VersionWords.words).where(
+        VersionWords.version_id.in_(ids)
+    )
+
+
 def index_hits(connection: Connection, fingerprint: Fingerprint, up_to: int) -> list[IndexHit]:
     """Versions up to ``up_to`` with the same body, and the ``MAX_CANDIDATES`` that share the
     most index keys (at least ``MIN_SHARED_KEYS``, counting each key's ``POSTINGS_PER_KEY``
@@ -321,20 +330,35 @@ def candidates_of(
     connection: Connection,
     hits: list[IndexHit],
     profiles: Mapping[int, align.Profile] | None = None,
+    *,
+    new: Fingerprint | None = None,
+    threshold: float | None = None,
 ) -> list[Candidate]:
     """``hits`` as candidates to verify; the bodies of those whose comparison profile is
-    neither given in ``profiles`` nor cached are read in one statement."""
+    neither given in ``profiles`` nor cached are read in one statement. With the ``new``
+    version's fingerprint, the stored words of those hits are read first, and the hits they
+    rule out (:func:`archive.linking.match.ruled_out`, ``threshold`` as for verifying) are left
+    out: most chance candidates, whose bodies are then neither read nor tokenised."""
     profiles = profiles or {}
+    words: dict[int, list[str]] = {}
+    if new is not None:
+        # A hit with the new version's body is told apart by its hash: it needs no words.
+        asked = [
+            h.version_id
+            for h in hits
+            if h.version_id not in profiles and h.body_sha256 != new.body_sha256
+        ]
+        if asked:
+            rows = fetch_rows(connection, _words(len(asked)), _id_parameters(asked))
+            words = {version_id: align.unpacked_words(packed) for version_id, packed in rows}
+            ruled_out = {v for v, found in words.items() if match.ruled_out(new, found, threshold)}
+            hits = [h for h in hits if h.version_id not in ruled_out]
     # Bodies are read even when their profile is cached (by its text): reading a few is cheap,
     # working out a profile is not.
     unread = [h.version_id for h in hits if h.version_id not in profiles]
     bodies: dict[int, tuple[str | None, str | None]] = {}
     if unread:
-        rows = fetch_rows(
-            connection,
-            _bodies(len(unread)),
-            {f"id{n}": version_id for n, version_id in enumerate(unread)},
-        )
+        rows = fetch_rows(connection, _bodies(len(unread)), _id_parameters(unread))
         bodies = {version_id: (body, language) for version_id, body, language in rows}
     candidates = []
     for h in hits:
@@ -348,9 +372,14 @@ def candidates_of(
                 body=body,
                 profile=profiles.get(h.version_id),
                 language=language,
+                words=words.get(h.version_id),
             )
         )
     return candidates
+
+
+def _id_parameters(version_ids: list[int]) -> dict[str, int]:
+    return {f"id{n}": version_id for n, version_id in enumerate(version_ids)}
 
 
 @dataclass
@@ -511,7 +540,9 @@ class Recent:
             if (written := self._written.get(h.version_id)) is not None
             and written.fingerprint is not None
         }
-        candidates = candidates_of(connection, unverified, profiles)
+        candidates = candidates_of(
+            connection, unverified, profiles, new=fingerprint, threshold=threshold
+        )
         verdicts += _verified(fingerprint, candidates, threshold=threshold, rewrites=rewrites)
         return sorted(verdicts, key=lambda v: v.version_id)
 

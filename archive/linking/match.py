@@ -11,6 +11,7 @@ import heapq
 import itertools
 import math
 from collections import Counter, OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from archive.linking.method import Method
@@ -65,6 +66,9 @@ class Fingerprint:
     keys: tuple[int, ...]
     profile: align.Profile
     body_status: BodyStatus = BodyStatus.ARTICLE
+    # the body's distinct words as version_words stores them (align.packed_words); empty for
+    # a body that is never compared
+    words: str = ""
 
     @property
     def linkable(self) -> bool:
@@ -83,6 +87,7 @@ class Candidate:
     body: str | None = None
     profile: align.Profile | None = None
     language: str | None = None  # of the stored body, as detected when it was stored
+    words: list[str] | None = None  # its distinct words, when stored (version_words)
 
 
 @dataclass(frozen=True)
@@ -101,10 +106,13 @@ def fingerprint(article: Article) -> Fingerprint:
     """The SimHash, body hash, candidate-index keys and comparison profile of ``article``."""
     analysis = analyse(article.body)
     value = simhash64(features(analysis))
-    keys = _index_keys(value, analysis, article.body_status) if article.linkable else ()
-    return Fingerprint(
-        value, body_sha256(article), keys, align.profile(analysis), article.body_status
-    )
+    profile = align.profile(analysis)
+    keys: tuple[int, ...] = ()
+    words = ""
+    if article.linkable:
+        keys = _index_keys(value, analysis, article.body_status)
+        words = align.packed_words(profile.weights.keys())
+    return Fingerprint(value, body_sha256(article), keys, profile, article.body_status, words)
 
 
 def _index_keys(value: int, analysis: Analysis, status: BodyStatus) -> tuple[int, ...]:
@@ -205,22 +213,41 @@ def candidate_profile(new: Fingerprint, candidate: Candidate, limit: float) -> a
     if cached is not None:
         _profiles.move_to_end(key)
         return cached
-    distinct = align.distinct_words(candidate.body)
-    if align.overlap_ceiling(new.profile, distinct) < limit and not _may_be_inside(
-        new.profile, distinct
-    ):
+    distinct: Collection[str] = (
+        candidate.words if candidate.words is not None else align.distinct_words(candidate.body)
+    )
+    if _ruled_out(new, distinct, limit):
         return None
     computed = align.lazy_profile(candidate.body, distinct, candidate.language)
     _remember(key, computed)
     return computed
 
 
-def _may_be_inside(new: align.Profile, other_words: set[str]) -> bool:
-    """Whether a stored body could be contained in the new one, judged by its words alone: it
-    has fewer distinct words, and most of them are the new body's."""
+def ruled_out(new: Fingerprint, words: list[str], threshold: float | None = None) -> bool:
+    """Whether a stored version whose body has these distinct words cannot pass
+    :func:`verify` (``threshold`` as there), told from its words alone, without its body:
+    what :func:`candidate_profile` would find."""
+    return _ruled_out(new, words, least_overlap(threshold))
+
+
+def _ruled_out(new: Fingerprint, words: Collection[str], limit: float) -> bool:
+    return align.overlap_ceiling(new.profile, words) < limit and not _may_be_inside(
+        new.profile, words
+    )
+
+
+def least_overlap(threshold: float | None = None) -> float:
+    """The least word overlap any verdict but ``exact`` needs, for a copy ``threshold``
+    (default ``DEFAULT_THRESHOLD``): the copy threshold or the rewrite's, whichever is lower."""
+    return min(REWRITE_MIN_OVERLAP, DEFAULT_THRESHOLD if threshold is None else threshold)
+
+
+def _may_be_inside(new: align.Profile, other_words: Collection[str]) -> bool:
+    """Whether a stored body could be contained in the new one, judged by its distinct words
+    alone: it has fewer distinct words, and most of them are the new body's."""
     if not other_words or len(other_words) >= len(new.weights):
         return False
-    return len(other_words & new.weights.keys()) >= CONTAINED_MIN_WORDS * len(other_words)
+    return len(new.weights.keys() & other_words) >= CONTAINED_MIN_WORDS * len(other_words)
 
 
 def remember_profile(body: str, profile: align.Profile) -> None:
@@ -273,7 +300,7 @@ def verify(
     if new.body_sha256 == candidate.body_sha256:
         return Verdict(candidate.version_id, candidate.story_id, distance, 1.0, EXACT, 1.0)
     copy_threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-    least = min(REWRITE_MIN_OVERLAP, copy_threshold)
+    least = least_overlap(threshold)
     other = candidate_profile(new, candidate, least)
     if other is None:
         return None

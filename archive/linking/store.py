@@ -25,7 +25,14 @@ from archive.sources.article import BodyStatus
 from archive.sources.records import ParsedRecord
 from archive.storage import postgresql, sqlite
 from archive.storage.db import insert_rows, insert_tuples
-from archive.storage.models import MatchKey, Story, StoryMerge, Version, VersionLink
+from archive.storage.models import (
+    MatchKey,
+    Story,
+    StoryMerge,
+    Version,
+    VersionLink,
+    VersionWords,
+)
 
 # The story rules the relinker (archive/relink.py) finds here, beside the writer's.
 from archive.storage.schema import CanonicalKey, Seen, as_utc, canonical_key, path_sha256
@@ -38,6 +45,7 @@ NEW_STORY = Method.NEW_STORY
 _versions = cast(Table, Version.__table__)
 _stories = cast(Table, Story.__table__)
 _match_keys = cast(Table, MatchKey.__table__)
+_version_words = cast(Table, VersionWords.__table__)
 _links = cast(Table, VersionLink.__table__)
 _merges = cast(Table, StoryMerge.__table__)
 
@@ -84,17 +92,28 @@ def match_evidence(verdict: Verdict | None) -> dict[str, Any]:
 
 
 KEY_COLUMNS = ("key", "version_id")
+WORD_COLUMNS = ("version_id", "words")
 
 
-def key_rows(version_id: int, fingerprint: Fingerprint) -> list[tuple[int, int]]:
-    """The ``match_keys`` rows of a version, as tuples of ``KEY_COLUMNS``: ~80 a version, the
-    bulk of what a batch writes."""
-    return [(key, version_id) for key in fingerprint.keys]
+def insert_index(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> None:
+    """Write what lookups find these versions (ids and fingerprints) by: their index keys and
+    their words."""
+    insert_keys(connection, indexed)
+    insert_words(connection, indexed)
 
 
-def insert_keys(connection: Connection, rows: list[tuple[int, int]]) -> None:
-    """Write :func:`key_rows` into the candidate index."""
+def insert_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> None:
+    """Write these versions' index keys into ``match_keys``: ~80 a version, the bulk of what a
+    batch writes."""
+    rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
     insert_tuples(connection, _match_keys, KEY_COLUMNS, rows)
+
+
+def insert_words(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> None:
+    """Write these versions' distinct words into ``version_words`` (none for a body that is
+    never compared)."""
+    rows = [(version_id, fp.words) for version_id, fp in indexed if fp.words]
+    insert_tuples(connection, _version_words, WORD_COLUMNS, rows)
 
 
 def link_rows(version_id: int, verdicts: list[Verdict]) -> list[dict[str, Any]]:
@@ -185,7 +204,7 @@ class BatchWriter:
         self._absorbed_stored: list[int] = []
         self._added: dict[int, _BatchVersion] = {}  # by version id
         self._version_rows: list[dict[str, Any]] = []
-        self._key_rows: list[tuple[int, int]] = []
+        self._indexed: list[tuple[int, Fingerprint]] = []
         self._link_rows: list[dict[str, Any]] = []
         self._merge_rows: list[dict[str, Any]] = []
 
@@ -231,7 +250,7 @@ class BatchWriter:
                 **match_evidence(verdict),
             }
         )
-        self._key_rows.extend(key_rows(version_id, fingerprint))
+        self._indexed.append((version_id, fingerprint))
         self._link_rows.extend(link_rows(version_id, verdicts))
         linked = {self._resolve(v.story_id) for v in verdicts}
         merged = self._merge(linked, version_id) if len(linked) > 1 else 0
@@ -271,7 +290,7 @@ class BatchWriter:
         for row in self._version_rows:
             row["story_id"] = self._resolve(row["story_id"])
         insert_rows(session.connection(), _versions, self._version_rows)
-        insert_keys(session.connection(), self._key_rows)
+        insert_index(session.connection(), self._indexed)
         insert_rows(session.connection(), _links, self._link_rows)
         if self._merge_rows:
             for row in self._merge_rows:

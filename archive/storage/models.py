@@ -260,6 +260,18 @@ class MatchKey(Base):
     )
 
 
+class VersionWords(Base):
+    """What comparing a stored version needs before its body: its distinct words. A lookup
+    rules most candidates out by them and reads only the others' bodies."""
+
+    __tablename__ = "version_words"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    words: Mapped[str] = mapped_column(Text, doc="the body's distinct words, sorted, one per line")
+
+
 class VersionRemoval(Base):
     """A version taken out with ``archive remove``: what it was and what became of its story.
 

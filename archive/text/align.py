@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from itertools import repeat
 
 from archive.text.language import detect_language
 from archive.text.terms import CONTENT_RARITY, Analysis, analyse, analyse_in, rarities_of, words
@@ -89,7 +91,7 @@ def profile(body: str | Analysis) -> Profile:
 
 
 def lazy_profile(
-    body: str, distinct: set[str] | None = None, language: str | None = None
+    body: str, distinct: Collection[str] | None = None, language: str | None = None
 ) -> Profile:
     """The :class:`Profile` of an article body, its sentences read only when asked for;
     ``distinct`` its :func:`distinct_words` when they are at hand, ``language`` its language
@@ -109,12 +111,31 @@ def distinct_words(body: str) -> set[str]:
     return set(words(body))
 
 
-def overlap_ceiling(a: Profile, other_words: set[str]) -> float:
-    """An upper bound of ``overlap(a, b)`` from the distinct words of ``b`` alone, without their
-    rarities: ``b`` weighs at least what it shares with ``a``, so the union weighs at least
-    ``a``; in another language a shared word weighs at most its rarity in ``a``, so the bound
-    holds too. Raised by a hair, as the overlap's own rounding may put it a last bit higher."""
-    shared = math.fsum(a.weights[word] for word in a.weights.keys() & other_words)
+# Words are cut at whitespace (archive.text.terms), so a line break never falls inside one.
+_WORD_SEPARATOR = "\n"
+
+
+def packed_words(distinct: Collection[str]) -> str:
+    """A body's distinct words as ``version_words`` stores them: sorted, one per line (about
+    1.9 KB for an article). Not compressed: zlib would halve it, but inflating it again for
+    every candidate of every lookup would cost more than a third of what it saves."""
+    return _WORD_SEPARATOR.join(sorted(distinct))
+
+
+def unpacked_words(packed: str) -> list[str]:
+    """The words :func:`packed_words` stored, each once: a body's :func:`distinct_words`
+    without reading the body again (25 us against 100 for tokenising an article)."""
+    return packed.split(_WORD_SEPARATOR) if packed else []
+
+
+def overlap_ceiling(a: Profile, other_words: Iterable[str]) -> float:
+    """An upper bound of ``overlap(a, b)`` from the distinct words of ``b`` alone (each once),
+    without their rarities: ``b`` weighs at least what it shares with ``a``, so the union
+    weighs at least ``a``; in another language a shared word weighs at most its rarity in
+    ``a``, so the bound holds too. Raised by a hair, as the overlap's own rounding may put it a
+    last bit higher."""
+    # fsum is exact: adding a zero for each word a lacks gives the sum over the shared words
+    shared = math.fsum(map(a.weights.get, other_words, repeat(0.0)))
     return shared / a.total * (1 + 1e-9) if a.total > 0 else 0.0
 
 
