@@ -17,7 +17,7 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 DEFAULT_DATABASE_URL = "sqlite:///archive.db"
 DATABASE_URL_ENV = "ARCHIVE_DB"
 # Files written per database transaction by an ingest.
-DEFAULT_BATCH_SIZE = 200
+DEFAULT_BATCH_SIZE = 1000
 # "postgresql+psycopg:", "sqlite:": a scheme of two letters or more (one is a Windows drive).
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 

@@ -54,6 +54,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from archive.commands.ingest import ingest  # noqa: E402
+from archive.config import DEFAULT_BATCH_SIZE  # noqa: E402
 from archive.linking import candidates, match  # noqa: E402
 from archive.sources.parse import parse_file  # noqa: E402
 from archive.sources.records import ParsedRecord  # noqa: E402
@@ -107,7 +108,9 @@ def main() -> int:
             lines.append(f"{database}: skipped (no server URL)")
             continue
         runs.append(
-            _ingest_run(database, url, files, checkpoints, args.workers, args.lookups, stop)
+            _ingest_run(
+                database, url, files, checkpoints, args.workers, args.lookups, stop, args.batch_size
+            )
         )
         if stop():
             break
@@ -115,11 +118,13 @@ def main() -> int:
             added.append(
                 (
                     database,
-                    *_add_many_run(_database_url(database, scratch, args.pg_url, "api"), files),
+                    *_add_many_run(
+                        _database_url(database, scratch, args.pg_url, "api"), files, args.batch_size
+                    ),
                 )
             )
     lines += _run_tables(runs)
-    lines += _api_table(runs, added)
+    lines += _api_table(runs, added, args.batch_size)
     if args.processes:
         lines += ["", *_scale_out(args, scratch, [str(corpus / "corpus")], len(files))]
     report = "\n".join(lines) + "\n"
@@ -188,6 +193,7 @@ def _ingest_run(
     workers: int,
     lookups: int,
     stop: _Stop,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Run:
     run = Run(database, planned=len(files))
     engine = open_archive(url)
@@ -199,6 +205,7 @@ def _ingest_run(
             _as_folders(files[done:checkpoint], files),
             engine,
             workers=workers,
+            batch_size=batch_size,
             on_file=lambda _: _progress(stamps, clock.now(), len(files)),
             should_stop=stop,
         )
@@ -218,7 +225,9 @@ def _ingest_run(
     return run
 
 
-def _add_many_run(url: str, files: list[str]) -> tuple[int, float]:
+def _add_many_run(
+    url: str, files: list[str], batch_size: int = DEFAULT_BATCH_SIZE
+) -> tuple[int, float]:
     """How many articles ``Archive.add_many`` added from ``files`` into the fresh archive at
     ``url``, and in how many seconds: the articles are extracted from the files as they are
     handed over, and the time that takes is not counted (the API takes articles, not files)."""
@@ -247,7 +256,7 @@ def _add_many_run(url: str, files: list[str]) -> tuple[int, float]:
 
     with Archive(url) as archive:
         started = time.perf_counter()
-        results = archive.add_many(articles())
+        results = archive.add_many(articles(), batch_size=batch_size)
         seconds = time.perf_counter() - started - extracting
         failed = [r for r in results if r.status == "failed"]
         if failed:
@@ -255,15 +264,17 @@ def _add_many_run(url: str, files: list[str]) -> tuple[int, float]:
     return len(results), seconds
 
 
-def _api_table(runs: list[Run], added: list[tuple[str, int, float]]) -> list[str]:
+def _api_table(
+    runs: list[Run], added: list[tuple[str, int, float]], batch_size: int = DEFAULT_BATCH_SIZE
+) -> list[str]:
     if not added:
         return []
     by_database = {run.database: run for run in runs}
     lines = [
         "",
         "`Archive.add_many` (`--api`): the same articles, extracted from the files as they are "
-        "handed over (extraction not timed), added in batches of 200 by one process into a "
-        "fresh database:",
+        "handed over (extraction not timed), added in batches of "
+        f"{batch_size:,} by one process into a fresh database:",
         "",
         "| database | articles | add_many documents/s | file ingest documents/s | ratio |",
         "|---|---|---|---|---|",
@@ -299,7 +310,8 @@ def _scale_out(args: argparse.Namespace, scratch: Path, paths: list[str], total:
             started = time.perf_counter()
             processes = [
                 context.Process(
-                    target=_shard_run, args=(url, paths, n, count, args.shard_workers, results)
+                    target=_shard_run,
+                    args=(url, paths, n, count, args.shard_workers, args.batch_size, results),
                 )
                 for n in range(1, count + 1)
             ]
@@ -317,11 +329,15 @@ def _scale_out(args: argparse.Namespace, scratch: Path, paths: list[str], total:
     return lines
 
 
-def _shard_run(url: str, paths: list[str], number: int, count: int, workers: int, results) -> None:
+def _shard_run(
+    url: str, paths: list[str], number: int, count: int, workers: int, batch_size: int, results
+) -> None:
     """One process of :func:`_scale_out`: its shard, then (documents, lock share) to ``results``."""
     engine = open_archive(url)
     started = time.perf_counter()
-    report = ingest(paths, engine, workers=workers, shard=Shard(number, count))
+    report = ingest(
+        paths, engine, workers=workers, batch_size=batch_size, shard=Shard(number, count)
+    )
     wall = time.perf_counter() - started
     engine.dispose()
     results.put((report.versions_stored, report.lock_held_seconds / wall))
@@ -533,6 +549,9 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--pg-url", help="PostgreSQL server URL to create a database under")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="records per transaction"
+    )
     parser.add_argument("--checkpoints", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     # 1,000: the p99 of 200 timings is their second slowest, one hiccup of the machine.
     parser.add_argument("--lookups", type=int, default=1000, help="lookups timed per checkpoint")

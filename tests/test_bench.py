@@ -40,7 +40,7 @@ def test_benchmark_stopped_early_reports_what_it_measured(tmp_path: Path) -> Non
     _require_kit()
     result = subprocess.run(
         [sys.executable, "scripts/bench.py", "--smoke", "--db", "sqlite", "--workers", "1",
-         "--time-limit", "0.000001", "--workdir", str(tmp_path)],
+         "--batch-size", "50", "--time-limit", "0.000001", "--workdir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -47,7 +47,7 @@ from archive.wording import counted
 logger = logging.getLogger(__name__)
 
 # Batches the workers may prepare ahead of the writer: enough to even out slow files.
-BATCHES_AHEAD = 3
+BATCHES_AHEAD = 2
 # Failures a report keeps in memory to show (ingest_errors has them all, per-file capped).
 MAX_FAILURES_KEPT = 1000
 WORKER_NICENESS = 5
