@@ -213,8 +213,9 @@ def test_stored_words_rule_out_exactly_what_the_stored_body_rules_out(
     candidate = match.Candidate(next(_fresh_ids), 1, stored.simhash, stored.body_sha256, body=body)
     for threshold in (None, 0.2):
         match._profiles.clear()  # a profile cached by an earlier example skips the check
-        by_body = match.candidate_profile(new, candidate, match.least_overlap(threshold))
-        assert match.ruled_out(new, words, threshold) == (by_body is None)
+        least = match.least_overlap(threshold)
+        by_body = match.candidate_profile(new, candidate, least)
+        assert match.ruled_out(new, words, least) == (by_body is None)
 
 
 def test_a_body_that_is_never_compared_has_no_words() -> None:

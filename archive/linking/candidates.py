@@ -351,7 +351,8 @@ def candidates_of(
         if asked:
             rows = fetch_rows(connection, _words(len(asked)), _id_parameters(asked))
             words = {version_id: align.unpacked_words(packed) for version_id, packed in rows}
-            ruled_out = {v for v, found in words.items() if match.ruled_out(new, found, threshold)}
+            least = match.least_overlap(threshold)
+            ruled_out = {v for v, found in words.items() if match.ruled_out(new, found, least)}
             hits = [h for h in hits if h.version_id not in ruled_out]
     # Bodies are read even when their profile is cached (by its text): reading a few is cheap,
     # working out a profile is not.

@@ -216,21 +216,17 @@ def candidate_profile(new: Fingerprint, candidate: Candidate, limit: float) -> a
     distinct: Collection[str] = (
         candidate.words if candidate.words is not None else align.distinct_words(candidate.body)
     )
-    if _ruled_out(new, distinct, limit):
+    if ruled_out(new, distinct, limit):
         return None
     computed = align.lazy_profile(candidate.body, distinct, candidate.language)
     _remember(key, computed)
     return computed
 
 
-def ruled_out(new: Fingerprint, words: list[str], threshold: float | None = None) -> bool:
+def ruled_out(new: Fingerprint, words: Collection[str], limit: float) -> bool:
     """Whether a stored version whose body has these distinct words cannot pass
-    :func:`verify` (``threshold`` as there), told from its words alone, without its body:
-    what :func:`candidate_profile` would find."""
-    return _ruled_out(new, words, least_overlap(threshold))
-
-
-def _ruled_out(new: Fingerprint, words: Collection[str], limit: float) -> bool:
+    :func:`verify`, told from its words alone, without its body: its overlap with the new
+    version cannot reach ``limit`` (:func:`least_overlap`) and it cannot be contained in it."""
     return align.overlap_ceiling(new.profile, words) < limit and not _may_be_inside(
         new.profile, words
     )

@@ -321,8 +321,9 @@ class _DriverStatement:
     columns: tuple[Callable[[Any], Any] | None, ...] | None  # None when no column needs one
 
 
-# id(statement) -> the statement (so that its id is not reused) and each dialect's compiled form
-_DRIVER_STATEMENTS: dict[int, tuple[object, dict[str, _DriverStatement]]] = {}
+# (statement, dialect name) -> its compiled form; statements hash by identity, and the key
+# keeps each one alive
+_DRIVER_STATEMENTS: dict[tuple[SelectBase, str], _DriverStatement] = {}
 
 
 def fetch_rows(
@@ -336,16 +337,15 @@ def fetch_rows(
     SQLite takes to run some of them. The statement is compiled once per database, and its
     parameters and columns still go through their types (the one TypeDecorator that stores
     the SimHash signed turns it back unsigned here too)."""
-    dialect = connection.dialect
-    entry = _DRIVER_STATEMENTS.get(id(statement))
-    if entry is None or entry[0] is not statement:
-        entry = _DRIVER_STATEMENTS[id(statement)] = (statement, {})
-    prepared = entry[1].get(dialect.name)
+    key = (statement, connection.dialect.name)
+    prepared = _DRIVER_STATEMENTS.get(key)
     if prepared is None:
-        prepared = entry[1][dialect.name] = _driver_statement(statement, connection)
-    values = dict(parameters)
-    for name, convert in prepared.converters:
-        values[name] = convert(values[name])
+        prepared = _DRIVER_STATEMENTS[key] = _driver_statement(statement, connection)
+    values = parameters
+    if prepared.converters:
+        values = dict(parameters)
+        for name, convert in prepared.converters:
+            values[name] = convert(values[name])
     cursor = connection.connection.cursor()
     try:
         if prepared.positions is None:
