@@ -243,3 +243,101 @@ def test_versions_written_since_the_lookup_that_crowd_a_key_out_are_rechecked(
         looked_up_now = recent.decide(new, None)
     assert rechecked == looked_up_now
     assert [v.version_id for v in rechecked] == ([1] if still_found else [])
+
+
+def test_a_key_crowded_since_the_lookup_that_pushes_out_no_hit_needs_no_second_lookup(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a million versions the keys of common word pairs fill up between a worker's lookup
+    and the write for most versions. When the holders pushed out of such a key's cut are none
+    of the lookup's ranked hits, the snapshot's ranking still holds: the writer keeps it
+    (reading the key's holders) instead of looking the version up again, and decides what a
+    lookup made now decides."""
+    crowded, own = 1001, 1002
+    new = replace(
+        match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
+        keys=(crowded, own),
+    )
+    held = candidates.POSTINGS_PER_KEY
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
+        )
+        # the oldest holders of the crowded key share only it with the new version: no hits
+        _add_versions(connection, range(1, held), [crowded], simhash=~new.simhash & (2**64 - 1))
+        _add_versions(
+            connection, range(held, held + 1), [crowded, own], body=_BODY, simhash=new.simhash
+        )
+    with engine.connect() as connection:
+        lookup = candidates.look_up(connection, new)
+    assert lookup.holders[crowded] == held
+    assert [v.version_id for v in lookup.verdicts] == [held]
+    with engine.begin() as connection:  # pushes version 1 out of the crowded key's cut
+        _add_versions(
+            connection, range(held + 1, held + 3), [crowded], simhash=~new.simhash & (2**64 - 1)
+        )
+    rechecked, looked_up_again = _rechecked(engine, monkeypatch, new, lookup)
+    assert looked_up_again == 0
+    assert rechecked == _looked_up_now(engine, new, lookup)
+    assert [v.version_id for v in rechecked] == [held]
+
+
+def test_more_versions_committed_since_than_a_cut_holds_are_looked_up_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When more versions than a key's cut holds were committed since the lookup, not all of
+    them count for that key either: the ranking from memory would count them all, so the
+    writer looks the version up again, even though no hit of the snapshot holds the key."""
+    crowded, own, other, fresh = 1001, 1002, 1003, 1004
+    new = replace(
+        match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
+        keys=(crowded, own, other, fresh),
+    )
+    held = candidates.POSTINGS_PER_KEY
+    far = ~new.simhash & (2**64 - 1)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
+        )
+        _add_versions(connection, range(1, 2), [own, other], body=_BODY, simhash=new.simhash)
+        _add_versions(connection, range(2, held + 2), [crowded], simhash=far)
+    with engine.connect() as connection:
+        lookup = candidates.look_up(connection, new)
+    assert [v.version_id for v in lookup.verdicts] == [1]
+    with engine.begin() as connection:  # near copies, with the crowded key and one nobody held
+        since = range(held + 2, 2 * held + 3)
+        _add_versions(connection, since, [crowded, fresh], body=_BODY, simhash=new.simhash)
+    rechecked, looked_up_again = _rechecked(engine, monkeypatch, new, lookup)
+    assert looked_up_again == 1
+    assert rechecked == _looked_up_now(engine, new, lookup)
+
+
+def _rechecked(
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    new: match.Fingerprint,
+    lookup: candidates.Lookup,
+) -> tuple[list[match.Verdict], int]:
+    """The writer's verdicts for ``new`` from ``lookup``, and how often it looked it up again."""
+    calls = []
+    look_up = candidates.look_up
+
+    def counted(*args: object, **kwargs: object) -> candidates.Lookup:
+        calls.append(args)
+        return look_up(*args, **kwargs)  # type: ignore[arg-type]
+
+    with engine.connect() as connection, monkeypatch.context() as patch:
+        recent = candidates.Recent()
+        recent.catch_up(connection, [lookup])
+        patch.setattr(candidates, "look_up", counted)
+        return recent.decide(new, lookup), len(calls)
+
+
+def _looked_up_now(
+    engine: Engine, new: match.Fingerprint, lookup: candidates.Lookup
+) -> list[match.Verdict]:
+    """What the writer decides for ``new`` when it looks it up in what is committed now."""
+    with engine.connect() as connection:
+        recent = candidates.Recent()
+        recent.catch_up(connection, [lookup])
+        return recent.decide(new, None)

@@ -410,7 +410,6 @@ class Recent:
         self._filed: dict[int, tuple[tuple[str, str], frozenset[int]]] = {}
         self._stories: dict[int, int] = {}  # version id -> story id, for the lookups' verdicts
         self._connection: Connection | None = None
-        self._known_up_to = 0  # every version id up to this is known here or older than needed
 
     def catch_up(self, connection: Connection, lookups: Iterable[Lookup]) -> None:
         """Before a batch: take in the versions other processes committed after the oldest of
@@ -519,7 +518,9 @@ class Recent:
             raise RuntimeError("Recent.catch_up must be called before decide")
         if not fingerprint.linkable:
             return []
-        if lookup is None or self._cut_moved(fingerprint, lookup):
+        if lookup is None or self._cut_drops_hits(
+            connection, lookup, self._moved_keys(fingerprint, lookup)
+        ):
             # The snapshot's cut no longer holds: look up everything committed now.
             lookup = look_up(connection, fingerprint, threshold=threshold, rewrites=rewrites)
             stories = {v.version_id: v.story_id for v in lookup.verdicts}
@@ -568,14 +569,14 @@ class Recent:
                 hits.append(replace(hit, shared_keys=count if count >= MIN_SHARED_KEYS else 0))
         return hits
 
-    def _cut_moved(self, fingerprint: Fingerprint, lookup: Lookup) -> bool:
-        """Whether versions committed after the snapshot may push one of the new version's keys
-        past ``POSTINGS_PER_KEY`` holders, so that its oldest holders in the snapshot no longer
-        count (rare: a key that crowded is a common pair of words). A key the lookup did not
+    def _moved_keys(self, fingerprint: Fingerprint, lookup: Lookup) -> list[int]:
+        """The new version's keys that versions committed after the snapshot may have pushed
+        past ``POSTINGS_PER_KEY`` holders, so that their oldest holders in the snapshot no
+        longer count (a key that crowded is a common pair of words). A key the lookup did not
         report holds fewer than ``HOLDERS_REPORTED``: it may move only when more versions than
-        the rest were written since (then the writer looks the version up again, which is
-        exact). The batch's own versions do not count: a lookup made in the writer does not
-        see them in the index either."""
+        the rest were written since. The batch's own versions do not count: a lookup made in
+        the writer does not see them in the index either."""
+        moved = []
         for key in set(fingerprint.keys):
             held = lookup.holders.get(key)
             room = POSTINGS_PER_KEY - (HOLDERS_REPORTED - 1 if held is None else held)
@@ -586,6 +587,42 @@ class Recent:
                 1 for v in newer if v > lookup.snapshot and v not in self._pending
             )
             if committed_since > room:
+                moved.append(key)
+        return moved
+
+    def _cut_drops_hits(self, connection: Connection, lookup: Lookup, moved: list[int]) -> bool:
+        """Whether the versions committed after ``lookup``'s snapshot pushed one of its ranked
+        hits out of the most recent holders of a ``moved`` key; then the writer looks the
+        version up again (which is exact). Otherwise the snapshot's ranking stands: the other
+        versions of the snapshot can only have lost shared keys, so none of them rises into
+        the cut, and the versions written since are ranked from memory as always.
+
+        The holders read are those of each moved key up to what is committed now, one short
+        walk of its index entries. As an archive grows, the keys of common word pairs move
+        for most versions: at 244,000 versions, looking them up again had become a third of
+        the writer's time (docs/performance.md)."""
+        if not moved:
+            return False
+        ranked_ids = {h.version_id for h in lookup.hits if h.shared_keys}
+        if not ranked_ids:
+            return False  # versions of the snapshot only lost keys: none enters the cut
+        up_to = snapshot(connection)
+        for key in moved:
+            holders = [
+                version_id
+                for (version_id,) in fetch_rows(
+                    connection, _RECENT_HOLDERS, {"key": key, "up_to": up_to}
+                )
+            ]
+            newer = sum(1 for v in holders if v > lookup.snapshot)
+            if newer > POSTINGS_PER_KEY:
+                # more versions written since than a key's cut: the ones since are not all
+                # counted either, which the ranking from memory assumes
+                return True
+            # most recent first: the snapshot's cut was the POSTINGS_PER_KEY after the newer
+            # ones, the cut now is the first POSTINGS_PER_KEY
+            pushed_out = holders[POSTINGS_PER_KEY : newer + POSTINGS_PER_KEY]
+            if ranked_ids.intersection(pushed_out):
                 return True
         return False
 
@@ -603,4 +640,14 @@ def _prune(index: dict[_Key, list[int]], filed_under: set[_Key], gone: set[int])
 _WRITTEN_SINCE = select(
     Version.id, Version.story_id, Version.simhash, Version.body_sha256, Version.body_status
 ).where(Version.id > bindparam("after"))
+# A key's most recent holders: enough of them to tell which of a snapshot's holders the
+# versions committed since pushed out, when no more than a cut's worth were committed since.
+_RECENT_HOLDERS = (
+    text(
+        'SELECT version_id FROM match_keys WHERE "key" = :key AND version_id <= :up_to '
+        f"ORDER BY version_id DESC LIMIT {2 * POSTINGS_PER_KEY + 1:d}"
+    )
+    .bindparams(bindparam("key", type_=BigInteger), bindparam("up_to", type_=Integer))
+    .columns(column("version_id", Integer))
+)
 _POSTINGS_SINCE = text('SELECT "key", version_id FROM match_keys WHERE version_id > :after')
