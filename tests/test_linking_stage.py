@@ -341,3 +341,37 @@ def _looked_up_now(
         recent = candidates.Recent()
         recent.catch_up(connection, [lookup])
         return recent.decide(new, None)
+
+
+def test_a_hit_pushed_out_of_a_crowded_key_shares_one_key_less_without_a_second_lookup(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lookup that brought every version sharing two keys (fewer than the cut) can be
+    recounted: the hit pushed out of a crowded key's most recent holders by versions written
+    since shares one key less, here too few to be a hit at all, as a lookup now finds."""
+    crowded, own, second, third = 1001, 1002, 1003, 1004
+    new = replace(
+        match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
+        keys=(crowded, own, second, third),
+    )
+    far = ~new.simhash & (2**64 - 1)
+    held = candidates.POSTINGS_PER_KEY - 1
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
+        )
+        # the crowded key's oldest holder shares one more key: a hit, and a near copy
+        _add_versions(connection, range(1, 2), [crowded, own], body=_BODY, simhash=new.simhash)
+        _add_versions(connection, range(2, held + 1), [crowded], simhash=far)
+        _add_versions(
+            connection, range(held + 1, held + 2), [second, third], body=_BODY, simhash=new.simhash
+        )
+    with engine.connect() as connection:
+        lookup = candidates.look_up(connection, new)
+    assert [v.version_id for v in lookup.verdicts] == [1, held + 1]
+    with engine.begin() as connection:  # two more holders: version 1 leaves the cut
+        _add_versions(connection, range(held + 2, held + 4), [crowded], simhash=far)
+    rechecked, looked_up_again = _rechecked(engine, monkeypatch, new, lookup)
+    assert looked_up_again == 0
+    assert rechecked == _looked_up_now(engine, new, lookup)
+    assert [v.version_id for v in rechecked] == [held + 1]

@@ -19,7 +19,7 @@ The design and its measurements are in ``docs/linking.md`` and ``docs/performanc
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -318,9 +318,7 @@ def ranked(fingerprint: Fingerprint, hits: Iterable[IndexHit]) -> list[IndexHit]
     ``MAX_CANDIDATES`` sharing the most keys, older first among equals as the index ranks
     them, and every one with the new version's body."""
     hits = list(hits)
-    by_keys = sorted(
-        (h for h in hits if h.shared_keys), key=lambda h: (-h.shared_keys, h.version_id)
-    )
+    by_keys = sorted((h for h in hits if h.shared_keys), key=_rank)
     kept = {h.version_id: h for h in by_keys[:MAX_CANDIDATES]}
     kept.update((h.version_id, h) for h in hits if h.body_sha256 == fingerprint.body_sha256)
     return sorted(kept.values(), key=lambda h: h.version_id)
@@ -518,14 +516,15 @@ class Recent:
             raise RuntimeError("Recent.catch_up must be called before decide")
         if not fingerprint.linkable:
             return []
-        if lookup is None or self._cut_drops_hits(
-            connection, lookup, self._moved_keys(fingerprint, lookup)
-        ):
+        recounted = None
+        if lookup is not None:
+            recounted = self._recounted(connection, lookup, self._moved_keys(fingerprint, lookup))
+        if recounted is None:
             # The snapshot's cut no longer holds: look up everything committed now.
             lookup = look_up(connection, fingerprint, threshold=threshold, rewrites=rewrites)
             stories = {v.version_id: v.story_id for v in lookup.verdicts}
         else:
-            stories = self._stories
+            lookup, stories = recounted, self._stories
         newer = self._newer_hits(fingerprint, lookup.snapshot)
         chosen = choose(fingerprint, ranked(fingerprint, [*lookup.hits, *newer]))
         chosen_ids = {h.version_id for h in chosen}
@@ -590,22 +589,26 @@ class Recent:
                 moved.append(key)
         return moved
 
-    def _cut_drops_hits(self, connection: Connection, lookup: Lookup, moved: list[int]) -> bool:
-        """Whether the versions committed after ``lookup``'s snapshot pushed one of its ranked
-        hits out of the most recent holders of a ``moved`` key; then the writer looks the
-        version up again (which is exact). Otherwise the snapshot's ranking stands: the other
-        versions of the snapshot can only have lost shared keys, so none of them rises into
-        the cut, and the versions written since are ranked from memory as always.
+    def _recounted(self, connection: Connection, lookup: Lookup, moved: list[int]) -> Lookup | None:
+        """``lookup`` with its ranked hits' shared keys counted as a lookup now would count
+        them, after the versions committed since its snapshot crowded the ``moved`` keys; None
+        when only a new lookup can tell (then the writer looks the version up again, which is
+        exact).
 
-        The holders read are those of each moved key up to what is committed now, one short
-        walk of its index entries. As an archive grows, the keys of common word pairs move
-        for most versions: at 244,000 versions, looking them up again had become a third of
-        the writer's time (docs/performance.md)."""
-        if not moved:
-            return False
-        ranked_ids = {h.version_id for h in lookup.hits if h.shared_keys}
-        if not ranked_ids:
-            return False  # versions of the snapshot only lost keys: none enters the cut
+        For each moved key the holders up to what is committed now are read (one short walk
+        of its index entries): a hit pushed out of the key's most recent holders shares one
+        key less. Versions of the snapshot can only lose keys, so the ranking stands unless a
+        hit that lost keys falls behind the last hit of a ranking that was cut (versions below
+        the cut, which the lookup did not bring, might then pass it), or more holders than a
+        cut holds came since (not all of those count either, which the ranking from memory
+        assumes). As an archive grows, the keys of common word pairs move for most versions:
+        at 244,000 versions, looking them up again had become a third of the writer's time
+        (docs/performance.md)."""
+        ranked_hits = [h for h in lookup.hits if h.shared_keys]
+        if not moved or not ranked_hits:
+            return lookup
+        ranked_ids = {h.version_id for h in ranked_hits}
+        lost: Counter[int] = Counter()
         up_to = snapshot(connection)
         for key in moved:
             holders = [
@@ -616,15 +619,30 @@ class Recent:
             ]
             newer = sum(1 for v in holders if v > lookup.snapshot)
             if newer > POSTINGS_PER_KEY:
-                # more versions written since than a key's cut: the ones since are not all
-                # counted either, which the ranking from memory assumes
-                return True
+                return None
             # most recent first: the snapshot's cut was the POSTINGS_PER_KEY after the newer
             # ones, the cut now is the first POSTINGS_PER_KEY
-            pushed_out = holders[POSTINGS_PER_KEY : newer + POSTINGS_PER_KEY]
-            if ranked_ids.intersection(pushed_out):
-                return True
-        return False
+            lost.update(
+                v for v in holders[POSTINGS_PER_KEY : newer + POSTINGS_PER_KEY] if v in ranked_ids
+            )
+        if not lost:
+            return lookup
+        last = max(ranked_hits, key=_rank)
+        cut = len(ranked_hits) >= MAX_CANDIDATES
+        hits = []
+        for hit in lookup.hits:
+            shared = hit.shared_keys - lost[hit.version_id]
+            if hit.version_id in lost:
+                if cut and _rank(replace(hit, shared_keys=shared)) >= _rank(last):
+                    return None
+                hit = replace(hit, shared_keys=shared if shared >= MIN_SHARED_KEYS else 0)
+            hits.append(hit)
+        return replace(lookup, hits=tuple(hits))
+
+
+def _rank(hit: IndexHit) -> tuple[int, int]:
+    """Where the ranked key lookup puts a hit: more shared keys first, then older."""
+    return (-hit.shared_keys, hit.version_id)
 
 
 def _prune(index: dict[_Key, list[int]], filed_under: set[_Key], gone: set[int]) -> None:
