@@ -659,11 +659,13 @@ _WRITTEN_SINCE = select(
     Version.id, Version.story_id, Version.simhash, Version.body_sha256, Version.body_status
 ).where(Version.id > bindparam("after"))
 # A key's most recent holders: enough of them to tell which of a snapshot's holders the
-# versions committed since pushed out, when no more than a cut's worth were committed since.
+# versions committed since pushed out, when no more than a cut's worth were committed since
+# (and that more were, when there are one more).
+HOLDERS_READ = 2 * POSTINGS_PER_KEY + 1
 _RECENT_HOLDERS = (
     text(
         'SELECT version_id FROM match_keys WHERE "key" = :key AND version_id <= :up_to '
-        f"ORDER BY version_id DESC LIMIT {2 * POSTINGS_PER_KEY + 1:d}"
+        f"ORDER BY version_id DESC LIMIT {HOLDERS_READ:d}"
     )
     .bindparams(bindparam("key", type_=BigInteger), bindparam("up_to", type_=Integer))
     .columns(column("version_id", Integer))
