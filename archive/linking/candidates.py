@@ -658,9 +658,9 @@ def _prune(index: dict[_Key, list[int]], filed_under: set[_Key], gone: set[int])
 _WRITTEN_SINCE = select(
     Version.id, Version.story_id, Version.simhash, Version.body_sha256, Version.body_status
 ).where(Version.id > bindparam("after"))
-# A key's most recent holders: enough of them to tell which of a snapshot's holders the
-# versions committed since pushed out, when no more than a cut's worth were committed since
-# (and that more were, when there are one more).
+# How many of a key's most recent holders the writer reads when versions committed since a
+# lookup crowded it: enough to tell which of the snapshot's holders were pushed out when at
+# most a cut's worth were committed since, and one more to tell that more were.
 HOLDERS_READ = 2 * POSTINGS_PER_KEY + 1
 _RECENT_HOLDERS = (
     text(
