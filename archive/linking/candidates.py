@@ -604,8 +604,10 @@ class Recent:
         assumes). As an archive grows, the keys of common word pairs move for most versions:
         at 244,000 versions, looking them up again had become a third of the writer's time
         (docs/performance.md)."""
+        if not moved:
+            return lookup  # most versions: nothing crowded since the lookup
         ranked_hits = [h for h in lookup.hits if h.shared_keys]
-        if not moved or not ranked_hits:
+        if not ranked_hits:
             return lookup
         ranked_ids = {h.version_id for h in ranked_hits}
         lost: Counter[int] = Counter()
@@ -631,8 +633,8 @@ class Recent:
         cut = len(ranked_hits) >= MAX_CANDIDATES
         hits = []
         for hit in lookup.hits:
-            shared = hit.shared_keys - lost[hit.version_id]
             if hit.version_id in lost:
+                shared = hit.shared_keys - lost[hit.version_id]
                 if cut and _rank(replace(hit, shared_keys=shared)) >= _rank(last):
                     return None
                 hit = replace(hit, shared_keys=shared if shared >= MIN_SHARED_KEYS else 0)
