@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from archive.commands.ingest import ingest  # noqa: E402
 from archive.linking.candidates import MIN_SHARED_KEYS  # noqa: E402
 from archive.storage.db import open_archive  # noqa: E402
-from archive.storage.models import MatchKey, Version  # noqa: E402
+from archive.storage.models import INDEX_TABLES, Version  # noqa: E402
 
 REWRITE_TAGS = ("seed", "rewrite-spun", "rewrite-condensed", "rewrite-restructured")
 
@@ -74,8 +74,9 @@ def print_index_recall(engine: Engine, labels: Path) -> None:
     directly (it finds more through other versions of the story)."""
     keys: dict[int, set[int]] = {}
     with Session(engine) as session:
-        for key, version_id in session.execute(select(MatchKey.key, MatchKey.version_id)):
-            keys.setdefault(version_id, set()).add(key)
+        for table in INDEX_TABLES:
+            for key, version_id in session.execute(select(table.c.key, table.c.version_id)):
+                keys.setdefault(version_id, set()).add(key)
         versions = {
             _label_path(path): (version_id, body_hash, story_id)
             for version_id, path, body_hash, story_id in session.execute(

@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine, inspect, select
+
+from archive.storage.models import INDEX_TABLES
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -28,3 +32,23 @@ def version_rows(ids: Iterable[int], **values: object) -> list[dict[str, object]
         }
         for n in ids
     ]
+
+
+# Both tables of the candidate index as one, for tests that read tables by name in SQL.
+INDEX_POSTINGS = (
+    '(SELECT "key", version_id FROM match_keys '
+    'UNION ALL SELECT "key", version_id FROM match_keys_recent) AS postings'
+)
+
+
+def index_postings(engine: Engine) -> list[tuple[int, int]]:
+    """Every (key, version id) of the candidate index, sorted, wherever its row is
+    (``match_keys`` or ``match_keys_recent``, which schemas before revision 0011 lack)."""
+    present = set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        return sorted(
+            (key, version_id)
+            for table in INDEX_TABLES
+            if table.name in present
+            for key, version_id in connection.execute(select(table.c.key, table.c.version_id))
+        )

@@ -66,7 +66,7 @@ def test_the_package_declares_the_plugin() -> None:
 
 def test_internal_tables_are_hidden(served: tuple[Any, Path]) -> None:
     tables = {t["name"]: t for t in get(served[0], "/news.json").json()["tables"]}
-    for internal in ("match_keys", "version_words", "alembic_version"):
+    for internal in ("match_keys", "match_keys_recent", "version_words", "alembic_version"):
         assert tables[internal]["hidden"]
     assert not tables["versions"]["hidden"] and not tables["stories"]["hidden"]
     front = get(served[0], "/").text

@@ -7,17 +7,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from archive.commands.ingest import Report, ingest, prepare_file, start_run, write_batch
 from archive.commands.relink import relink
 from archive.commands.remove import remove_version
-from archive.linking import candidates, match
+from archive.linking import candidates, match, store
 from archive.linking.store import StoredVersion
 from archive.sources.article import Article
 from archive.storage.db import open_archive
-from archive.storage.models import MatchKey, Story, Version, VersionLink
+from archive.storage.models import MatchKey, RecentMatchKey, Story, Version, VersionLink
 
 from .conftest import SAMPLES
 from .rows import NOW, version_rows
@@ -60,6 +60,30 @@ def test_any_workers_and_batch_size_decide_what_a_serial_run_decides(
     serial, run = results
     assert run == serial
     assert serial[1], "the corpus has links to agree on"
+
+
+def test_merging_the_recent_index_keys_after_any_batch_decides_what_never_merging_decides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer moves ``match_keys_recent`` into ``match_keys`` between batches, while
+    workers look up against snapshots taken before or after the move."""
+    corpus = write_story_corpus(tmp_path / "corpus")
+    results = []
+    for name, least in (("never", 10**9), ("every batch", 0)):
+        monkeypatch.setattr(store, "RECENT_KEYS_MIN_VERSIONS", least)
+        monkeypatch.setattr(store, "RECENT_KEYS_SCALE", 0)
+        engine = open_archive(f"sqlite:///{tmp_path / name.replace(' ', '-')}.db")
+        report = ingest([str(p) for p in corpus], engine, workers=2, batch_size=2)
+        assert report.failed == 0
+        results.append(decisions(engine))
+        with engine.connect() as connection:
+            recent = connection.scalar(select(func.count()).select_from(RecentMatchKey))
+            merged = connection.scalar(select(func.count()).select_from(MatchKey))
+        assert (recent, merged) != (0, 0) and (recent == 0) == (least == 0)
+        engine.dispose()
+    never, every = results
+    assert every == never
+    assert never[1], "the corpus has links to agree on"
 
 
 def test_a_version_committed_after_the_lookup_is_found_by_the_recheck(

@@ -14,6 +14,7 @@ ARCHIVE_TABLES = {
     "version_links",
     "story_merges",
     "match_keys",
+    "match_keys_recent",
     "version_words",
     "ingest_runs",
     "ingest_errors",

@@ -53,6 +53,7 @@ from archive.storage.postgresql import WRITER_LOCK_KEY
 from archive.storage.storable import storable
 
 from .conftest import REPO
+from .rows import index_postings
 from .test_hostile_input import article_text, warc_bytes
 
 # Stories with nothing in common, for tests that need one story per file.
@@ -399,7 +400,6 @@ def archive_rows(engine: Engine, *, hashes: bool = True) -> dict[str, list[tuple
     tables = {
         "versions": "id, story_id, source_path, content_sha256, title, body",
         "stories": "id, title, canonical_version_id",
-        "match_keys": "key, version_id",
         "version_links": "version_id, linked_version_id, method",
         "version_removals": "version_id, story_id",
         "story_summary": "story_id, versions, sites",
@@ -411,6 +411,7 @@ def archive_rows(engine: Engine, *, hashes: bool = True) -> dict[str, list[tuple
             )
             for table, columns in tables.items()
         }
+        rows["index postings"] = list(index_postings(engine))
         if hashes:
             assert all(
                 stored == hashlib.sha256(path.encode()).hexdigest()

@@ -33,6 +33,7 @@ from archive.storage.models import StoryMerge, Version, VersionLink
 from archive.text import align
 
 from .conftest import REPO, SAMPLES, _postgres_admin_url
+from .rows import INDEX_POSTINGS
 from .story_corpus import write_story_corpus
 from .test_concurrency import archive_command
 from .test_linking_stage import decisions
@@ -126,7 +127,7 @@ LINKING = {
 }
 INDEX = {
     "versions": "id, simhash, body_sha256",
-    "match_keys": "key, version_id",
+    INDEX_POSTINGS: '"key", version_id',
     "version_words": "version_id, words",
 }
 
@@ -144,6 +145,7 @@ def stale_index(engine: Engine) -> None:
     relink rewrites them, chunk by chunk, under the writer lock."""
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM match_keys WHERE version_id % 3 = 0"))
+        connection.execute(text("DELETE FROM match_keys_recent WHERE version_id % 3 = 0"))
         connection.execute(text("DELETE FROM version_words WHERE version_id % 5 = 0"))
         connection.execute(
             text("UPDATE versions SET body_sha256 = 'stale', simhash = 5 WHERE id % 4 = 0")

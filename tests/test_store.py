@@ -3,21 +3,29 @@ bounded, and ids stay dense."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
 import pytest
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.commands.ingest import ingest
-from archive.linking import candidates
+from archive.linking import candidates, store
 from archive.linking.match import Fingerprint
 from archive.linking.store import KEY_COLUMNS
 from archive.storage.db import insert_rows, insert_tuples, open_archive
-from archive.storage.models import MatchKey, Story, Version, VersionLink, path_sha256
+from archive.storage.models import (
+    MatchKey,
+    RecentMatchKey,
+    Story,
+    Version,
+    VersionLink,
+    path_sha256,
+)
 from archive.storage.postgresql import COPY_FROM_ROWS
 from archive.text import align
 
@@ -68,7 +76,10 @@ def test_new_version_and_story_ids_follow_on_without_gaps(engine: Engine, tmp_pa
     assert story_ids == list(range(1, len(story_ids) + 1))
 
 
-def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine) -> None:
+@pytest.mark.parametrize("recent", ["none", "odd versions", "all"])
+def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine, recent: str) -> None:
+    """Wherever the index rows are (``match_keys``, ``match_keys_recent`` or both, in any mix
+    of versions), a key's most recent holders are those of the two tables together."""
     crowded, rare = [1001, 1002], [2001, 2002]
     holders = candidates.POSTINGS_PER_KEY + 50
     with Session(engine) as session, session.begin():
@@ -77,7 +88,13 @@ def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine) -> No
         session.execute(insert(Version), version_rows(range(1, holders + 1)))
         postings = [(key, n) for key in crowded for n in range(1, holders + 1)]
         postings += [(key, 1) for key in rare]  # the oldest version also holds two rare keys
-        session.execute(insert(MatchKey), [{"key": k, "version_id": v} for k, v in postings])
+        in_recent = {"none": lambda v: False, "odd versions": lambda v: v % 2 == 1}.get(
+            recent, lambda v: True
+        )
+        for table, wanted in ((MatchKey, False), (RecentMatchKey, True)):
+            rows = [{"key": k, "version_id": v} for k, v in postings if in_recent(v) == wanted]
+            if rows:
+                session.execute(insert(table), rows)
     new = Fingerprint(0, "f" * 64, tuple(crowded + rare), align.profile("x"))
     with engine.connect() as connection:
         found = [hit.version_id for hit in candidates.index_hits(connection, new, holders)]
@@ -86,6 +103,42 @@ def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine) -> No
     # version 1 shares its two rare keys (counted) and two crowded keys (too old to count)
     assert found[0] == 1
     assert all(v >= oldest_counted for v in found[1:])
+
+
+def test_recent_index_keys_move_into_match_keys_at_once_when_they_span_enough_versions(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "RECENT_KEYS_SCALE", 1)
+    monkeypatch.setattr(store, "RECENT_KEYS_MIN_VERSIONS", 10)
+    fingerprint = Fingerprint(0, "f" * 64, (), align.profile("x"))
+
+    def keyed(ids: range) -> list[tuple[int, Fingerprint]]:
+        return [(n, replace(fingerprint, keys=(1000 + n % 3, 2000 + n))) for n in ids]
+
+    def tables() -> tuple[int, int]:
+        with engine.connect() as connection:
+            return (
+                connection.scalar(select(func.count()).select_from(MatchKey)) or 0,
+                connection.scalar(select(func.count()).select_from(RecentMatchKey)) or 0,
+            )
+
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
+        )
+        connection.execute(insert(Version), version_rows(range(1, 31)))
+        store.insert_keys(connection, keyed(range(1, 6)))
+    assert tables() == (0, 10)  # versions 1-5: a span of 4 versions, under the 10 allowed
+    with engine.begin() as connection:
+        store.insert_keys(connection, keyed(range(6, 12)))
+    assert tables() == (22, 0)  # versions 1-11: a span of 10, merged with the batch
+    with engine.begin() as connection:
+        store.insert_keys(connection, keyed(range(12, 14)))
+        assert not store.merge_recent_keys(connection)
+        assert store.merge_recent_keys(connection, force=True)
+    assert tables() == (26, 0)
+    assert store.recent_keys_limit(10_000) == 100  # sqrt(scale x versions), at least the minimum
+    assert store.recent_keys_limit(10) == 10
 
 
 def _one_version(engine: Engine, tmp_path: Path) -> dict[str, object]:

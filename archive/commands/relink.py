@@ -39,7 +39,7 @@ from archive.linking import candidates, match, store, stories
 from archive.sources.article import Article, BodyStatus
 from archive.storage.db import checkpoint, insert_rows, writing
 from archive.storage.models import (
-    MatchKey,
+    INDEX_TABLES,
     Story,
     StoryMerge,
     Version,
@@ -57,7 +57,6 @@ _IDS_PER_STATEMENT = 500
 
 _versions = cast(Table, Version.__table__)
 _stories = cast(Table, Story.__table__)
-_match_keys = cast(Table, MatchKey.__table__)
 _version_words = cast(Table, VersionWords.__table__)
 _links = cast(Table, VersionLink.__table__)
 
@@ -299,12 +298,13 @@ def _stored_after(connection: Connection, after: int, limit: int) -> list[_Store
     if not rows:
         return []
     keys: defaultdict[int, set[int]] = defaultdict(set)
-    for version_id, key in connection.execute(
-        select(MatchKey.version_id, MatchKey.key).where(
-            MatchKey.version_id.between(rows[0].id, rows[-1].id)
-        )
-    ):
-        keys[version_id].add(key)
+    for table in INDEX_TABLES:
+        for version_id, key in connection.execute(
+            select(table.c.version_id, table.c.key).where(
+                table.c.version_id.between(rows[0].id, rows[-1].id)
+            )
+        ):
+            keys[version_id].add(key)
     words = {
         version_id: packed
         for version_id, packed in connection.execute(
@@ -357,7 +357,8 @@ def _rewrite_index(
     )
     keyed = [(v, fp) for v, fp, found in stale if v in present and found.keys]
     worded = [(v, fp) for v, fp, found in stale if v in present and found.words]
-    for table, rewritten in ((_match_keys, keyed), (_version_words, worded)):
+    rewrites = [(table, keyed) for table in INDEX_TABLES] + [(_version_words, worded)]
+    for table, rewritten in rewrites:
         if rewritten:
             ids = [version_id for version_id, _ in rewritten]
             connection.execute(delete(table).where(table.c.version_id.in_(ids)))

@@ -16,7 +16,7 @@ from archive.linking.method import Method
 from archive.storage import schema
 from archive.storage.db import writing
 from archive.storage.models import (
-    MatchKey,
+    INDEX_TABLES,
     Story,
     StoryMerge,
     Version,
@@ -118,7 +118,8 @@ def _detach(session: Session, version_id: int) -> None:
             or_(VersionLink.version_id == version_id, VersionLink.linked_version_id == version_id)
         )
     )
-    session.execute(delete(MatchKey).where(MatchKey.version_id == version_id))
+    for keys in INDEX_TABLES:
+        session.execute(delete(keys).where(keys.c.version_id == version_id))
     session.execute(delete(VersionWords).where(VersionWords.version_id == version_id))
     session.execute(
         update(StoryMerge).where(StoryMerge.version_id == version_id).values(version_id=None)

@@ -40,7 +40,7 @@ from sqlalchemy.sql.selectable import Select, TextualSelect
 from archive.linking import match
 from archive.linking.match import Candidate, Fingerprint, Verdict
 from archive.storage.db import fetch_rows
-from archive.storage.models import UnsignedBigInt, Version, VersionWords
+from archive.storage.models import INDEX_TABLES, UnsignedBigInt, Version, VersionWords
 from archive.text import align
 from archive.text.fingerprint import hamming
 
@@ -183,26 +183,30 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
             SELECT wanted."key" AS "key", (
                 SELECT CASE WHEN count(*) = {POSTINGS_PER_KEY:d} THEN min(recent.version_id)
                     ELSE -count(*) END
-                FROM (
-                    SELECT held.version_id FROM match_keys AS held
-                    WHERE held."key" = wanted."key" AND held.version_id <= :up_to
-                    ORDER BY held.version_id DESC LIMIT {POSTINGS_PER_KEY:d}
-                ) AS recent
+                FROM ({_newest_holders('wanted."key"', POSTINGS_PER_KEY)}) AS recent
             ) AS reach
             FROM wanted
         ),
+        floors AS (
+            SELECT "key", CASE WHEN reach > 0 THEN reach ELSE 0 END AS floor FROM reach
+        ),
+        postings AS (
+            SELECT held.version_id AS version_id
+            FROM floors JOIN match_keys AS held
+                ON held."key" = floors."key" AND held.version_id >= floors.floor
+            WHERE held.version_id <= :up_to
+            UNION ALL
+            SELECT held.version_id AS version_id
+            FROM floors JOIN match_keys_recent AS held
+                ON held."key" = floors."key" AND held.version_id >= floors.floor
+            WHERE held.version_id <= :up_to
+        ),
         ranked AS (
-            SELECT match_keys.version_id AS version_id, count(*) AS shared
-            FROM wanted JOIN match_keys
-                ON match_keys."key" = wanted."key"
-                AND match_keys.version_id >= (
-                    SELECT CASE WHEN reach.reach > 0 THEN reach.reach ELSE 0 END
-                    FROM reach WHERE reach."key" = wanted."key"
-                )
-            WHERE match_keys.version_id <= :up_to
-            GROUP BY match_keys.version_id
+            SELECT version_id, count(*) AS shared
+            FROM postings
+            GROUP BY version_id
             HAVING count(*) >= {MIN_SHARED_KEYS:d}
-            ORDER BY count(*) DESC, match_keys.version_id
+            ORDER BY count(*) DESC, version_id
             LIMIT {MAX_CANDIDATES:d}
         )
         SELECT versions.id, versions.story_id, versions.simhash, versions.body_sha256,
@@ -221,6 +225,18 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
         column("key", BigInteger),
         column("reach", Integer),
     )
+
+
+def _newest_holders(key: str, limit: int) -> str:
+    """SQL for the ``limit`` newest versions up to ``:up_to`` that hold ``key``, newest first,
+    wherever their index row is (``match_keys`` or ``match_keys_recent``). Written as one
+    compound statement, ordered and cut as a whole, so that the databases merge the two index
+    walks as they go (each already newest first) and stop at ``limit`` rows: no sort."""
+    table_walks = " UNION ALL ".join(
+        f'SELECT version_id FROM {table} WHERE "key" = {key} AND version_id <= :up_to'
+        for table in (index.name for index in INDEX_TABLES)
+    )
+    return f"{table_walks} ORDER BY version_id DESC LIMIT {limit:d}"
 
 
 def _values(count: int) -> str:
@@ -665,11 +681,11 @@ _WRITTEN_SINCE = select(
 # most a cut's worth were committed since, and one more to tell that more were.
 HOLDERS_READ = 2 * POSTINGS_PER_KEY + 1
 _RECENT_HOLDERS = (
-    text(
-        'SELECT version_id FROM match_keys WHERE "key" = :key AND version_id <= :up_to '
-        f"ORDER BY version_id DESC LIMIT {HOLDERS_READ:d}"
-    )
+    text(_newest_holders(":key", HOLDERS_READ))
     .bindparams(bindparam("key", type_=BigInteger), bindparam("up_to", type_=Integer))
     .columns(column("version_id", Integer))
 )
-_POSTINGS_SINCE = text('SELECT "key", version_id FROM match_keys WHERE version_id > :after')
+_POSTINGS_SINCE = text(
+    'SELECT "key", version_id FROM match_keys WHERE version_id > :after '
+    'UNION ALL SELECT "key", version_id FROM match_keys_recent WHERE version_id > :after'
+)

@@ -3,6 +3,7 @@ merges, canonical versions and seen-times."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,8 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    func,
+    insert,
     select,
     update,
 )
@@ -27,6 +30,7 @@ from archive.storage import postgresql, sqlite
 from archive.storage.db import insert_rows, insert_tuples
 from archive.storage.models import (
     MatchKey,
+    RecentMatchKey,
     Story,
     StoryMerge,
     Version,
@@ -45,6 +49,7 @@ NEW_STORY = Method.NEW_STORY
 _versions = cast(Table, Version.__table__)
 _stories = cast(Table, Story.__table__)
 _match_keys = cast(Table, MatchKey.__table__)
+_recent_keys = cast(Table, RecentMatchKey.__table__)
 _version_words = cast(Table, VersionWords.__table__)
 _links = cast(Table, VersionLink.__table__)
 _merges = cast(Table, StoryMerge.__table__)
@@ -103,10 +108,54 @@ def insert_index(connection: Connection, indexed: list[tuple[int, Fingerprint]])
 
 
 def insert_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> None:
-    """Write these versions' index keys into ``match_keys``: ~80 a version, the bulk of what a
-    batch writes."""
+    """Write these versions' index keys (~90 a version, the bulk of what a batch writes) into
+    ``match_keys_recent``, and move that table into ``match_keys`` when it holds the keys of
+    many versions (:func:`merge_recent_keys`)."""
     rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
-    insert_tuples(connection, _match_keys, KEY_COLUMNS, rows)
+    insert_tuples(connection, _recent_keys, KEY_COLUMNS, rows)
+    if rows:
+        merge_recent_keys(connection)
+
+
+# Keys land on random pages of the index: written one batch at a time into a large table, a
+# batch of 1,000 versions dirties nearly a page per key (each written twice, log then file, on
+# SQLite). So new keys go to a small table that stays in the page cache, which is moved into
+# the large one in key order, each of its pages written once per move. With R versions' keys
+# in the small table and N in the large, a version costs about R / batch + N / R page writes:
+# least when R is sqrt(batch * N), which RECENT_KEYS_SCALE stands for (docs/performance.md).
+RECENT_KEYS_SCALE = 1_000
+RECENT_KEYS_MIN_VERSIONS = 2_000
+
+_RECENT_SPAN = select(
+    select(func.max(_recent_keys.c.version_id)).scalar_subquery()
+    - select(func.min(_recent_keys.c.version_id)).scalar_subquery(),
+    select(func.max(Version.id)).scalar_subquery(),
+)
+_MERGE_RECENT = insert(_match_keys).from_select(
+    list(KEY_COLUMNS),
+    select(_recent_keys.c.key, _recent_keys.c.version_id).order_by(
+        _recent_keys.c.key, _recent_keys.c.version_id
+    ),
+)
+_EMPTY_RECENT = delete(_recent_keys)
+
+
+def recent_keys_limit(archived_versions: int) -> int:
+    """How many versions' keys (counted as a span of version ids) ``match_keys_recent`` may hold
+    in an archive of this many versions before it is merged."""
+    return max(RECENT_KEYS_MIN_VERSIONS, math.isqrt(RECENT_KEYS_SCALE * archived_versions))
+
+
+def merge_recent_keys(connection: Connection, *, force: bool = False) -> bool:
+    """Move ``match_keys_recent`` into ``match_keys``, in key order, when it spans more
+    versions than :func:`recent_keys_limit` allows (or ``force``); whether it did. Both reads
+    of the span are index lookups (min and max), not counts."""
+    span, archived = connection.execute(_RECENT_SPAN).one()
+    if span is None or not (force or span >= recent_keys_limit(archived or 0)):
+        return False
+    connection.execute(_MERGE_RECENT)
+    connection.execute(_EMPTY_RECENT)
+    return True
 
 
 def insert_words(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -244,20 +246,40 @@ class VersionLink(Base):
     )
 
 
-class MatchKey(Base):
-    """Candidate index: versions sharing a key are compared; the matcher decides the keys."""
-
-    __tablename__ = "match_keys"
-    # SQLite: the rows live in the primary key's b-tree alone (migration 0008)
-    __table_args__ = (
-        Index("ix_match_keys_version_id", "version_id"),
-        {"sqlite_with_rowid": False},
-    )
+class _IndexRow:
+    """A row of the candidate index: a version holds a key. SQLite keeps the rows in the
+    primary key's b-tree alone (``WITHOUT ROWID``, migration 0008)."""
 
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     version_id: Mapped[int] = mapped_column(
         ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class MatchKey(_IndexRow, Base):
+    """Candidate index: versions sharing a key are compared; the matcher decides the keys."""
+
+    __tablename__ = "match_keys"
+    __table_args__ = (
+        Index("ix_match_keys_version_id", "version_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class RecentMatchKey(_IndexRow, Base):
+    """The candidate index's newest rows, which ingest writes; merged into ``match_keys`` in key
+    order when they grow many (:func:`archive.linking.store.insert_keys`). A lookup reads
+    both: together they are the index."""
+
+    __tablename__ = "match_keys_recent"
+    __table_args__ = (
+        Index("ix_match_keys_recent_version_id", "version_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+# The candidate index is these two tables together; a version's keys are in one of them.
+INDEX_TABLES = (cast(Table, MatchKey.__table__), cast(Table, RecentMatchKey.__table__))
 
 
 class VersionWords(Base):
