@@ -17,6 +17,7 @@ from archive.commands.ingest import ingest
 from archive.linking import candidates, store
 from archive.linking.match import Fingerprint
 from archive.linking.store import KEY_COLUMNS
+from archive.storage import postgresql
 from archive.storage.db import insert_rows, insert_tuples, open_archive
 from archive.storage.models import (
     MatchKey,
@@ -110,6 +111,7 @@ def test_recent_index_keys_move_into_match_keys_at_once_when_they_span_enough_ve
 ) -> None:
     monkeypatch.setattr(store, "RECENT_KEYS_SCALE", 1)
     monkeypatch.setattr(store, "RECENT_KEYS_MIN_VERSIONS", 10)
+    monkeypatch.setattr(postgresql, "STAGES_INDEX_KEYS", True)  # the same mechanism on both
     fingerprint = Fingerprint(0, "f" * 64, (), align.profile("x"))
 
     def keyed(ids: range) -> list[tuple[int, Fingerprint]]:
@@ -139,6 +141,22 @@ def test_recent_index_keys_move_into_match_keys_at_once_when_they_span_enough_ve
     assert tables() == (26, 0)
     assert store.recent_keys_limit(10_000) == 100  # sqrt(scale x versions), at least the minimum
     assert store.recent_keys_limit(10) == 10
+
+
+def test_new_index_keys_go_to_the_small_table_on_sqlite_and_straight_in_on_postgresql(
+    engine: Engine,
+) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
+        )
+        connection.execute(insert(Version), version_rows(range(1, 3)))
+        fingerprint = Fingerprint(0, "f" * 64, (7, 8), align.profile("x"))
+        store.insert_keys(connection, [(1, fingerprint), (2, fingerprint)])
+        staged = connection.scalar(select(func.count()).select_from(RecentMatchKey))
+        merged = connection.scalar(select(func.count()).select_from(MatchKey))
+    expected = (0, 4) if engine.dialect.name == "postgresql" else (4, 0)
+    assert (staged, merged) == expected
 
 
 def _one_version(engine: Engine, tmp_path: Path) -> dict[str, object]:

@@ -7,7 +7,8 @@ page is written twice (the write-ahead log, then the file): about 240 KB a versi
 versions, the largest part of the writer's time. Written to a small table instead and moved in
 key order now and then, each page of the large table is written once per merge
 (docs/performance.md). Lookups read both tables, so the index answers as before wherever a
-row is.
+row is. PostgreSQL writes keys straight into ``match_keys`` (``STAGES_INDEX_KEYS`` in
+``archive/storage/postgresql.py``); the table is there for one schema on both.
 
 Revision ID: 0011_match_keys_recent
 Revises: 0010_version_words

@@ -110,8 +110,12 @@ def insert_index(connection: Connection, indexed: list[tuple[int, Fingerprint]])
 def insert_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> None:
     """Write these versions' index keys (~90 a version, the bulk of what a batch writes) into
     ``match_keys_recent``, and move that table into ``match_keys`` when it holds the keys of
-    many versions (:func:`merge_recent_keys`)."""
+    many versions (:func:`merge_recent_keys`); on PostgreSQL straight into ``match_keys``
+    (``postgresql.STAGES_INDEX_KEYS``)."""
     rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
+    if connection.dialect.name == "postgresql" and not postgresql.STAGES_INDEX_KEYS:
+        insert_tuples(connection, _match_keys, KEY_COLUMNS, rows)
+        return
     insert_tuples(connection, _recent_keys, KEY_COLUMNS, rows)
     if rows:
         merge_recent_keys(connection)
