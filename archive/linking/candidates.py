@@ -230,8 +230,9 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
 def _newest_holders(key: str, limit: int) -> str:
     """SQL for the ``limit`` newest versions up to ``:up_to`` that hold ``key``, newest first,
     wherever their index row is (``match_keys`` or ``match_keys_recent``). Written as one
-    compound statement, ordered and cut as a whole, so that the databases merge the two index
-    walks as they go (each already newest first) and stop at ``limit`` rows: no sort."""
+    compound statement, ordered and cut as a whole, so that SQLite merges the two index walks
+    as it goes (each already newest first) and stops at ``limit`` rows: no sort. (PostgreSQL's
+    plans for the statements over two tables are slower: docs/performance.md.)"""
     table_walks = " UNION ALL ".join(
         f'SELECT version_id FROM {table} WHERE "key" = {key} AND version_id <= :up_to'
         for table in (index.name for index in INDEX_TABLES)
