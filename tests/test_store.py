@@ -3,6 +3,7 @@ bounded, and ids stay dense."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from archive.linking import candidates, store
 from archive.linking.match import Fingerprint
 from archive.linking.store import KEY_COLUMNS
 from archive.storage import postgresql
-from archive.storage.db import insert_rows, insert_tuples, open_archive
+from archive.storage.db import fetch_rows, insert_rows, insert_tuples, open_archive
 from archive.storage.models import (
     MatchKey,
     RecentMatchKey,
@@ -104,6 +105,50 @@ def test_a_crowded_key_counts_only_its_most_recent_holders(engine: Engine, recen
     # version 1 shares its two rare keys (counted) and two crowded keys (too old to count)
     assert found[0] == 1
     assert all(v >= oldest_counted for v in found[1:])
+
+
+@pytest.mark.postgres
+def test_postgresqls_lateral_lookup_ranks_as_the_floor_join_sqlite_runs(postgres_url: str) -> None:
+    """PostgreSQL reads each key's newest holders through a LATERAL join, SQLite through a
+    join to each key's floor; PostgreSQL runs both, and they must return the same rows."""
+    engine = open_archive(postgres_url)
+    rng = random.Random(7)
+    versions = 400
+    # keys held by a few versions, by about HOLDERS_REPORTED, by about POSTINGS_PER_KEY and by
+    # more, split between the two index tables at random
+    sizes = [1, 2, 3, 5, 8, 30, 49, 50, 51, 99, 100, 101, 150, 260, 400]
+    postings = [
+        (1000 + n, version)
+        for n, size in enumerate(sizes)
+        for version in rng.sample(range(1, versions + 1), size)
+    ]
+    with Session(engine) as session, session.begin():
+        session.add(Story(id=1, title="t", first_seen_at=NOW, last_seen_at=NOW))
+        session.flush()
+        session.execute(insert(Version), version_rows(range(1, versions + 1)))
+        in_recent = {posting: rng.random() < 0.3 for posting in postings}
+        for table, wanted in ((MatchKey, False), (RecentMatchKey, True)):
+            session.execute(
+                insert(table),
+                [{"key": k, "version_id": v} for k, v in postings if in_recent[(k, v)] == wanted],
+            )
+    all_keys = [1000 + n for n in range(len(sizes))]
+    with engine.connect() as connection:
+        for up_to in (37, 120, 333, versions):
+            for keys in (all_keys, all_keys[::2], all_keys[5:], all_keys[-3:]):
+                parameters = candidates._key_parameters(keys, up_to)
+                results = [
+                    sorted(
+                        fetch_rows(
+                            connection, candidates._ranked_lookup(len(keys), form), parameters
+                        ),
+                        key=repr,
+                    )
+                    for form in ("postgresql", "sqlite")
+                ]
+                assert results[0] == results[1]
+                assert any(row[0] is not None for row in results[0])  # some ranked hits
+    engine.dispose()
 
 
 def test_recent_index_keys_move_into_match_keys_at_once_when_they_span_enough_versions(

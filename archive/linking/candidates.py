@@ -162,45 +162,26 @@ def _verified(
 
 
 @functools.cache
-def _ranked_lookup(key_count: int) -> TextualSelect:
+def _ranked_lookup(key_count: int, dialect: str) -> TextualSelect:
     """The ranked key lookup of :func:`index_hits` for ``key_count`` keys, bound as ``key0``,
-    ``key1``... and ``up_to``: one statement per count, written as SQL because SQLAlchemy
-    compiles a VALUES construct anew on every execution (5 ms here, more than the lookup).
+    ``key1``... and ``up_to``: one statement per count and database, written as SQL because
+    SQLAlchemy compiles a VALUES construct anew on every execution (5 ms here, more than the
+    lookup).
 
-    For each wanted key, ``reach`` walks its ``POSTINGS_PER_KEY`` most recent postings one step
-    at a time down the (key, version_id) index, once, and says what the walk found in one
-    number: the oldest of them when there are that many (the key's *floor*, a version id > 0),
-    else minus how many there are. The join then reads only the postings from each floor on.
-    The statement returns the ranked versions, then one row (version columns NULL) with the
-    reach of each key that at least ``HOLDERS_REPORTED`` versions hold: the writer needs the
-    holder counts of crowded keys to tell whether versions written since moved a key's floor
-    (:meth:`Recent.decide`). Most keys are held by a few versions; their rows would cost more
-    to read than the rest of the lookup.
+    For each wanted key, ``postings`` are its ``POSTINGS_PER_KEY`` most recent holders, and
+    ``reach`` says in one number what the walk down the key's index entries found: the oldest
+    of them when there are that many (the key's *floor*, a version id > 0), else minus how many
+    there are. The statement returns the ranked versions, then one row (version columns NULL)
+    with the reach of each key that at least ``HOLDERS_REPORTED`` versions hold: the writer
+    needs the holder counts of crowded keys to tell whether versions written since moved a
+    key's floor (:meth:`Recent.decide`). Most keys are held by a few versions; their rows would
+    cost more to read than the rest of the lookup.
     """
+    postings_and_reach = (
+        _lateral_postings(key_count) if dialect == "postgresql" else _floor_postings(key_count)
+    )
     sql = f"""
-        WITH wanted ("key") AS (VALUES {_values(key_count)}),
-        reach AS (
-            SELECT wanted."key" AS "key", (
-                SELECT CASE WHEN count(*) = {POSTINGS_PER_KEY:d} THEN min(recent.version_id)
-                    ELSE -count(*) END
-                FROM ({_newest_holders('wanted."key"', POSTINGS_PER_KEY)}) AS recent
-            ) AS reach
-            FROM wanted
-        ),
-        floors AS (
-            SELECT "key", CASE WHEN reach > 0 THEN reach ELSE 0 END AS floor FROM reach
-        ),
-        postings AS (
-            SELECT held.version_id AS version_id
-            FROM floors JOIN match_keys AS held
-                ON held."key" = floors."key" AND held.version_id >= floors.floor
-            WHERE held.version_id <= :up_to
-            UNION ALL
-            SELECT held.version_id AS version_id
-            FROM floors JOIN match_keys_recent AS held
-                ON held."key" = floors."key" AND held.version_id >= floors.floor
-            WHERE held.version_id <= :up_to
-        ),
+        WITH {postings_and_reach},
         ranked AS (
             SELECT version_id, count(*) AS shared
             FROM postings
@@ -227,17 +208,76 @@ def _ranked_lookup(key_count: int) -> TextualSelect:
     )
 
 
-def _newest_holders(key: str, limit: int) -> str:
+def _floor_postings(key_count: int) -> str:
+    """The ``postings`` and ``reach`` of :func:`_ranked_lookup` on SQLite, which has no
+    LATERAL join: ``reach`` walks each key's most recent holders once, to its floor, and the
+    join then reads the postings from each floor on."""
+    return f"""
+        wanted ("key") AS (VALUES {_values(key_count)}),
+        reach AS (
+            SELECT wanted."key" AS "key", (
+                SELECT CASE WHEN count(*) = {POSTINGS_PER_KEY:d} THEN min(recent.version_id)
+                    ELSE -count(*) END
+                FROM ({_newest_holders('wanted."key"', POSTINGS_PER_KEY)}) AS recent
+            ) AS reach
+            FROM wanted
+        ),
+        floors AS (
+            SELECT "key", CASE WHEN reach > 0 THEN reach ELSE 0 END AS floor FROM reach
+        ),
+        postings AS (
+            SELECT held.version_id AS version_id
+            FROM floors JOIN match_keys AS held
+                ON held."key" = floors."key" AND held.version_id >= floors.floor
+            WHERE held.version_id <= :up_to
+            UNION ALL
+            SELECT held.version_id AS version_id
+            FROM floors JOIN match_keys_recent AS held
+                ON held."key" = floors."key" AND held.version_id >= floors.floor
+            WHERE held.version_id <= :up_to
+        )"""
+
+
+def _lateral_postings(key_count: int) -> str:
+    """The ``postings`` and ``reach`` of :func:`_ranked_lookup` on PostgreSQL: each key's most
+    recent holders, read once through a LATERAL join, which walks each key's index entries.
+    With the join to each floor that SQLite needs, PostgreSQL's planner, once its statistics
+    said a key has hundreds of holders, hashed the whole of ``match_keys`` for every lookup:
+    4 processes ingesting into one archive ran at 102-159 documents/s, against 180-191 with
+    this form (docs/performance.md)."""
+    return f"""
+        wanted ("key") AS (VALUES {_values(key_count)}),
+        postings AS (
+            SELECT wanted."key" AS "key", recent.version_id AS version_id
+            FROM wanted CROSS JOIN LATERAL (
+                {_newest_holders('wanted."key"', POSTINGS_PER_KEY, limit_each=True)}
+            ) AS recent
+        ),
+        reach AS (
+            SELECT "key", CASE WHEN count(*) = {POSTINGS_PER_KEY:d} THEN min(version_id)
+                ELSE -count(*) END AS reach
+            FROM postings GROUP BY "key"
+        )"""
+
+
+def _newest_holders(key: str, limit: int, *, limit_each: bool = False) -> str:
     """SQL for the ``limit`` newest versions up to ``:up_to`` that hold ``key``, newest first,
     wherever their index row is (``match_keys`` or ``match_keys_recent``). Written as one
     compound statement, ordered and cut as a whole, so that SQLite merges the two index walks
-    as it goes (each already newest first) and stops at ``limit`` rows: no sort. (PostgreSQL's
-    plans for the statements over two tables are slower: docs/performance.md.)"""
-    table_walks = " UNION ALL ".join(
+    as it goes (each already newest first) and stops at ``limit`` rows: no sort. PostgreSQL
+    sorts the whole compound unless each walk is cut to ``limit`` too (``limit_each``); then it
+    merges them. (On SQLite that form is slower: 1.86 against 1.69 ms a lookup, on average, at
+    244,000 versions.)"""
+    walks = [
         f'SELECT version_id FROM {table} WHERE "key" = {key} AND version_id <= :up_to'
         for table in (index.name for index in INDEX_TABLES)
-    )
-    return f"{table_walks} ORDER BY version_id DESC LIMIT {limit:d}"
+    ]
+    if limit_each:
+        walks = [
+            f"SELECT version_id FROM ({walk} ORDER BY version_id DESC LIMIT {limit:d}) AS walk"
+            for walk in walks
+        ]
+    return f"{' UNION ALL '.join(walks)} ORDER BY version_id DESC LIMIT {limit:d}"
 
 
 def _values(count: int) -> str:
@@ -294,7 +334,8 @@ def _index_lookup(
     hits: dict[int, IndexHit] = {}
     holders: dict[int, int] = {}
     if keys:
-        rows = fetch_rows(connection, _ranked_lookup(len(keys)), _key_parameters(keys, up_to))
+        statement = _ranked_lookup(len(keys), connection.dialect.name)
+        rows = fetch_rows(connection, statement, _key_parameters(keys, up_to))
         for version_id, story_id, simhash, body_hash, shared, key, reach in rows:
             if version_id is not None:
                 hits[version_id] = IndexHit(version_id, story_id, simhash, body_hash, shared)
@@ -633,7 +674,9 @@ class Recent:
             holders = [
                 version_id
                 for (version_id,) in fetch_rows(
-                    connection, _RECENT_HOLDERS, {"key": key, "up_to": up_to}
+                    connection,
+                    _recent_holders(connection.dialect.name),
+                    {"key": key, "up_to": up_to},
                 )
             ]
             newer = sum(1 for v in holders if v > lookup.snapshot)
@@ -681,11 +724,19 @@ _WRITTEN_SINCE = select(
 # lookup crowded it: enough to tell which of the snapshot's holders were pushed out when at
 # most a cut's worth were committed since, and one more to tell that more were.
 HOLDERS_READ = 2 * POSTINGS_PER_KEY + 1
-_RECENT_HOLDERS = (
-    text(_newest_holders(":key", HOLDERS_READ))
-    .bindparams(bindparam("key", type_=BigInteger), bindparam("up_to", type_=Integer))
-    .columns(column("version_id", Integer))
-)
+
+
+@functools.cache
+def _recent_holders(dialect: str) -> TextualSelect:
+    """The ``HOLDERS_READ`` newest holders of ``:key`` up to ``:up_to``, newest first."""
+    holders = _newest_holders(":key", HOLDERS_READ, limit_each=dialect == "postgresql")
+    return (
+        text(holders)
+        .bindparams(bindparam("key", type_=BigInteger), bindparam("up_to", type_=Integer))
+        .columns(column("version_id", Integer))
+    )
+
+
 _POSTINGS_SINCE = text(
     'SELECT "key", version_id FROM match_keys WHERE version_id > :after '
     'UNION ALL SELECT "key", version_id FROM match_keys_recent WHERE version_id > :after'
