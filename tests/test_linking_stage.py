@@ -399,3 +399,54 @@ def test_a_hit_pushed_out_of_a_crowded_key_shares_one_key_less_without_a_second_
     assert looked_up_again == 0
     assert rechecked == _looked_up_now(engine, new, lookup)
     assert [v.version_id for v in rechecked] == [held + 1]
+
+
+def test_the_writer_reads_the_holders_of_many_crowded_keys_as_the_index_holds_them(
+    engine: Engine,
+) -> None:
+    """The writer reads the newest holders of the keys that crowded since a lookup several
+    keys to a statement, wherever their index rows are, and keeps them for its batch: they
+    are read again once more versions are committed."""
+    read = candidates.HOLDERS_READ
+    keys = list(range(1001, 1001 + candidates.HOLDERS_KEYS_PER_STATEMENT + 5))
+    versions = read + 40
+    # key 1001 + i is held by every (i + 1)th version, its rows in either table by version
+    held_by = {
+        key: [v for v in range(1, versions + 1) if v % (i + 1) == 0] for i, key in enumerate(keys)
+    }
+
+    def newest(key: int, up_to: int) -> list[int]:
+        return sorted((v for v in held_by[key] if v <= up_to), reverse=True)[:read]
+
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
+        )
+        connection.execute(insert(Version), version_rows(range(1, versions - 9)))
+        for table, odd in ((MatchKey, False), (RecentMatchKey, True)):
+            connection.execute(
+                insert(table),
+                [
+                    {"key": key, "version_id": v}
+                    for key, holders in held_by.items()
+                    for v in holders
+                    if v <= versions - 10 and (v % 2 == 1) == odd
+                ],
+            )
+    recent = candidates.Recent()
+    with engine.connect() as connection:
+        recent.catch_up(connection, [])
+        up_to = candidates.snapshot(connection)
+        assert recent._committed_holders(connection, keys, up_to) == {
+            key: newest(key, up_to) for key in keys
+        }
+    with engine.begin() as connection:  # ten more versions, holding every key
+        _add_versions(connection, range(versions - 9, versions + 1), keys)
+        for key in keys:
+            held_by[key] = sorted({*held_by[key], *range(versions - 9, versions + 1)})
+    with engine.connect() as connection:
+        up_to = candidates.snapshot(connection)
+        assert up_to == versions
+        assert recent._committed_holders(connection, keys[::3], up_to) == {
+            key: newest(key, up_to) for key in keys[::3]
+        }

@@ -466,12 +466,18 @@ class Recent:
         self._filed: dict[int, tuple[tuple[str, str], frozenset[int]]] = {}
         self._stories: dict[int, int] = {}  # version id -> story id, for the lookups' verdicts
         self._connection: Connection | None = None
+        # Holders of crowded keys read for :meth:`_recounted`, newest first, and the committed
+        # version id they were read up to: the keys that crowd are common word pairs, moved
+        # for many versions of one batch, and what is committed does not change under the lock.
+        self._holders_read: dict[int, list[int]] = {}
+        self._holders_read_up_to = -1
 
     def catch_up(self, connection: Connection, lookups: Iterable[Lookup]) -> None:
         """Before a batch: take in the versions other processes committed after the oldest of
         ``lookups``' snapshots, forget those older than it, and read the current story of
         every version the lookups verified (stories merge, versions are removed)."""
         self._connection = connection
+        self._holders_read.clear()
         lookups = list(lookups)
         oldest = min((lookup.snapshot for lookup in lookups), default=snapshot(connection))
         self._forget_up_to(oldest)
@@ -543,6 +549,7 @@ class Recent:
         added = list(self._pending)
         gone, self._pending = added[mark:], dict.fromkeys(added[:mark])
         self._forget(set(gone))
+        self._holders_read.clear()
 
     def _forget(self, gone: set[int]) -> None:
         if not gone:
@@ -654,14 +661,14 @@ class Recent:
         exact).
 
         For each moved key the holders up to what is committed now are read (one short walk
-        of its index entries): a hit pushed out of the key's most recent holders shares one
-        key less. Versions of the snapshot can only lose keys, so the ranking stands unless a
-        hit that lost keys falls behind the last hit of a ranking that was cut (versions below
-        the cut, which the lookup did not bring, might then pass it), or more holders than a
-        cut holds came since (not all of those count either, which the ranking from memory
-        assumes). As an archive grows, the keys of common word pairs move for most versions:
-        at 244,000 versions, looking them up again had become a third of the writer's time
-        (docs/performance.md)."""
+        of its index entries, :meth:`_committed_holders`): a hit pushed out of the key's most
+        recent holders shares one key less. Versions of the snapshot can only lose keys, so the
+        ranking stands unless a hit that lost keys falls behind the last hit of a ranking that
+        was cut (versions below the cut, which the lookup did not bring, might then pass it), or
+        more holders than a cut holds came since (not all of those count either, which the
+        ranking from memory assumes). As an archive grows, the keys of common word pairs move
+        for most versions: at 244,000 versions, looking them up again had become a third of the
+        writer's time (docs/performance.md)."""
         if not moved:
             return lookup  # most versions: nothing crowded since the lookup
         ranked_hits = [h for h in lookup.hits if h.shared_keys]
@@ -669,16 +676,9 @@ class Recent:
             return lookup
         ranked_ids = {h.version_id for h in ranked_hits}
         lost: Counter[int] = Counter()
-        up_to = snapshot(connection)
+        holders_of = self._committed_holders(connection, moved, snapshot(connection))
         for key in moved:
-            holders = [
-                version_id
-                for (version_id,) in fetch_rows(
-                    connection,
-                    _recent_holders(connection.dialect.name),
-                    {"key": key, "up_to": up_to},
-                )
-            ]
+            holders = holders_of[key]
             newer = sum(1 for v in holders if v > lookup.snapshot)
             if newer > POSTINGS_PER_KEY:
                 return None
@@ -700,6 +700,29 @@ class Recent:
                 hit = replace(hit, shared_keys=shared if shared >= MIN_SHARED_KEYS else 0)
             hits.append(hit)
         return replace(lookup, hits=tuple(hits))
+
+    def _committed_holders(
+        self, connection: Connection, keys: list[int], up_to: int
+    ) -> dict[int, list[int]]:
+        """The ``HOLDERS_READ`` newest holders up to ``up_to`` of each of ``keys``, newest
+        first; those not read before in this batch in one statement per
+        ``HOLDERS_KEYS_PER_STATEMENT`` keys (on PostgreSQL, one statement per key had become a
+        third of the writer's time at 250,000 versions, most of it round trips)."""
+        read = self._holders_read
+        if up_to != self._holders_read_up_to:
+            read.clear()
+            self._holders_read_up_to = up_to
+        missing = [key for key in keys if key not in read]
+        for start in range(0, len(missing), HOLDERS_KEYS_PER_STATEMENT):
+            chunk = missing[start : start + HOLDERS_KEYS_PER_STATEMENT]
+            parameters = _key_parameters(chunk, up_to)
+            found: dict[int, list[int]] = {key: [] for key in chunk}
+            statement = _holders_of(len(chunk), connection.dialect.name)
+            for key, version_id in fetch_rows(connection, statement, parameters):
+                found[key].append(version_id)
+            for key, holders in found.items():
+                read[key] = sorted(holders, reverse=True)
+        return {key: read[key] for key in keys}
 
 
 def _rank(hit: IndexHit) -> tuple[int, int]:
@@ -724,17 +747,22 @@ _WRITTEN_SINCE = select(
 # lookup crowded it: enough to tell which of the snapshot's holders were pushed out when at
 # most a cut's worth were committed since, and one more to tell that more were.
 HOLDERS_READ = 2 * POSTINGS_PER_KEY + 1
+# Keys whose holders :meth:`Recent._committed_holders` reads in one statement (a compound of
+# one walk per key; SQLite allows 500 terms).
+HOLDERS_KEYS_PER_STATEMENT = 32
 
 
 @functools.cache
-def _recent_holders(dialect: str) -> TextualSelect:
-    """The ``HOLDERS_READ`` newest holders of ``:key`` up to ``:up_to``, newest first."""
-    holders = _newest_holders(":key", HOLDERS_READ, limit_each=dialect == "postgresql")
-    return (
-        text(holders)
-        .bindparams(bindparam("key", type_=BigInteger), bindparam("up_to", type_=Integer))
-        .columns(column("version_id", Integer))
+def _holders_of(key_count: int, dialect: str) -> TextualSelect:
+    """The ``HOLDERS_READ`` newest holders up to ``:up_to`` of each of ``key_count`` keys, bound
+    as ``key0``, ``key1``...: (key, version id) rows, in no order."""
+    limit_each = dialect == "postgresql"
+    walks = " UNION ALL ".join(
+        f"SELECT CAST(:key{n:d} AS BIGINT) AS held_key, version_id FROM "
+        f"({_newest_holders(f':key{n:d}', HOLDERS_READ, limit_each=limit_each)}) AS holders{n:d}"
+        for n in range(key_count)
     )
+    return text(walks).columns(column("held_key", BigInteger), column("version_id", Integer))
 
 
 _POSTINGS_SINCE = text(
