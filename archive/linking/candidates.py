@@ -212,6 +212,14 @@ def _floor_postings(key_count: int) -> str:
     """The ``postings`` and ``reach`` of :func:`_ranked_lookup` on SQLite, which has no
     LATERAL join: ``reach`` walks each key's most recent holders once, to its floor, and the
     join then reads the postings from each floor on."""
+    from_floors = " UNION ALL ".join(
+        f"""
+            SELECT held.version_id AS version_id
+            FROM floors JOIN {index.name} AS held
+                ON held."key" = floors."key" AND held.version_id >= floors.floor
+            WHERE held.version_id <= :up_to"""
+        for index in INDEX_TABLES
+    )
     return f"""
         wanted ("key") AS (VALUES {_values(key_count)}),
         reach AS (
@@ -225,16 +233,7 @@ def _floor_postings(key_count: int) -> str:
         floors AS (
             SELECT "key", CASE WHEN reach > 0 THEN reach ELSE 0 END AS floor FROM reach
         ),
-        postings AS (
-            SELECT held.version_id AS version_id
-            FROM floors JOIN match_keys AS held
-                ON held."key" = floors."key" AND held.version_id >= floors.floor
-            WHERE held.version_id <= :up_to
-            UNION ALL
-            SELECT held.version_id AS version_id
-            FROM floors JOIN match_keys_recent AS held
-                ON held."key" = floors."key" AND held.version_id >= floors.floor
-            WHERE held.version_id <= :up_to
+        postings AS ({from_floors}
         )"""
 
 
