@@ -401,6 +401,51 @@ def test_a_hit_pushed_out_of_a_crowded_key_shares_one_key_less_without_a_second_
     assert [v.version_id for v in rechecked] == [held + 1]
 
 
+def test_the_recheck_counts_what_was_committed_when_the_batch_began_not_its_own_rows(
+    engine: Engine,
+) -> None:
+    """A batch the database refused is redone record by record, each written before the next
+    is decided; the recheck of the next must not count those rows as committed holders of a
+    crowded key (a lookup in the writer, as in the batch written at once, does not see them).
+    Before, it read each key's holders up to the highest id its connection saw, and a hit
+    that a lookup made now keeps fell out of the key's cut."""
+    crowded, own = 1001, 1002
+    new = replace(
+        match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
+        keys=(crowded, own),
+    )
+    far = ~new.simhash & (2**64 - 1)
+    held = candidates.POSTINGS_PER_KEY - 1
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
+        )
+        # version 2, a near copy, is the second oldest of the crowded key's holders
+        _add_versions(connection, range(1, 2), [crowded], simhash=far)
+        _add_versions(connection, range(2, 3), [crowded, own], body=_BODY, simhash=new.simhash)
+        _add_versions(connection, range(3, held + 1), [crowded], simhash=far)
+    with engine.connect() as connection:
+        lookup = candidates.look_up(connection, new)
+    assert lookup.holders[crowded] == held and [v.version_id for v in lookup.verdicts] == [2]
+    with engine.begin() as connection:  # two more holders: version 1 leaves the cut, 2 stays
+        _add_versions(connection, range(held + 1, held + 3), [crowded], simhash=far)
+    assert [v.version_id for v in _looked_up_now(engine, new, lookup)] == [2]
+    own_row = held + 3  # the batch's first record, written before the next is decided
+    earlier = replace(
+        match.fingerprint(Article(title="Tides", body=_BODY.replace("Portwell", "Ashby"))),
+        keys=(crowded,),
+        simhash=far,
+    )
+    with engine.connect() as connection:
+        recent = candidates.Recent()
+        recent.catch_up(connection, [lookup])
+        recent.add(own_row, 1, earlier)
+        _add_versions(connection, range(own_row, own_row + 1), [crowded], simhash=far)
+        assert candidates.snapshot(connection) == own_row  # seen, not committed
+        assert [v.version_id for v in recent.decide(new, lookup)] == [2]
+        connection.rollback()
+
+
 def test_the_writer_reads_the_holders_of_many_crowded_keys_as_the_index_holds_them(
     engine: Engine,
 ) -> None:

@@ -465,6 +465,10 @@ class Recent:
         self._filed: dict[int, tuple[tuple[str, str], frozenset[int]]] = {}
         self._stories: dict[int, int] = {}  # version id -> story id, for the lookups' verdicts
         self._connection: Connection | None = None
+        # The highest committed version id when the batch began (what a lookup in the writer
+        # sees): the writer holds the lock, so nothing else commits until the batch does, and
+        # the batch's own rows, written record by record when a batch is redone, do not count.
+        self._committed = 0
         # Holders of crowded keys read for :meth:`_recounted`, newest first, and the committed
         # version id they were read up to: the keys that crowd are common word pairs, moved
         # for many versions of one batch, and what is committed does not change under the lock.
@@ -478,7 +482,8 @@ class Recent:
         self._connection = connection
         self._holders_read.clear()
         lookups = list(lookups)
-        oldest = min((lookup.snapshot for lookup in lookups), default=snapshot(connection))
+        self._committed = snapshot(connection)
+        oldest = min((lookup.snapshot for lookup in lookups), default=self._committed)
         self._forget_up_to(oldest)
         rows = connection.execute(_WRITTEN_SINCE, {"after": max(oldest, 0)}).all()
         # Since the versions known here were written, other writers may have moved them to
@@ -585,7 +590,13 @@ class Recent:
             recounted = self._recounted(connection, lookup, self._moved_keys(fingerprint, lookup))
         if recounted is None:
             # The snapshot's cut no longer holds: look up everything committed now.
-            lookup = look_up(connection, fingerprint, threshold=threshold, rewrites=rewrites)
+            lookup = look_up(
+                connection,
+                fingerprint,
+                up_to=self._committed,
+                threshold=threshold,
+                rewrites=rewrites,
+            )
             stories = {v.version_id: v.story_id for v in lookup.verdicts}
         else:
             lookup, stories = recounted, self._stories
@@ -675,7 +686,7 @@ class Recent:
             return lookup
         ranked_ids = {h.version_id for h in ranked_hits}
         lost: Counter[int] = Counter()
-        holders_of = self._committed_holders(connection, moved, snapshot(connection))
+        holders_of = self._committed_holders(connection, moved, self._committed)
         for key in moved:
             holders = holders_of[key]
             newer = sum(1 for v in holders if v > lookup.snapshot)
