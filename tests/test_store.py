@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from sqlalchemy import Engine, Table, func, insert, select
+from sqlalchemy import Engine, Table, bindparam, func, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -149,6 +149,42 @@ def test_postgresqls_lateral_lookup_ranks_as_the_floor_join_sqlite_runs(postgres
                 assert results[0] == results[1]
                 assert any(row[0] is not None for row in results[0])  # some ranked hits
     engine.dispose()
+
+
+def test_postgresql_statements_get_numbered_placeholders_each_name_once() -> None:
+    sql, names = postgresql.numbered_parameters(
+        "SELECT %(b)s, %(a)s WHERE x LIKE 'a%%' AND y = %(b)s OR z = %(a_1)s"
+    )
+    assert sql == "SELECT $1, $2 WHERE x LIKE 'a%' AND y = $1 OR z = $3"
+    assert names == ("b", "a", "a_1")
+
+
+def test_a_lookup_statement_with_many_parameters_and_a_percent_sign_reads_its_rows(
+    engine: Engine,
+) -> None:
+    """``fetch_rows`` runs its statements on PostgreSQL as they are, with ``$n`` placeholders
+    (psycopg would rewrite a statement of more than 50 parameters on every run)."""
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
+        )
+        connection.execute(
+            insert(Version), version_rows(range(1, 121), title="50% off", simhash=2**64 - 1)
+        )
+    wanted = [*range(120, 1, -2), 3]
+    statement = (
+        select(Version.id, Version.simhash, literal_column("'50%'"))  # a percent sign in the SQL
+        .where(Version.id.in_([bindparam(f"id{n}") for n in range(len(wanted))]))
+        .where(Version.title.like(literal_column("'50%'")))
+        .where(Version.id > bindparam("floor"))
+        .order_by(Version.id)
+    )
+    parameters: dict[str, int] = {f"id{n}": v for n, v in enumerate(wanted)} | {"floor": 9}
+    assert len(parameters) > 50
+    with engine.connect() as connection:
+        for _ in range(7):  # psycopg prepares a statement on the server from its 6th run
+            rows = fetch_rows(connection, statement, parameters)
+            assert rows == [(v, 2**64 - 1, "50%") for v in sorted(wanted) if v > 9]
 
 
 def test_recent_index_keys_move_into_match_keys_at_once_when_they_span_enough_versions(

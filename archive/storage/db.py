@@ -346,7 +346,10 @@ def fetch_rows(
         values = dict(parameters)
         for name, convert in prepared.converters:
             values[name] = convert(values[name])
-    cursor = connection.connection.cursor()
+    if connection.dialect.name == "postgresql":
+        cursor = postgresql.raw_cursor(connection)
+    else:
+        cursor = connection.connection.cursor()
     try:
         if prepared.positions is None:
             cursor.execute(prepared.sql, values)
@@ -379,9 +382,12 @@ def _driver_statement(statement: SelectBase, connection: Connection) -> _DriverS
     columns = tuple(
         column.type.result_processor(dialect, None) for column in statement.selected_columns
     )
+    sql, positions = compiled.string, tuple(compiled.positiontup or ())
+    if dialect.name == "postgresql":
+        sql, positions = postgresql.numbered_parameters(sql)
     return _DriverStatement(
-        compiled.string,
-        tuple(compiled.positiontup or ()) if dialect.positional else None,
+        sql,
+        positions if dialect.positional or dialect.name == "postgresql" else None,
         tuple(converters),
         columns if any(convert is not None for convert in columns) else None,
     )

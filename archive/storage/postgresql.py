@@ -7,6 +7,7 @@ SQLite.)"""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,6 +53,37 @@ def take_writer_lock(session: Session) -> None:
             raise ArchiveBusyError(gave_up_on_lock(timeout)) from exc
         raise
     session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
+
+
+# A placeholder of SQLAlchemy's psycopg dialect (``%(name)s``) or an escaped percent sign.
+_PLACEHOLDER_RE = re.compile(r"%%|%\((\w+)\)s")
+
+
+def numbered_parameters(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` as compiled for psycopg, with PostgreSQL's own ``$1, $2, ...`` for its named
+    placeholders, and the names in that order (for :func:`raw_cursor`)."""
+    names: dict[str, int] = {}
+
+    def numbered(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        return f"${names.setdefault(name, len(names) + 1)}"
+
+    return _PLACEHOLDER_RE.sub(numbered, sql), tuple(names)
+
+
+def raw_cursor(connection: Connection) -> Any:
+    """A cursor that sends its statements as they are, with ``$n`` placeholders
+    (:func:`numbered_parameters`). psycopg rewrites a statement with named placeholders for
+    every execution when it has more than 50 parameters (it caches smaller ones): for the
+    ranked lookup, ~90 keys, that took 0.2-0.4 ms, as long as the server takes to run it."""
+    from psycopg import RawCursor  # PostgreSQL only
+
+    driver = connection.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the connection has been closed")
+    return RawCursor(driver)
 
 
 def take_migration_lock(connection: Connection) -> None:
