@@ -482,7 +482,7 @@ def test_the_writer_reads_the_holders_of_many_crowded_keys_as_the_index_holds_th
     with engine.connect() as connection:
         recent.catch_up(connection, [])
         up_to = candidates.snapshot(connection)
-        assert recent._committed_holders(connection, keys, up_to) == {
+        assert recent._committed_holders(connection, keys) == {
             key: newest(key, up_to) for key in keys
         }
     with engine.begin() as connection:  # ten more versions, holding every key
@@ -490,8 +490,9 @@ def test_the_writer_reads_the_holders_of_many_crowded_keys_as_the_index_holds_th
         for key in keys:
             held_by[key] = sorted({*held_by[key], *range(versions - 9, versions + 1)})
     with engine.connect() as connection:
+        recent.catch_up(connection, [])  # the next batch
         up_to = candidates.snapshot(connection)
         assert up_to == versions
-        assert recent._committed_holders(connection, keys[::3], up_to) == {
+        assert recent._committed_holders(connection, keys[::3]) == {
             key: newest(key, up_to) for key in keys[::3]
         }

@@ -469,11 +469,10 @@ class Recent:
         # sees): the writer holds the lock, so nothing else commits until the batch does, and
         # the batch's own rows, written record by record when a batch is redone, do not count.
         self._committed = 0
-        # Holders of crowded keys read for :meth:`_recounted`, newest first, and the committed
-        # version id they were read up to: the keys that crowd are common word pairs, moved
-        # for many versions of one batch, and what is committed does not change under the lock.
+        # Holders of crowded keys read for :meth:`_recounted` in this batch, newest first: the
+        # keys that crowd are common word pairs, moved for many versions of one batch, and what
+        # is committed does not change under the lock.
         self._holders_read: dict[int, list[int]] = {}
-        self._holders_read_up_to = -1
 
     def catch_up(self, connection: Connection, lookups: Iterable[Lookup]) -> None:
         """Before a batch: take in the versions other processes committed after the oldest of
@@ -686,7 +685,7 @@ class Recent:
             return lookup
         ranked_ids = {h.version_id for h in ranked_hits}
         lost: Counter[int] = Counter()
-        holders_of = self._committed_holders(connection, moved, self._committed)
+        holders_of = self._committed_holders(connection, moved)
         for key in moved:
             holders = holders_of[key]
             newer = sum(1 for v in holders if v > lookup.snapshot)
@@ -711,17 +710,13 @@ class Recent:
             hits.append(hit)
         return replace(lookup, hits=tuple(hits))
 
-    def _committed_holders(
-        self, connection: Connection, keys: list[int], up_to: int
-    ) -> dict[int, list[int]]:
-        """The ``HOLDERS_READ`` newest holders up to ``up_to`` of each of ``keys``, newest
-        first; those not read before in this batch in one statement per
-        ``HOLDERS_KEYS_PER_STATEMENT`` keys (on PostgreSQL, one statement per key had become a
-        third of the writer's time at 250,000 versions, most of it round trips)."""
+    def _committed_holders(self, connection: Connection, keys: list[int]) -> dict[int, list[int]]:
+        """The ``HOLDERS_READ`` newest holders of each of ``keys`` among the versions committed
+        when the batch began, newest first; those not read before in this batch in one
+        statement per ``HOLDERS_KEYS_PER_STATEMENT`` keys (on PostgreSQL, one statement per key
+        had become a third of the writer's time at 250,000 versions, most of it round trips)."""
         read = self._holders_read
-        if up_to != self._holders_read_up_to:
-            read.clear()
-            self._holders_read_up_to = up_to
+        up_to = self._committed
         missing = [key for key in keys if key not in read]
         for start in range(0, len(missing), HOLDERS_KEYS_PER_STATEMENT):
             chunk = missing[start : start + HOLDERS_KEYS_PER_STATEMENT]

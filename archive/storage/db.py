@@ -382,12 +382,13 @@ def _driver_statement(statement: SelectBase, connection: Connection) -> _DriverS
     columns = tuple(
         column.type.result_processor(dialect, None) for column in statement.selected_columns
     )
-    sql, positions = compiled.string, tuple(compiled.positiontup or ())
+    sql = compiled.string
+    positions = tuple(compiled.positiontup or ()) if dialect.positional else None
     if dialect.name == "postgresql":
         sql, positions = postgresql.numbered_parameters(sql)
     return _DriverStatement(
         sql,
-        positions if dialect.positional or dialect.name == "postgresql" else None,
+        positions,
         tuple(converters),
         columns if any(convert is not None for convert in columns) else None,
     )
