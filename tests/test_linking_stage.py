@@ -446,6 +446,40 @@ def test_the_recheck_counts_what_was_committed_when_the_batch_began_not_its_own_
         connection.rollback()
 
 
+def test_the_writer_counts_each_version_written_since_a_lookup_once_however_old_the_lookup(
+    engine: Engine,
+) -> None:
+    """One ``Recent`` serves a run's batches and forgets the versions older than each batch's
+    oldest lookup. A later batch may bring a lookup older still (its worker was slow): the
+    versions between are read again, and each must count the keys it shares once, not once
+    for each time it was read; versions no lookup is older than are forgotten."""
+    keys = [1001, 1002, 1003]
+    new = replace(match.fingerprint(Article(title="Barrier", body=_BODY)), keys=tuple(keys))
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
+        )
+        _add_versions(connection, range(1, 4), keys, simhash=new.simhash)
+
+    def lookup_at(snapshot: int) -> candidates.Lookup:
+        return candidates.Lookup(snapshot, (), frozenset(), ())
+
+    def shared_since(recent: candidates.Recent, snapshot: int) -> dict[int, int]:
+        return {h.version_id: h.shared_keys for h in recent._newer_hits(new, snapshot)}
+
+    with engine.connect() as connection:
+        recent = candidates.Recent()
+        recent.catch_up(connection, [lookup_at(0)])
+        assert shared_since(recent, 0) == {1: 3, 2: 3, 3: 3}
+        recent.catch_up(connection, [lookup_at(2)])
+        assert shared_since(recent, 2) == {3: 3}
+        recent.catch_up(connection, [lookup_at(0)])
+        assert shared_since(recent, 0) == {1: 3, 2: 3, 3: 3}
+        recent.catch_up(connection, [lookup_at(3)])
+        assert shared_since(recent, 0) == {}
+        assert not any(g.holders for g in recent._generations)
+
+
 def test_the_writer_reads_the_holders_of_many_crowded_keys_as_the_index_holds_them(
     engine: Engine,
 ) -> None:

@@ -458,11 +458,16 @@ class Recent:
 
     def __init__(self) -> None:
         self._written: dict[int, _Written] = {}
-        self._holders: defaultdict[int, list[int]] = defaultdict(list)  # key -> version ids
-        self._by_body: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        # The known versions by key and by body, in one generation per batch: forgetting the
+        # versions up to an id drops the generations that hold none newer, where taking each
+        # version out of the lists of its ~90 keys had been a third of catch_up with four
+        # processes (docs/performance.md). The lists of a generation kept may still hold
+        # forgotten versions: every reader asks for versions newer than what it forgot.
+        self._generations: list[_Generation] = []
+        self._forgotten_up_to = 0
         self._pending: dict[int, None] = {}  # added in the open batch, in order
-        # what each known version was filed under in the two indexes above, to take it out
-        self._filed: dict[int, tuple[tuple[str, str], frozenset[int]]] = {}
+        # what each known version was filed under, to take it out
+        self._filed: dict[int, tuple[tuple[str, str], Iterable[int]]] = {}
         self._stories: dict[int, int] = {}  # version id -> story id, for the lookups' verdicts
         self._connection: Connection | None = None
         # The highest committed version id when the batch began (what a lookup in the writer
@@ -484,6 +489,7 @@ class Recent:
         self._committed = snapshot(connection)
         oldest = min((lookup.snapshot for lookup in lookups), default=self._committed)
         self._forget_up_to(oldest)
+        self._generations.append(_Generation())
         rows = connection.execute(_WRITTEN_SINCE, {"after": max(oldest, 0)}).all()
         # Since the versions known here were written, other writers may have moved them to
         # another story (a merge, a relink, a removal's split) or removed them.
@@ -497,8 +503,9 @@ class Recent:
         if foreign:
             first = min(row[0] for row in foreign)
             keys_of = {row[0]: set() for row in foreign}
-            postings = connection.execute(_POSTINGS_SINCE, {"after": first - 1})
-            for key, version_id in postings:
+            # ~90 rows a version, thousands of versions with several processes: read in one
+            # go by the driver, not row by row through a result (half of catch_up's time)
+            for key, version_id in fetch_rows(connection, _POSTINGS_SINCE, {"after": first - 1}):
                 if version_id in keys_of:
                     keys_of[version_id].add(key)
         for version_id, story_id, simhash, body_hash, status in foreign:
@@ -518,7 +525,15 @@ class Recent:
         return set(self._stories.values())
 
     def _forget_up_to(self, version_id: int) -> None:
-        self._forget({v for v in self._written if v <= version_id})
+        if version_id < self._forgotten_up_to:
+            # A lookup older than the last batch's oldest: the versions forgotten since are
+            # read again, and must not count twice. File the versions known anew.
+            self._generations = [_Generation()]
+            for kept, (body, keys) in self._filed.items():
+                self._generations[0].file(kept, body, keys)
+        self._forgotten_up_to = version_id
+        self._unfiled([v for v in self._written if v <= version_id])
+        self._generations = [g for g in self._generations if g.newest > version_id]
 
     def add(self, version_id: int, story_id: int, fingerprint: Fingerprint) -> None:
         """A version the writer adds to its open batch (story as the batch leaves it)."""
@@ -526,17 +541,19 @@ class Recent:
         self._pending[version_id] = None
         written = _Written(hit, fingerprint)
         if fingerprint.linkable:
-            self._file(version_id, written, fingerprint.body_status.value, set(fingerprint.keys))
+            self._file(version_id, written, fingerprint.body_status.value, fingerprint.keys)
         else:
             self._written[version_id] = written
 
-    def _file(self, version_id: int, written: _Written, status: str, keys: set[int]) -> None:
+    def _file(self, version_id: int, written: _Written, status: str, keys: Iterable[int]) -> None:
+        """Know ``version_id``, filed under its body and ``keys`` (kept as given: not changed
+        after)."""
         self._written[version_id] = written
         body = (written.hit.body_sha256, status)
-        self._by_body[body].append(version_id)
-        for key in keys:
-            self._holders[key].append(version_id)
-        self._filed[version_id] = (body, frozenset(keys))
+        if not self._generations:
+            self._generations.append(_Generation())
+        self._generations[-1].file(version_id, body, keys)
+        self._filed[version_id] = (body, keys)
 
     def commit(self) -> None:
         """The open batch is committed: its versions stay known."""
@@ -557,6 +574,14 @@ class Recent:
     def _forget(self, gone: set[int]) -> None:
         if not gone:
             return
+        bodies, keys = self._unfiled(gone)
+        for generation in self._generations:
+            _prune(generation.holders, keys, gone)
+            _prune(generation.by_body, bodies, gone)
+
+    def _unfiled(self, gone: Iterable[int]) -> tuple[set[tuple[str, str]], set[int]]:
+        """Forget the versions ``gone`` here; the bodies and keys they were filed under, whose
+        lists still hold them."""
         bodies: set[tuple[str, str]] = set()
         keys: set[int] = set()
         for v in gone:
@@ -564,9 +589,8 @@ class Recent:
             filed = self._filed.pop(v, None)
             if filed is not None:
                 bodies.add(filed[0])
-                keys |= filed[1]
-        _prune(self._holders, keys, gone)
-        _prune(self._by_body, bodies, gone)
+                keys.update(filed[1])
+        return bodies, keys
 
     def decide(
         self,
@@ -623,17 +647,16 @@ class Recent:
 
     def _newer_hits(self, fingerprint: Fingerprint, after: int) -> list[IndexHit]:
         shared: defaultdict[int, int] = defaultdict(int)
-        for key in set(fingerprint.keys):
-            for version_id in self._holders.get(key, ()):
-                if version_id > after:
-                    shared[version_id] += 1
-        same_body = {
-            version_id
-            for version_id in self._by_body.get(
-                (fingerprint.body_sha256, fingerprint.body_status.value), ()
-            )
-            if version_id > after
-        }
+        body = (fingerprint.body_sha256, fingerprint.body_status.value)
+        same_body: set[int] = set()
+        keys = set(fingerprint.keys)
+        for generation in self._generations:
+            holders = generation.holders
+            for key in keys:
+                for version_id in holders.get(key, ()):
+                    if version_id > after:
+                        shared[version_id] += 1
+            same_body.update(v for v in generation.by_body.get(body, ()) if v > after)
         hits = []
         for version_id in shared.keys() | same_body:
             count = shared.get(version_id, 0)
@@ -649,15 +672,21 @@ class Recent:
         report holds fewer than ``HOLDERS_REPORTED``: it may move only when more versions than
         the rest were written since. The batch's own versions do not count: a lookup made in
         the writer does not see them in the index either."""
+        newer_of: defaultdict[int, list[list[int]]] = defaultdict(list)
+        keys = set(fingerprint.keys)
+        for generation in self._generations:
+            holders = generation.holders
+            for key in keys:
+                if ids := holders.get(key):  # most keys: none written since
+                    newer_of[key].append(ids)
         moved = []
-        for key in set(fingerprint.keys):
+        for key, newer in newer_of.items():
             held = lookup.holders.get(key)
             room = POSTINGS_PER_KEY - (HOLDERS_REPORTED - 1 if held is None else held)
-            newer = self._holders.get(key)
-            if newer is None or len(newer) <= room:
+            if sum(map(len, newer)) <= room:
                 continue
             committed_since = sum(
-                1 for v in newer if v > lookup.snapshot and v not in self._pending
+                1 for ids in newer for v in ids if v > lookup.snapshot and v not in self._pending
             )
             if committed_since > room:
                 moved.append(key)
@@ -735,6 +764,23 @@ def _rank(hit: IndexHit) -> tuple[int, int]:
     return (-hit.shared_keys, hit.version_id)
 
 
+class _Generation:
+    """The versions :class:`Recent` filed from one :meth:`Recent.catch_up` on, by key and by
+    body."""
+
+    def __init__(self) -> None:
+        self.holders: defaultdict[int, list[int]] = defaultdict(list)
+        self.by_body: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        self.newest = 0
+
+    def file(self, version_id: int, body: tuple[str, str], keys: Iterable[int]) -> None:
+        self.by_body[body].append(version_id)
+        holders = self.holders
+        for key in keys:
+            holders[key].append(version_id)
+        self.newest = max(self.newest, version_id)
+
+
 def _prune(index: dict[_Key, list[int]], filed_under: set[_Key], gone: set[int]) -> None:
     """Take the versions ``gone``, filed under ``filed_under``, out of an index of version ids."""
     for key in filed_under:
@@ -773,4 +819,4 @@ def _holders_of(key_count: int, dialect: str) -> TextualSelect:
 _POSTINGS_SINCE = text(
     'SELECT "key", version_id FROM match_keys WHERE version_id > :after '
     'UNION ALL SELECT "key", version_id FROM match_keys_recent WHERE version_id > :after'
-)
+).columns(column("key", BigInteger), column("version_id", Integer))
