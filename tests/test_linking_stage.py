@@ -465,7 +465,10 @@ def test_the_writer_counts_each_version_written_since_a_lookup_once_however_old_
         return candidates.Lookup(snapshot, (), frozenset(), ())
 
     def shared_since(recent: candidates.Recent, snapshot: int) -> dict[int, int]:
-        return {h.version_id: h.shared_keys for h in recent._newer_hits(new, snapshot)}
+        return {
+            h.version_id: h.shared_keys
+            for h in recent._newer_hits(new, recent._held_since(new), snapshot)
+        }
 
     with engine.connect() as connection:
         recent = candidates.Recent()

@@ -463,7 +463,7 @@ class Recent:
         # version out of the lists of its ~90 keys had been a third of catch_up with four
         # processes (docs/performance.md). The lists of a generation kept may still hold
         # forgotten versions: every reader asks for versions newer than what it forgot.
-        self._generations: list[_Generation] = []
+        self._generations = [_Generation()]
         self._forgotten_up_to = 0
         self._pending: dict[int, None] = {}  # added in the open batch, in order
         # what each known version was filed under, to take it out
@@ -528,9 +528,11 @@ class Recent:
         if version_id < self._forgotten_up_to:
             # A lookup older than the last batch's oldest: the versions forgotten since are
             # read again, and must not count twice. File the versions known anew.
-            self._generations = [_Generation()]
+            anew = _Generation()
             for kept, (body, keys) in self._filed.items():
-                self._generations[0].file(kept, body, keys)
+                if kept > version_id:
+                    anew.file(kept, body, keys)
+            self._generations = [anew]
         self._forgotten_up_to = version_id
         self._unfiled([v for v in self._written if v <= version_id])
         self._generations = [g for g in self._generations if g.newest > version_id]
@@ -550,8 +552,6 @@ class Recent:
         after)."""
         self._written[version_id] = written
         body = (written.hit.body_sha256, status)
-        if not self._generations:
-            self._generations.append(_Generation())
         self._generations[-1].file(version_id, body, keys)
         self._filed[version_id] = (body, keys)
 
@@ -608,9 +608,10 @@ class Recent:
             raise RuntimeError("Recent.catch_up must be called before decide")
         if not fingerprint.linkable:
             return []
+        held = self._held_since(fingerprint)
         recounted = None
         if lookup is not None:
-            recounted = self._recounted(connection, lookup, self._moved_keys(fingerprint, lookup))
+            recounted = self._recounted(connection, lookup, self._moved_keys(held, lookup))
         if recounted is None:
             # The snapshot's cut no longer holds: look up everything committed now.
             lookup = look_up(
@@ -623,7 +624,7 @@ class Recent:
             stories = {v.version_id: v.story_id for v in lookup.verdicts}
         else:
             lookup, stories = recounted, self._stories
-        newer = self._newer_hits(fingerprint, lookup.snapshot)
+        newer = self._newer_hits(fingerprint, held, lookup.snapshot)
         chosen = choose(fingerprint, ranked(fingerprint, [*lookup.hits, *newer]))
         chosen_ids = {h.version_id for h in chosen}
         # A verified version since removed has no story any more: it is no candidate.
@@ -645,18 +646,31 @@ class Recent:
         verdicts += _verified(fingerprint, candidates, threshold=threshold, rewrites=rewrites)
         return sorted(verdicts, key=lambda v: v.version_id)
 
-    def _newer_hits(self, fingerprint: Fingerprint, after: int) -> list[IndexHit]:
-        shared: defaultdict[int, int] = defaultdict(int)
-        body = (fingerprint.body_sha256, fingerprint.body_status.value)
-        same_body: set[int] = set()
+    def _held_since(self, fingerprint: Fingerprint) -> dict[int, list[list[int]]]:
+        """The new version's keys that versions known here hold: each with its lists of holders,
+        one a generation (forgotten versions among them)."""
+        held: defaultdict[int, list[list[int]]] = defaultdict(list)
         keys = set(fingerprint.keys)
         for generation in self._generations:
             holders = generation.holders
             for key in keys:
-                for version_id in holders.get(key, ()):
+                if ids := holders.get(key):  # most keys: none written since
+                    held[key].append(ids)
+        return held
+
+    def _newer_hits(
+        self, fingerprint: Fingerprint, held: dict[int, list[list[int]]], after: int
+    ) -> list[IndexHit]:
+        """The versions after ``after`` that share ``MIN_SHARED_KEYS`` of the new version's keys
+        (``held``: :meth:`_held_since`) or its body, as hits."""
+        shared: defaultdict[int, int] = defaultdict(int)
+        for lists in held.values():
+            for ids in lists:
+                for version_id in ids:
                     if version_id > after:
                         shared[version_id] += 1
-            same_body.update(v for v in generation.by_body.get(body, ()) if v > after)
+        body = (fingerprint.body_sha256, fingerprint.body_status.value)
+        same_body = {v for g in self._generations for v in g.by_body.get(body, ()) if v > after}
         hits = []
         for version_id in shared.keys() | same_body:
             count = shared.get(version_id, 0)
@@ -665,24 +679,17 @@ class Recent:
                 hits.append(replace(hit, shared_keys=count if count >= MIN_SHARED_KEYS else 0))
         return hits
 
-    def _moved_keys(self, fingerprint: Fingerprint, lookup: Lookup) -> list[int]:
+    def _moved_keys(self, held: dict[int, list[list[int]]], lookup: Lookup) -> list[int]:
         """The new version's keys that versions committed after the snapshot may have pushed
         past ``POSTINGS_PER_KEY`` holders, so that their oldest holders in the snapshot no
         longer count (a key that crowded is a common pair of words). A key the lookup did not
         report holds fewer than ``HOLDERS_REPORTED``: it may move only when more versions than
         the rest were written since. The batch's own versions do not count: a lookup made in
-        the writer does not see them in the index either."""
-        newer_of: defaultdict[int, list[list[int]]] = defaultdict(list)
-        keys = set(fingerprint.keys)
-        for generation in self._generations:
-            holders = generation.holders
-            for key in keys:
-                if ids := holders.get(key):  # most keys: none written since
-                    newer_of[key].append(ids)
+        the writer does not see them in the index either. ``held``: :meth:`_held_since`."""
         moved = []
-        for key, newer in newer_of.items():
-            held = lookup.holders.get(key)
-            room = POSTINGS_PER_KEY - (HOLDERS_REPORTED - 1 if held is None else held)
+        for key, newer in held.items():
+            reported = lookup.holders.get(key)
+            room = POSTINGS_PER_KEY - (HOLDERS_REPORTED - 1 if reported is None else reported)
             if sum(map(len, newer)) <= room:
                 continue
             committed_since = sum(
