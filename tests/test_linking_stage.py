@@ -306,34 +306,56 @@ def test_a_key_crowded_since_the_lookup_that_pushes_out_no_hit_needs_no_second_l
     assert [v.version_id for v in rechecked] == [held]
 
 
-def test_more_versions_committed_since_than_a_cut_holds_are_looked_up_again(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("snapshot_hits", [True, False])
+def test_a_key_that_more_versions_than_a_cut_crowded_since_is_recounted_not_looked_up_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, snapshot_hits: bool
 ) -> None:
-    """When more versions than a key's cut holds were committed since the lookup, not all of
-    them count for that key either: the ranking from memory would count them all, so the
-    writer looks the version up again, even though no hit of the snapshot holds the key."""
+    """When more versions than a key's cut holds were committed since the lookup, every holder
+    the snapshot counted for that key is pushed out of its cut, and of the versions committed
+    since only the newest count for it. The writer recounts both (reading the key's holders
+    as the snapshot saw them) and decides what a lookup made now decides, without one: with
+    four processes writing, such keys were most of the second lookups. The versions since
+    count so also when the lookup found nothing (before, they all counted then)."""
     crowded, own, other, fresh = 1001, 1002, 1003, 1004
     new = replace(
         match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
         keys=(crowded, own, other, fresh),
     )
-    held = candidates.POSTINGS_PER_KEY
+    cut = candidates.POSTINGS_PER_KEY
     far = ~new.simhash & (2**64 - 1)
     with engine.begin() as connection:
         connection.execute(
             insert(Story), [{"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}]
         )
-        _add_versions(connection, range(1, 2), [own, other], body=_BODY, simhash=new.simhash)
-        _add_versions(connection, range(2, held + 2), [crowded], simhash=far)
+        if snapshot_hits:
+            # near copies: version 1 shares the crowded key and one more, 2 two others
+            near = {"body": _BODY, "simhash": new.simhash}
+            _add_versions(connection, range(1, 2), [crowded, own], **near)
+            _add_versions(connection, range(2, 3), [own, other], **near)
+        else:
+            _add_versions(connection, range(1, 2), [crowded], simhash=far)
+            _add_versions(connection, range(2, 3), [other], simhash=far)
+        _add_versions(connection, range(3, cut + 2), [crowded], simhash=far)
     with engine.connect() as connection:
         lookup = candidates.look_up(connection, new)
-    assert [v.version_id for v in lookup.verdicts] == [1]
-    with engine.begin() as connection:  # near copies, with the crowded key and one nobody held
-        since = range(held + 2, 2 * held + 3)
-        _add_versions(connection, since, [crowded, fresh], body=_BODY, simhash=new.simhash)
+    assert lookup.holders[crowded] == cut
+    assert [v.version_id for v in lookup.verdicts] == ([1, 2] if snapshot_hits else [])
+    first_since = cut + 2
+    with engine.begin() as connection:
+        # one more than a cut: the oldest of them, a near copy sharing the crowded key and a
+        # key nobody held, falls out of the cut with every holder the snapshot counted
+        _add_versions(
+            connection,
+            range(first_since, first_since + 1),
+            [crowded, fresh],
+            body=_BODY,
+            simhash=new.simhash,
+        )
+        _add_versions(connection, range(first_since + 1, first_since + cut + 1), [crowded])
     rechecked, looked_up_again = _rechecked(engine, monkeypatch, new, lookup)
-    assert looked_up_again == 1
+    assert looked_up_again == 0
     assert rechecked == _looked_up_now(engine, new, lookup)
+    assert [v.version_id for v in rechecked] == ([2] if snapshot_hits else [])
 
 
 def _rechecked(
@@ -487,8 +509,9 @@ def test_the_writer_reads_the_holders_of_many_crowded_keys_as_the_index_holds_th
     engine: Engine,
 ) -> None:
     """The writer reads the newest holders of the keys that crowded since a lookup several
-    keys to a statement, wherever their index rows are, and keeps them for its batch: they
-    are read again once more versions are committed."""
+    keys to a statement, wherever their index rows are, up to what is committed or up to a
+    lookup's snapshot, and keeps them for its batch: they are read again once more versions
+    are committed."""
     read = candidates.HOLDERS_READ
     keys = list(range(1001, 1001 + candidates.HOLDERS_KEYS_PER_STATEMENT + 5))
     versions = read + 40
@@ -519,7 +542,7 @@ def test_the_writer_reads_the_holders_of_many_crowded_keys_as_the_index_holds_th
     with engine.connect() as connection:
         recent.catch_up(connection, [])
         up_to = candidates.snapshot(connection)
-        assert recent._committed_holders(connection, keys) == {
+        assert recent._holders_up_to(connection, keys, up_to) == {
             key: newest(key, up_to) for key in keys
         }
     with engine.begin() as connection:  # ten more versions, holding every key
@@ -530,6 +553,11 @@ def test_the_writer_reads_the_holders_of_many_crowded_keys_as_the_index_holds_th
         recent.catch_up(connection, [])  # the next batch
         up_to = candidates.snapshot(connection)
         assert up_to == versions
-        assert recent._committed_holders(connection, keys[::3]) == {
+        assert recent._holders_up_to(connection, keys[::3], up_to) == {
             key: newest(key, up_to) for key in keys[::3]
+        }
+        # and as a lookup's older snapshot saw them, for the keys that overflowed since
+        older = up_to - 25
+        assert recent._holders_up_to(connection, keys[:3], older) == {
+            key: newest(key, older) for key in keys[:3]
         }

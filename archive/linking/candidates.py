@@ -474,10 +474,10 @@ class Recent:
         # sees): the writer holds the lock, so nothing else commits until the batch does, and
         # the batch's own rows, written record by record when a batch is redone, do not count.
         self._committed = 0
-        # Holders of crowded keys read for :meth:`_recounted` in this batch, newest first: the
-        # keys that crowd are common word pairs, moved for many versions of one batch, and what
-        # is committed does not change under the lock.
-        self._holders_read: dict[int, list[int]] = {}
+        # Holders of crowded keys read for :meth:`_recounted` in this batch, newest first, by
+        # (up to which version, key): the keys that crowd are common word pairs, moved for
+        # many versions of one batch, and what is committed does not change under the lock.
+        self._holders_read: dict[tuple[int, int], list[int]] = {}
 
     def catch_up(self, connection: Connection, lookups: Iterable[Lookup]) -> None:
         """Before a batch: take in the versions other processes committed after the oldest of
@@ -622,9 +622,10 @@ class Recent:
                 rewrites=rewrites,
             )
             stories = {v.version_id: v.story_id for v in lookup.verdicts}
+            overflowed: frozenset[int] = frozenset()
         else:
-            lookup, stories = recounted, self._stories
-        newer = self._newer_hits(fingerprint, held, lookup.snapshot)
+            (lookup, overflowed), stories = recounted, self._stories
+        newer = self._newer_hits(fingerprint, held, lookup.snapshot, overflowed)
         chosen = choose(fingerprint, ranked(fingerprint, [*lookup.hits, *newer]))
         chosen_ids = {h.version_id for h in chosen}
         # A verified version since removed has no story any more: it is no candidate.
@@ -659,16 +660,25 @@ class Recent:
         return held
 
     def _newer_hits(
-        self, fingerprint: Fingerprint, held: dict[int, list[list[int]]], after: int
+        self,
+        fingerprint: Fingerprint,
+        held: dict[int, list[list[int]]],
+        after: int,
+        overflowed: frozenset[int] = frozenset(),
     ) -> list[IndexHit]:
         """The versions after ``after`` that share ``MIN_SHARED_KEYS`` of the new version's keys
-        (``held``: :meth:`_held_since`) or its body, as hits."""
+        (``held``: :meth:`_held_since`) or its body, as hits. Of the ``overflowed`` keys, which
+        more versions than a cut holds were committed since ``after``, only the newest
+        ``POSTINGS_PER_KEY`` of those count, as in a lookup made now (the batch's own all
+        count, as in a serial run)."""
         shared: defaultdict[int, int] = defaultdict(int)
-        for lists in held.values():
-            for ids in lists:
-                for version_id in ids:
-                    if version_id > after:
-                        shared[version_id] += 1
+        for key, lists in held.items():
+            newer = [v for ids in lists for v in ids if v > after]
+            if key in overflowed:
+                committed = sorted((v for v in newer if v not in self._pending), reverse=True)
+                newer = committed[:POSTINGS_PER_KEY] + [v for v in newer if v in self._pending]
+            for version_id in newer:
+                shared[version_id] += 1
         body = (fingerprint.body_sha256, fingerprint.body_status.value)
         same_body = {v for g in self._generations for v in g.by_body.get(body, ()) if v > after}
         hits = []
@@ -699,41 +709,47 @@ class Recent:
                 moved.append(key)
         return moved
 
-    def _recounted(self, connection: Connection, lookup: Lookup, moved: list[int]) -> Lookup | None:
+    def _recounted(
+        self, connection: Connection, lookup: Lookup, moved: list[int]
+    ) -> tuple[Lookup, frozenset[int]] | None:
         """``lookup`` with its ranked hits' shared keys counted as a lookup now would count
-        them, after the versions committed since its snapshot crowded the ``moved`` keys; None
-        when only a new lookup can tell (then the writer looks the version up again, which is
-        exact).
+        them, after the versions committed since its snapshot crowded the ``moved`` keys, and
+        the keys that more versions than a cut holds were committed since (overflowed: of
+        those only the newest count, :meth:`_newer_hits`); None when only a new lookup can
+        tell (then the writer looks the version up again, which is exact).
 
         For each moved key the holders up to what is committed now are read (one short walk
-        of its index entries, :meth:`_committed_holders`): a hit pushed out of the key's most
-        recent holders shares one key less. Versions of the snapshot can only lose keys, so the
-        ranking stands unless a hit that lost keys falls behind the last hit of a ranking that
-        was cut (versions below the cut, which the lookup did not bring, might then pass it), or
-        more holders than a cut holds came since (not all of those count either, which the
-        ranking from memory assumes). As an archive grows, the keys of common word pairs move
-        for most versions: at 244,000 versions, looking them up again had become a third of the
-        writer's time (docs/performance.md)."""
+        of its index entries, :meth:`_holders_up_to`): a hit pushed out of the key's most
+        recent holders shares one key less. When a key overflowed, every holder the snapshot
+        counted is pushed out: those are read from the snapshot's own walk of the key. Versions
+        of the snapshot can only lose keys, so the ranking stands unless a hit that lost keys
+        falls behind the last hit of a ranking that was cut (versions below the cut, which the
+        lookup did not bring, might then pass it). As an archive grows, the keys of common word
+        pairs move for most versions: at 244,000 versions, looking them up again had become a
+        third of the writer's time; with four processes writing, keys overflowed for most of
+        the versions still looked up again (docs/performance.md)."""
         if not moved:
-            return lookup  # most versions: nothing crowded since the lookup
+            return lookup, frozenset()  # most versions: nothing crowded since the lookup
+        holders_now = self._holders_up_to(connection, moved, self._committed)
+        newer_of = {key: sum(1 for v in holders_now[key] if v > lookup.snapshot) for key in moved}
+        overflowed = frozenset(key for key, newer in newer_of.items() if newer > POSTINGS_PER_KEY)
         ranked_hits = [h for h in lookup.hits if h.shared_keys]
         if not ranked_hits:
-            return lookup
+            return lookup, overflowed
         ranked_ids = {h.version_id for h in ranked_hits}
+        holders_then = self._holders_up_to(connection, sorted(overflowed), lookup.snapshot)
         lost: Counter[int] = Counter()
-        holders_of = self._committed_holders(connection, moved)
         for key in moved:
-            holders = holders_of[key]
-            newer = sum(1 for v in holders if v > lookup.snapshot)
-            if newer > POSTINGS_PER_KEY:
-                return None
-            # most recent first: the snapshot's cut was the POSTINGS_PER_KEY after the newer
-            # ones, the cut now is the first POSTINGS_PER_KEY
-            lost.update(
-                v for v in holders[POSTINGS_PER_KEY : newer + POSTINGS_PER_KEY] if v in ranked_ids
-            )
+            if key in overflowed:
+                pushed_out = holders_then[key][:POSTINGS_PER_KEY]
+            else:
+                # most recent first: the snapshot's cut was the POSTINGS_PER_KEY after the
+                # newer ones, the cut now is the first POSTINGS_PER_KEY
+                newer = newer_of[key]
+                pushed_out = holders_now[key][POSTINGS_PER_KEY : newer + POSTINGS_PER_KEY]
+            lost.update(v for v in pushed_out if v in ranked_ids)
         if not lost:
-            return lookup
+            return lookup, overflowed
         last = max(ranked_hits, key=_rank)
         cut = len(ranked_hits) >= MAX_CANDIDATES
         hits = []
@@ -744,16 +760,18 @@ class Recent:
                     return None
                 hit = replace(hit, shared_keys=shared if shared >= MIN_SHARED_KEYS else 0)
             hits.append(hit)
-        return replace(lookup, hits=tuple(hits))
+        return replace(lookup, hits=tuple(hits)), overflowed
 
-    def _committed_holders(self, connection: Connection, keys: list[int]) -> dict[int, list[int]]:
-        """The ``HOLDERS_READ`` newest holders of each of ``keys`` among the versions committed
-        when the batch began, newest first; those not read before in this batch in one
-        statement per ``HOLDERS_KEYS_PER_STATEMENT`` keys (on PostgreSQL, one statement per key
-        had become a third of the writer's time at 250,000 versions, most of it round trips)."""
+    def _holders_up_to(
+        self, connection: Connection, keys: list[int], up_to: int
+    ) -> dict[int, list[int]]:
+        """The ``HOLDERS_READ`` newest holders of each of ``keys`` among the versions up to
+        ``up_to``, newest first; those not read before in this batch in one statement per
+        ``HOLDERS_KEYS_PER_STATEMENT`` keys (on PostgreSQL, one statement per key had become
+        a third of the writer's time at 250,000 versions, most of it round trips). What is
+        committed does not change under the lock."""
         read = self._holders_read
-        up_to = self._committed
-        missing = [key for key in keys if key not in read]
+        missing = [key for key in keys if (up_to, key) not in read]
         for start in range(0, len(missing), HOLDERS_KEYS_PER_STATEMENT):
             chunk = missing[start : start + HOLDERS_KEYS_PER_STATEMENT]
             parameters = _key_parameters(chunk, up_to)
@@ -762,8 +780,8 @@ class Recent:
             for key, version_id in fetch_rows(connection, statement, parameters):
                 found[key].append(version_id)
             for key, holders in found.items():
-                read[key] = sorted(holders, reverse=True)
-        return {key: read[key] for key in keys}
+                read[up_to, key] = sorted(holders, reverse=True)
+        return {key: read[up_to, key] for key in keys}
 
 
 def _rank(hit: IndexHit) -> tuple[int, int]:
@@ -805,7 +823,7 @@ _WRITTEN_SINCE = select(
 # lookup crowded it: enough to tell which of the snapshot's holders were pushed out when at
 # most a cut's worth were committed since, and one more to tell that more were.
 HOLDERS_READ = 2 * POSTINGS_PER_KEY + 1
-# Keys whose holders :meth:`Recent._committed_holders` reads in one statement (a compound of
+# Keys whose holders :meth:`Recent._holders_up_to` reads in one statement (a compound of
 # one walk per key; SQLite allows 500 terms).
 HOLDERS_KEYS_PER_STATEMENT = 32
 
