@@ -358,6 +358,38 @@ def test_a_key_that_more_versions_than_a_cut_crowded_since_is_recounted_not_look
     assert [v.version_id for v in rechecked] == ([2] if snapshot_hits else [])
 
 
+def test_a_version_removed_since_the_lookup_that_frees_a_place_in_a_key_is_looked_up_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recheck trusts the snapshot's counts for the keys no newer version crowded. A
+    removal since the lookup takes a holder out of a key, and the next older holder, which the
+    snapshot did not count, now counts: here a near copy that shared one key too few. The
+    writer sees that a version was removed since and looks the version up again, as a serial
+    run would have after the removal."""
+    crowded, own = 1001, 1002
+    new = replace(
+        match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
+        keys=(crowded, own),
+    )
+    cut = candidates.POSTINGS_PER_KEY
+    far = ~new.simhash & (2**64 - 1)
+    with engine.begin() as connection:
+        # the story's id from its sequence: the removal splits the story and adds one
+        story = {"title": "t", "first_seen_at": NOW, "last_seen_at": NOW}
+        assert connection.execute(insert(Story).returning(Story.id), [story]).scalar_one() == 1
+        # the crowded key's oldest holder, one past its cut, is a near copy
+        _add_versions(connection, range(1, 2), [crowded, own], body=_BODY, simhash=new.simhash)
+        _add_versions(connection, range(2, cut + 2), [crowded], simhash=far)
+    with engine.connect() as connection:
+        lookup = candidates.look_up(connection, new)
+    assert lookup.verdicts == ()
+    remove_version(engine, cut + 1)  # one of the crowded key's newer holders
+    rechecked, looked_up_again = _rechecked(engine, monkeypatch, new, lookup)
+    assert looked_up_again == 1
+    assert rechecked == _looked_up_now(engine, new, lookup)
+    assert [v.version_id for v in rechecked] == [1]
+
+
 def _rechecked(
     engine: Engine,
     monkeypatch: pytest.MonkeyPatch,

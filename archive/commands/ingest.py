@@ -234,6 +234,7 @@ def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedReco
         return records
     found = []
     with view.connect() as connection:
+        removals = candidates.removals_seen(connection)  # first: see look_up
         up_to = candidates.snapshot(connection)
         archived = store.archived_sources(connection, [result.source_path for result in parsed])
         for record in records:
@@ -243,7 +244,7 @@ def _looked_up(view: Engine, records: list[PreparedRecord]) -> list[PreparedReco
                 and fingerprint is not None
                 and (result.source_path, result.content_sha256) not in archived
             ):
-                lookup = candidates.look_up(connection, fingerprint, up_to=up_to)
+                lookup = candidates.look_up(connection, fingerprint, up_to=up_to, removals=removals)
                 record = replace(record, lookup=lookup)
             found.append(record)
     return found

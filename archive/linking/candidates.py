@@ -40,7 +40,13 @@ from sqlalchemy.sql.selectable import Select, TextualSelect
 from archive.linking import match
 from archive.linking.match import Candidate, Fingerprint, Verdict
 from archive.storage.db import fetch_rows
-from archive.storage.models import INDEX_TABLES, UnsignedBigInt, Version, VersionWords
+from archive.storage.models import (
+    INDEX_TABLES,
+    UnsignedBigInt,
+    Version,
+    VersionRemoval,
+    VersionWords,
+)
 from archive.text import align
 from archive.text.fingerprint import hamming
 
@@ -95,6 +101,9 @@ class Lookup:
     # (counted up to POSTINGS_PER_KEY): so the writer tells whether newer versions moved a
     # key's cut without asking the database.
     holders: Mapping[int, int] = field(default_factory=dict)
+    # The newest removal (``version_removals.id``) seen before the index was read: a version
+    # removed since may have moved a key's cut, which only a new lookup tells.
+    removals: int = 0
 
 
 def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_keys: int = 0) -> bool:
@@ -108,11 +117,18 @@ def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_key
 
 
 _SNAPSHOT = select(func.coalesce(func.max(Version.id), 0))
+_REMOVALS = select(func.coalesce(func.max(VersionRemoval.id), 0))
 
 
 def snapshot(connection: Connection) -> int:
     """The highest committed version id: what a lookup made now sees."""
     return int(connection.execute(_SNAPSHOT).scalar_one())
+
+
+def removals_seen(connection: Connection) -> int:
+    """The newest removal committed (``version_removals.id``; 0 for none): read before a
+    lookup, so that the writer can tell whether a version was removed since."""
+    return int(connection.execute(_REMOVALS).scalar_one())
 
 
 def look_up(
@@ -122,13 +138,17 @@ def look_up(
     up_to: int | None = None,
     threshold: float | None = None,
     rewrites: bool = True,
+    removals: int | None = None,
 ) -> Lookup:
     """Look ``fingerprint`` up among the versions committed up to ``up_to`` (default: all
-    committed now), and verify the hits worth comparing (:func:`choose`)."""
+    committed now), and verify the hits worth comparing (:func:`choose`). ``removals``:
+    :func:`removals_seen` before ``up_to`` was read (default: read now, before the index)."""
+    if removals is None:
+        removals = removals_seen(connection)
     if up_to is None:
         up_to = snapshot(connection)
     if not fingerprint.linkable:
-        return Lookup(up_to, (), frozenset(), ())
+        return Lookup(up_to, (), frozenset(), (), removals=removals)
     hits, holders = _index_lookup(connection, fingerprint, up_to)
     chosen = choose(fingerprint, hits)
     candidates = candidates_of(connection, chosen, new=fingerprint, threshold=threshold)
@@ -139,6 +159,7 @@ def look_up(
         frozenset(h.version_id for h in chosen),
         tuple(verdicts),
         holders,
+        removals,
     )
 
 
@@ -474,6 +495,7 @@ class Recent:
         # sees): the writer holds the lock, so nothing else commits until the batch does, and
         # the batch's own rows, written record by record when a batch is redone, do not count.
         self._committed = 0
+        self._removals = 0  # the newest removal committed when the batch began
         # Holders of crowded keys read for :meth:`_recounted` in this batch, newest first, by
         # (up to which version, key): the keys that crowd are common word pairs, moved for
         # many versions of one batch, and what is committed does not change under the lock.
@@ -486,6 +508,7 @@ class Recent:
         self._connection = connection
         self._holders_read.clear()
         lookups = list(lookups)
+        self._removals = removals_seen(connection)
         self._committed = snapshot(connection)
         oldest = min((lookup.snapshot for lookup in lookups), default=self._committed)
         self._forget_up_to(oldest)
@@ -601,8 +624,9 @@ class Recent:
         rewrites: bool = True,
     ) -> list[Verdict]:
         """The verdicts of a new version: ``lookup``'s, rechecked against the versions written
-        after its snapshot (looked up here when ``lookup`` is None). Story ids in them are the
-        stored versions' current ones, or the batch's for batch versions."""
+        after its snapshot (looked up here when ``lookup`` is None, or when a version was
+        removed since it was made). Story ids in them are the stored versions' current ones,
+        or the batch's for batch versions."""
         connection = self._connection
         if connection is None:
             raise RuntimeError("Recent.catch_up must be called before decide")
@@ -610,16 +634,18 @@ class Recent:
             return []
         held = self._held_since(fingerprint)
         recounted = None
-        if lookup is not None:
+        if lookup is not None and lookup.removals == self._removals:
             recounted = self._recounted(connection, lookup, self._moved_keys(held, lookup))
         if recounted is None:
-            # The snapshot's cut no longer holds: look up everything committed now.
+            # The snapshot's cut no longer holds (or a version was removed since, which may
+            # have moved one): look up everything committed now.
             lookup = look_up(
                 connection,
                 fingerprint,
                 up_to=self._committed,
                 threshold=threshold,
                 rewrites=rewrites,
+                removals=self._removals,
             )
             stories = {v.version_id: v.story_id for v in lookup.verdicts}
             overflowed: frozenset[int] = frozenset()
