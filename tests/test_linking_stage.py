@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, func, insert, select
@@ -224,6 +225,12 @@ _BODY = (
 )
 
 
+def _add_story(connection: Connection) -> None:
+    """Story 1, its id from the table's sequence: a removal splits a story and adds one."""
+    story = {"title": "t", "first_seen_at": NOW, "last_seen_at": NOW}
+    assert connection.execute(insert(Story).returning(Story.id), [story]).scalar_one() == 1
+
+
 def _add_versions(connection: Connection, ids: range, keys: list[int], **row: object) -> None:
     values = {"body": "Unrelated filler about weather.", "simhash": 0, **row}
     connection.execute(insert(Version), version_rows(ids, **values))
@@ -374,9 +381,7 @@ def test_a_version_removed_since_the_lookup_that_frees_a_place_in_a_key_is_looke
     cut = candidates.POSTINGS_PER_KEY
     far = ~new.simhash & (2**64 - 1)
     with engine.begin() as connection:
-        # the story's id from its sequence: the removal splits the story and adds one
-        story = {"title": "t", "first_seen_at": NOW, "last_seen_at": NOW}
-        assert connection.execute(insert(Story).returning(Story.id), [story]).scalar_one() == 1
+        _add_story(connection)
         # the crowded key's oldest holder, one past its cut, is a near copy
         _add_versions(connection, range(1, 2), [crowded, own], body=_BODY, simhash=new.simhash)
         _add_versions(connection, range(2, cut + 2), [crowded], simhash=far)
@@ -535,6 +540,71 @@ def test_the_writer_counts_each_version_written_since_a_lookup_once_however_old_
         recent.catch_up(connection, [lookup_at(3)])
         assert shared_since(recent, 0) == {}
         assert not any(g.holders for g in recent._generations)
+
+
+def test_the_holders_a_batch_read_are_brought_up_to_date_for_the_next_from_memory(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys that crowd are common word pairs, asked for batch after batch. The writer
+    keeps the holders it read and brings them up to date from the versions it knows were
+    committed since (its own and those it took in): the next batch reads none of them again,
+    and the lists are what the index holds, cut to the newest. After a removal, which may
+    have taken a holder out, it reads them again."""
+    read = candidates.HOLDERS_READ
+    keys = [1001, 1002, 1003]
+    far = {"simhash": 0}
+    with engine.begin() as connection:
+        _add_story(connection)
+        _add_versions(connection, range(1, read + 21), keys[:1], **far)  # past a read's length
+        _add_versions(connection, range(read + 21, read + 31), keys, **far)
+    old_lookup = candidates.Lookup(5, (), frozenset(), ())  # a worker's, from long ago
+    statements: list[object] = []
+    holders_of = candidates._holders_of
+
+    def counted(*args: Any) -> Any:
+        statements.append(args)
+        return holders_of(*args)
+
+    monkeypatch.setattr(candidates, "_holders_of", counted)
+
+    def fresh(up_to: int) -> dict[int, list[int]]:
+        with engine.connect() as connection:
+            other = candidates.Recent()
+            other.catch_up(connection, [])
+            return other._holders_up_to(connection, keys, up_to)
+
+    recent = candidates.Recent()
+    with engine.connect() as connection:
+        recent.catch_up(connection, [old_lookup])
+        first = recent._holders_up_to(connection, keys, read + 30)
+    # the writer's own batch writes a version holding two of the keys...
+    own = replace(match.fingerprint(Article(title="Barrier", body=_BODY)), keys=(1001, 1003))
+    with engine.begin() as connection:
+        recent.add(read + 31, 1, own)
+        _add_versions(connection, range(read + 31, read + 32), [1001, 1003], **far)
+    recent.commit()
+    # ... and another writer two more, one holding every key
+    with engine.begin() as connection:
+        _add_versions(connection, range(read + 32, read + 33), [1002], **far)
+        _add_versions(connection, range(read + 33, read + 34), keys, **far)
+    statements.clear()
+    with engine.connect() as connection:
+        recent.catch_up(connection, [old_lookup])
+        assert candidates.snapshot(connection) == read + 33
+        carried = recent._holders_up_to(connection, keys, read + 33)
+    assert statements == []
+    assert carried == fresh(read + 33)
+    assert carried[1001][:3] == [read + 33, read + 31, read + 30]
+    assert len(carried[1001]) == read and first[1001] == carried[1001][2:] + first[1001][-2:]
+    assert carried[1002] == [read + 33, read + 32, *range(read + 30, read + 20, -1)]
+    remove_version(engine, read + 33)
+    statements.clear()
+    with engine.connect() as connection:
+        recent.catch_up(connection, [old_lookup])
+        again = recent._holders_up_to(connection, keys, read + 32)
+    assert statements != []
+    assert again == fresh(read + 32)
+    assert again[1002][0] == read + 32
 
 
 def test_the_writer_reads_the_holders_of_many_crowded_keys_as_the_index_holds_them(

@@ -499,25 +499,27 @@ class Recent:
         # Holders of crowded keys read for :meth:`_recounted` in this batch, newest first, by
         # (up to which version, key): the keys that crowd are common word pairs, moved for
         # many versions of one batch, and what is committed does not change under the lock.
+        # The next batch extends them from memory (:meth:`_carried`).
         self._holders_read: dict[tuple[int, int], list[int]] = {}
+        self._holders_used: set[tuple[int, int]] = set()  # asked for in this batch
 
     def catch_up(self, connection: Connection, lookups: Iterable[Lookup]) -> None:
         """Before a batch: take in the versions other processes committed after the oldest of
         ``lookups``' snapshots, forget those older than it, and read the current story of
         every version the lookups verified (stories merge, versions are removed)."""
         self._connection = connection
-        self._holders_read.clear()
         lookups = list(lookups)
-        self._removals = removals_seen(connection)
-        self._committed = snapshot(connection)
-        oldest = min((lookup.snapshot for lookup in lookups), default=self._committed)
+        removals = removals_seen(connection)
+        committed = snapshot(connection)
+        oldest = min((lookup.snapshot for lookup in lookups), default=committed)
         self._forget_up_to(oldest)
         self._generations.append(_Generation())
         rows = connection.execute(_WRITTEN_SINCE, {"after": max(oldest, 0)}).all()
         # Since the versions known here were written, other writers may have moved them to
         # another story (a merge, a relink, a removal's split) or removed them.
         story_now = {row[0]: row[1] for row in rows}
-        self._forget({v for v in self._written if v not in story_now})
+        vanished = {v for v in self._written if v not in story_now}
+        self._forget(vanished)
         for written in self._written.values():
             written.hit = replace(written.hit, story_id=story_now[written.hit.version_id])
         known = set(self._written)
@@ -534,6 +536,10 @@ class Recent:
         for version_id, story_id, simhash, body_hash, status in foreign:
             hit = IndexHit(version_id, story_id, simhash, body_hash, 0)
             self._file(version_id, _Written(hit, None), status, keys_of[version_id])
+        carry = removals == self._removals and not vanished
+        self._holders_read = self._carried(committed) if carry else {}
+        self._holders_used = set()
+        self._removals, self._committed = removals, committed
         self._stories = {}
         verified = sorted({v.version_id for lookup in lookups for v in lookup.verdicts})
         for start in range(0, len(verified), 500):
@@ -593,6 +599,7 @@ class Recent:
         gone, self._pending = added[mark:], dict.fromkeys(added[:mark])
         self._forget(set(gone))
         self._holders_read.clear()
+        self._holders_used.clear()
 
     def _forget(self, gone: set[int]) -> None:
         if not gone:
@@ -797,6 +804,7 @@ class Recent:
         a third of the writer's time at 250,000 versions, most of it round trips). What is
         committed does not change under the lock."""
         read = self._holders_read
+        self._holders_used.update((up_to, key) for key in keys)
         missing = [key for key in keys if (up_to, key) not in read]
         for start in range(0, len(missing), HOLDERS_KEYS_PER_STATEMENT):
             chunk = missing[start : start + HOLDERS_KEYS_PER_STATEMENT]
@@ -808,6 +816,31 @@ class Recent:
             for key, holders in found.items():
                 read[up_to, key] = sorted(holders, reverse=True)
         return {key: read[up_to, key] for key in keys}
+
+    def _carried(self, committed: int) -> dict[tuple[int, int], list[int]]:
+        """The holder lists the last batch used that it read up to what was committed when it
+        began, brought up to ``committed`` from memory, for the next batch: every version
+        committed in between is known here (the writer's own and those taken in), unless
+        forgotten, and then nothing is carried. The keys that crowd are common word pairs,
+        asked for again batch after batch: at 250,000-400,000 versions on PostgreSQL, reading
+        them anew each batch was a fifth of the writer's time (docs/performance.md). Not
+        called after a removal, which may have taken a holder out of a list."""
+        before = self._committed
+        if self._forgotten_up_to > before:
+            return {}
+        carried = {}
+        for up_to, key in self._holders_used:
+            read = self._holders_read.get((up_to, key))
+            if up_to != before or read is None:
+                continue  # read up to a lookup's snapshot (an overflowed key), or dropped
+            newer = {
+                v
+                for g in self._generations
+                for v in g.holders.get(key, ())
+                if before < v <= committed
+            }
+            carried[committed, key] = [*sorted(newer, reverse=True), *read][:HOLDERS_READ]
+        return carried
 
 
 def _rank(hit: IndexHit) -> tuple[int, int]:
