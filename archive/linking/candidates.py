@@ -823,7 +823,7 @@ class Recent:
         committed in between is known here (the writer's own and those taken in), unless
         forgotten, and then nothing is carried. The keys that crowd are common word pairs,
         asked for again batch after batch: at 250,000-400,000 versions on PostgreSQL, reading
-        them anew each batch was a fifth of the writer's time (docs/performance.md). Not
+        them anew each batch was 17-26% of the writer's time (docs/performance.md). Not
         called after a removal, which may have taken a holder out of a list."""
         before = self._committed
         if self._forgotten_up_to > before:
