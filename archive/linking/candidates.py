@@ -505,8 +505,9 @@ class Recent:
 
     def catch_up(self, connection: Connection, lookups: Iterable[Lookup]) -> None:
         """Before a batch: take in the versions other processes committed after the oldest of
-        ``lookups``' snapshots, forget those older than it, and read the current story of
-        every version the lookups verified (stories merge, versions are removed)."""
+        ``lookups``' snapshots, forget those older than it, bring the holder lists of crowded
+        keys up to date (:meth:`_carried`), and read the current story of every version the
+        lookups verified (stories merge, versions are removed)."""
         self._connection = connection
         lookups = list(lookups)
         removals = removals_seen(connection)
