@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -682,10 +682,13 @@ class Recent:
         return sorted(verdicts, key=lambda v: v.version_id)
 
     def _held_since(self, fingerprint: Fingerprint) -> dict[int, list[list[int]]]:
-        """The new version's keys that versions known here hold: each with its lists of holders,
-        one a generation (forgotten versions among them)."""
+        """The new version's keys that versions known here hold: :meth:`_known_holders`."""
+        return self._known_holders(set(fingerprint.keys))
+
+    def _known_holders(self, keys: Collection[int]) -> dict[int, list[list[int]]]:
+        """Those of ``keys`` that versions known here hold: each with its lists of holders, one
+        a generation (forgotten versions among them)."""
         held: defaultdict[int, list[list[int]]] = defaultdict(list)
-        keys = set(fingerprint.keys)
         for generation in self._generations:
             holders = generation.holders
             for key in keys:
@@ -723,14 +726,15 @@ class Recent:
                 hits.append(replace(hit, shared_keys=count if count >= MIN_SHARED_KEYS else 0))
         return hits
 
-    def _moved_keys(self, held: dict[int, list[list[int]]], lookup: Lookup) -> list[int]:
+    def _moved_keys(self, held: dict[int, list[list[int]]], lookup: Lookup) -> dict[int, int]:
         """The new version's keys that versions committed after the snapshot may have pushed
         past ``POSTINGS_PER_KEY`` holders, so that their oldest holders in the snapshot no
-        longer count (a key that crowded is a common pair of words). A key the lookup did not
+        longer count (a key that crowded is a common pair of words), each with how many
+        versions holding it were committed since: all are known here. A key the lookup did not
         report holds fewer than ``HOLDERS_REPORTED``: it may move only when more versions than
         the rest were written since. The batch's own versions do not count: a lookup made in
         the writer does not see them in the index either. ``held``: :meth:`_held_since`."""
-        moved = []
+        moved = {}
         for key, newer in held.items():
             reported = lookup.holders.get(key)
             room = POSTINGS_PER_KEY - (HOLDERS_REPORTED - 1 if reported is None else reported)
@@ -740,14 +744,15 @@ class Recent:
                 1 for ids in newer for v in ids if v > lookup.snapshot and v not in self._pending
             )
             if committed_since > room:
-                moved.append(key)
+                moved[key] = committed_since
         return moved
 
     def _recounted(
-        self, connection: Connection, lookup: Lookup, moved: list[int]
+        self, connection: Connection, lookup: Lookup, moved: dict[int, int]
     ) -> tuple[Lookup, frozenset[int]] | None:
         """``lookup`` with its ranked hits' shared keys counted as a lookup now would count
-        them, after the versions committed since its snapshot crowded the ``moved`` keys, and
+        them, after the versions committed since its snapshot crowded the ``moved`` keys (with
+        how many: :meth:`_moved_keys`), and
         the keys that more versions than a cut holds were committed since (overflowed: of
         those only the newest count, :meth:`_newer_hits`); None when only a new lookup can
         tell (then the writer looks the version up again, which is exact).
@@ -764,22 +769,21 @@ class Recent:
         the versions still looked up again (docs/performance.md)."""
         if not moved:
             return lookup, frozenset()  # most versions: nothing crowded since the lookup
-        holders_now = self._holders_up_to(connection, moved, self._committed)
-        newer_of = {key: sum(1 for v in holders_now[key] if v > lookup.snapshot) for key in moved}
-        overflowed = frozenset(key for key, newer in newer_of.items() if newer > POSTINGS_PER_KEY)
+        overflowed = frozenset(key for key, newer in moved.items() if newer > POSTINGS_PER_KEY)
         ranked_hits = [h for h in lookup.hits if h.shared_keys]
         if not ranked_hits:
             return lookup, overflowed
         ranked_ids = {h.version_id for h in ranked_hits}
+        crowded = [key for key in moved if key not in overflowed]
+        holders_now = self._holders_up_to(connection, crowded, self._committed)
         holders_then = self._holders_up_to(connection, sorted(overflowed), lookup.snapshot)
         lost: Counter[int] = Counter()
-        for key in moved:
+        for key, newer in moved.items():
             if key in overflowed:
                 pushed_out = holders_then[key][:POSTINGS_PER_KEY]
             else:
                 # most recent first: the snapshot's cut was the POSTINGS_PER_KEY after the
                 # newer ones, the cut now is the first POSTINGS_PER_KEY
-                newer = newer_of[key]
                 pushed_out = holders_now[key][POSTINGS_PER_KEY : newer + POSTINGS_PER_KEY]
             lost.update(v for v in pushed_out if v in ranked_ids)
         if not lost:
@@ -829,17 +833,16 @@ class Recent:
         before = self._committed
         if self._forgotten_up_to > before:
             return {}
+        # lists read up to a lookup's snapshot (for an overflowed key) are not carried
+        lists = {
+            key: self._holders_read[up_to, key]
+            for up_to, key in self._holders_used
+            if up_to == before and (up_to, key) in self._holders_read
+        }
+        known = self._known_holders(lists)
         carried = {}
-        for up_to, key in self._holders_used:
-            read = self._holders_read.get((up_to, key))
-            if up_to != before or read is None:
-                continue  # read up to a lookup's snapshot (an overflowed key), or dropped
-            newer = {
-                v
-                for g in self._generations
-                for v in g.holders.get(key, ())
-                if before < v <= committed
-            }
+        for key, read in lists.items():
+            newer = {v for ids in known.get(key, ()) for v in ids if before < v <= committed}
             carried[committed, key] = [*sorted(newer, reverse=True), *read][:HOLDERS_READ]
         return carried
 
