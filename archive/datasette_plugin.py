@@ -4,8 +4,9 @@ Installed with the package (entry point ``datasette``), it applies to every data
 serves that is an archive (it has the ``stories``, ``versions`` and ``alembic_version`` tables),
 whatever the file is called:
 
-- internal tables (the candidate index ``match_keys`` and ``match_keys_recent``, Alembic's
-  ``alembic_version``) are hidden, so the front page starts with ``versions`` and ``stories``;
+- internal tables (the candidate index ``match_keys`` and ``match_keys_recent``, the stored
+  words ``version_words``, held keys ``unindexed_batches``, Alembic's ``alembic_version``) are
+  hidden, so the front page starts with ``versions`` and ``stories``;
 - tables are described and their columns labelled where a name does not say it all (what a
   column holds, with units); a version's story shows by its title; the views and ``versions``
   are faceted by match method, site and format;
@@ -131,6 +132,7 @@ TABLES: dict[str, dict[str, Any]] = {
     "match_keys": {"hidden": True},
     "match_keys_recent": {"hidden": True},
     "version_words": {"hidden": True},
+    "unindexed_batches": {"hidden": True},
     "alembic_version": {"hidden": True},
 }
 # Columns first in this order; the others follow in the table's own order. A table page leaves

@@ -238,9 +238,10 @@ def _add_story(connection: Connection) -> None:
 def _add_versions(connection: Connection, ids: range, keys: list[int], **row: object) -> None:
     values = {"body": "Unrelated filler about weather.", "simhash": 0, **row}
     connection.execute(insert(Version), version_rows(ids, **values))
-    connection.execute(
-        insert(MatchKey), [{"key": key, "version_id": n} for key in keys for n in ids]
-    )
+    if keys:
+        connection.execute(
+            insert(MatchKey), [{"key": key, "version_id": n} for key in keys for n in ids]
+        )
 
 
 @pytest.mark.parametrize(
@@ -407,19 +408,35 @@ _KEY_SETS = st.lists(
 
 # 300 examples (~11 s): with 40, taking out the rule for cut rankings went unnoticed.
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(before=_KEY_SETS.filter(bool), since=_KEY_SETS, later=_KEY_SETS, removed=st.integers(0, 20))
+@given(
+    before=_KEY_SETS.filter(bool),
+    since=_KEY_SETS,
+    later=_KEY_SETS,
+    removed=st.integers(0, 20),
+    held_at_lookup=st.integers(0, 14),
+    held_since=st.integers(0, 14),
+    written_before_the_write=st.booleans(),
+)
 def test_the_recheck_decides_what_a_lookup_made_now_decides_whatever_was_written_since(
     tmp_path_factory: pytest.TempPathFactory,
     before: list[tuple[set[int], bool]],
     since: list[tuple[set[int], bool]],
     later: list[tuple[set[int], bool]],
     removed: int,
+    held_at_lookup: int,
+    held_since: int,
+    written_before_the_write: bool,
 ) -> None:
     """With cuts small enough for a few versions to crowd, overflow and cut them: versions
     written before a worker's lookup, more committed between it and the write, perhaps one of
     the first removed, then another batch after more commits (holder lists carried from the
     first). Each time, the writer's recheck of the old lookup decides what a lookup made at
-    the write decides. Each version holds some of six keys and is a near copy or not."""
+    the write decides. Each version holds some of six keys and is a near copy or not.
+
+    Some batches' keys are held, as a PostgreSQL writer holds them until its batch committed
+    (:func:`archive.linking.store.hold_keys`): the last ``held_at_lookup`` versions before the
+    lookup and the first ``held_since`` after it, written into the index before the write or
+    after the recheck; the versions after them are in the index already."""
     keys = list(range(1001, 1007))
     new = replace(
         match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
@@ -439,18 +456,29 @@ def test_the_recheck_decides_what_a_lookup_made_now_decides_whatever_was_written
         try:
             next_id = 1
 
-            def commit(versions: list[tuple[set[int], bool]]) -> None:
+            def commit(versions: list[tuple[set[int], bool]], *, hold: bool = False) -> None:
                 nonlocal next_id
+                if not versions:
+                    return
                 with engine.begin() as connection:
                     # a story of their own: a removal may have split the stories before
                     story = {"title": "t", "first_seen_at": NOW, "last_seen_at": NOW}
                     story_id = connection.execute(insert(Story).returning(Story.id), [story])
                     of_story = {"story_id": story_id.scalar_one()}
+                    indexed = []
                     for held, near in versions:
                         row = {**of_story, **(near_copy if near else unrelated)}
                         one = range(next_id, next_id + 1)
-                        _add_versions(connection, one, [keys[k] for k in held], **row)
+                        version_keys = [keys[k] for k in held]
+                        _add_versions(connection, one, [] if hold else version_keys, **row)
+                        indexed.append((next_id, replace(new, keys=tuple(version_keys))))
                         next_id += 1
+                    if hold:
+                        store.hold_keys(connection, indexed)
+
+            def write_held() -> None:
+                with engine.begin() as connection:
+                    store.write_keys_left_behind(connection, wait=True)
 
             def now() -> list[match.Verdict]:
                 with engine.connect() as connection:
@@ -458,16 +486,24 @@ def test_the_recheck_decides_what_a_lookup_made_now_decides_whatever_was_written
                     fresh.catch_up(connection, [])
                     return fresh.decide(new, None)
 
-            commit(before)
+            held_at_lookup = min(held_at_lookup, len(before) - 1)
+            commit(before[: len(before) - held_at_lookup])
+            commit(before[len(before) - held_at_lookup :], hold=True)
             with engine.connect() as connection:
                 lookup = candidates.look_up(connection, new)
-            commit(since)
+            assert lookup.snapshot == len(before) - held_at_lookup
+            commit(since[:held_since], hold=True)
+            commit(since[held_since:])
             if removed < len(before):
                 remove_version(engine, removed + 1)
+            if written_before_the_write:
+                write_held()
             recent = candidates.Recent()
             with engine.connect() as connection:
                 recent.catch_up(connection, [lookup])
-                assert recent.decide(new, lookup) == now()
+                rechecked = recent.decide(new, lookup)
+            write_held()
+            assert rechecked == now()
             commit(later)
             with engine.connect() as connection:
                 recent.catch_up(connection, [lookup])

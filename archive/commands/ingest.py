@@ -474,10 +474,15 @@ def write_batch(
         return failed
     now = datetime.now(UTC)
     done = Report()
+    if store.defers_index_keys(engine):
+        # keys a writer that stopped left unwritten: until written, lookups' snapshots stay
+        # before them
+        with engine.begin() as connection:
+            store.write_keys_left_behind(connection)
     try:
         with writing(engine) as session:
             locked_at = time.perf_counter()
-            outcomes = _write_locked(session, batch, run_id, report, done, now, recent, caps)
+            outcomes, held = _write_locked(session, batch, run_id, report, done, now, recent, caps)
     except BaseException:
         recent.rollback_to()
         raise
@@ -490,6 +495,8 @@ def write_batch(
         for prepared in batch:
             if prepared.last:
                 on_file(prepared.file_path)
+    if held is not None:
+        store.write_held_keys(engine, held)
     return outcomes
 
 
@@ -516,10 +523,11 @@ def _write_locked(
     now: datetime,
     recent: candidates.Recent,
     caps: ErrorCap,
-) -> list[RecordOutcome]:
+) -> tuple[list[RecordOutcome], store.HeldKeys | None]:
     """The write step of a batch, under the writer lock: skip what is archived, decide and
     store the rest, log failures (a file's first ones one by one, see :class:`ErrorCap`),
-    count; what became of each record."""
+    count; what became of each record, and the stored versions' index keys when they are
+    written after the commit (:func:`archive.linking.store.hold_keys`)."""
     archived = store.archived_sources(
         session,
         [
@@ -555,6 +563,14 @@ def _write_locked(
             notes += [note] if note else []
     recent.catch_up(session.connection(), [lookup for _, _, lookup in todo if lookup])
     stored = _store_records(session, todo, run_id, now, recent)
+    held = None
+    if store.defers_index_keys(session.connection()):
+        indexed = [
+            (outcome.version_id, fingerprint)
+            for (_, fingerprint, _), outcome in zip(todo, stored, strict=True)
+            if isinstance(outcome, store.StoredVersion)
+        ]
+        held = store.hold_keys(session.connection(), indexed)
     for outcome in stored:
         if isinstance(outcome, ParseFailure):
             failures.append(outcome)
@@ -568,7 +584,7 @@ def _write_locked(
     log_failures(session, run_id, ((f.source_path, f.error) for f in failures + notes), now)
     _save_counts(session, run_id, report, done)
     written = iter(stored)
-    return [next(written) if s is None else s for s in skipped]
+    return [next(written) if s is None else s for s in skipped], held
 
 
 _Todo = tuple[ParsedRecord, match.Fingerprint, candidates.Lookup | None]
@@ -590,7 +606,13 @@ def _store_records(
     mark = recent.mark()
     try:
         with session.begin_nested():
-            writer = store.BatchWriter(session, run_id=run_id, now=now, expected=len(records))
+            writer = store.BatchWriter(
+                session,
+                run_id=run_id,
+                now=now,
+                expected=len(records),
+                index_keys=not store.defers_index_keys(session.connection()),
+            )
             writer.load_stories(recent.verified_stories())
             outcomes: list[store.StoredVersion | ParseFailure] = []
             for record, fingerprint, lookup in records:

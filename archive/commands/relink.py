@@ -200,8 +200,11 @@ class _Relink:
         """Relink the versions after ``done_up_to``, ``chunk`` at a time, holding the writer
         lock only to rewrite a chunk's index rows that changed."""
         while True:
+            self._index_held_keys()
             with self.engine.connect() as connection:
-                stored = _stored_after(connection, self.done_up_to, chunk)
+                # versions whose keys another writer holds yet come in a later round
+                indexed_up_to = candidates.snapshot(connection)
+                stored = _stored_after(connection, self.done_up_to, chunk, indexed_up_to)
             if not stored:
                 return
             prepared = _fingerprinted(stored)
@@ -226,6 +229,8 @@ class _Relink:
         """Relink the versions after ``done_up_to`` in ``session``'s transaction, under the
         writer lock; how many there were."""
         connection = session.connection()
+        if store.defers_index_keys(connection):
+            store.write_keys_left_behind(connection, wait=True)
         relinked = 0
         while stored := _stored_after(connection, self.done_up_to, chunk):
             prepared = _fingerprinted(stored)
@@ -235,6 +240,13 @@ class _Relink:
             relinked += len(prepared)
             self.done_up_to = stored[-1].version_id
         return relinked
+
+    def _index_held_keys(self) -> None:
+        """Write the index keys other writers hold (those being written now, once written):
+        a version is looked up among the versions before it, all in the index."""
+        if store.defers_index_keys(self.engine):
+            with self.engine.begin() as connection:
+                store.write_keys_left_behind(connection, wait=True)
 
     def _look_up(
         self, connection: Connection, version_id: int, fingerprint: match.Fingerprint
@@ -276,9 +288,12 @@ class _Relink:
         report.stories_after = len(groups)
 
 
-def _stored_after(connection: Connection, after: int, limit: int) -> list[_Stored]:
-    """The first ``limit`` versions after id ``after``, with their index keys, read in one go
-    (the read transaction ends with the caller's connection)."""
+def _stored_after(
+    connection: Connection, after: int, limit: int, up_to: int | None = None
+) -> list[_Stored]:
+    """The first ``limit`` versions after id ``after`` (up to id ``up_to``), with their index
+    keys, read in one go (the read transaction ends with the caller's connection)."""
+    bounds = [Version.id > after] + ([Version.id <= up_to] if up_to is not None else [])
     rows = connection.execute(
         select(
             Version.id,
@@ -291,7 +306,7 @@ def _stored_after(connection: Connection, after: int, limit: int) -> list[_Store
             Version.simhash,
             Version.body_sha256,
         )
-        .where(Version.id > after)
+        .where(*bounds)
         .order_by(Version.id)
         .limit(limit)
     ).all()

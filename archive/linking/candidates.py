@@ -12,13 +12,16 @@ The decision is made in two steps, so that the expensive one runs in parallel:
 
 The result is the decision a lookup of everything written before the new version would give
 (the insert-recheck pattern). Version ids are handed out by writers under the writer lock and
-committed before it is released, so "id <= snapshot" is exactly what a reader saw committed.
+committed before it is released; on PostgreSQL a batch's index keys follow after the commit
+(:func:`archive.linking.store.hold_keys`), so the snapshot is the versions before the oldest
+batch whose keys are still being written (:func:`snapshot`), all of them in the index.
 The design and its measurements are in ``docs/linking.md`` and ``docs/performance.md``.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,9 +42,11 @@ from sqlalchemy.sql.selectable import Select, TextualSelect
 
 from archive.linking import match
 from archive.linking.match import Candidate, Fingerprint, Verdict
+from archive.linking.store import decode_keys
 from archive.storage.db import fetch_rows
 from archive.storage.models import (
     INDEX_TABLES,
+    UnindexedBatch,
     UnsignedBigInt,
     Version,
     VersionRemoval,
@@ -104,6 +109,7 @@ class Lookup:
     # The newest removal (``version_removals.id``) seen before the index was read: a version
     # removed since may have moved a key's cut, which only a new lookup tells.
     removals: int = 0
+    cut: bool = True  # whether the ranked hits were cut at MAX_CANDIDATES
 
 
 def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_keys: int = 0) -> bool:
@@ -116,12 +122,21 @@ def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_key
     )
 
 
-_SNAPSHOT = select(func.coalesce(func.max(Version.id), 0))
+_SNAPSHOT = select(
+    func.coalesce(
+        select(func.min(UnindexedBatch.first_version_id) - 1).scalar_subquery(),
+        select(func.max(Version.id)).scalar_subquery(),
+        0,
+    )
+)
 _REMOVALS = select(func.coalesce(func.max(VersionRemoval.id), 0))
 
 
 def snapshot(connection: Connection) -> int:
-    """The highest committed version id: what a lookup made now sees."""
+    """What a lookup made now sees: the versions up to this id, which are all in the index.
+    That is every committed version, but while a batch's keys are being written after its
+    commit (:func:`archive.linking.store.hold_keys`): then the versions before the oldest such
+    batch. The writer's recheck (:class:`Recent`) knows those after it."""
     return int(connection.execute(_SNAPSHOT).scalar_one())
 
 
@@ -139,18 +154,20 @@ def look_up(
     threshold: float | None = None,
     rewrites: bool = True,
     removals: int | None = None,
+    cut: bool = True,
 ) -> Lookup:
-    """Look ``fingerprint`` up among the versions committed up to ``up_to`` (default: all
-    committed now), and verify the hits worth comparing (:func:`choose`). ``removals``:
-    :func:`removals_seen` before ``up_to`` was read (default: read now, before the index)."""
+    """Look ``fingerprint`` up among the versions committed up to ``up_to`` (default: what
+    :func:`snapshot` sees now), and verify the hits worth comparing (:func:`choose`).
+    ``removals``: :func:`removals_seen` before ``up_to`` was read (default: read now, before
+    the index). ``cut=False`` brings every ranked hit, not only the ``MAX_CANDIDATES`` first."""
     if removals is None:
         removals = removals_seen(connection)
     if up_to is None:
         up_to = snapshot(connection)
     if not fingerprint.linkable:
         return Lookup(up_to, (), frozenset(), (), removals=removals)
-    hits, holders = _index_lookup(connection, fingerprint, up_to)
-    chosen = choose(fingerprint, hits)
+    hits, holders = _index_lookup(connection, fingerprint, up_to, cut)
+    chosen = choose(fingerprint, ranked(fingerprint, hits))
     candidates = candidates_of(connection, chosen, new=fingerprint, threshold=threshold)
     verdicts = _verified(fingerprint, candidates, threshold=threshold, rewrites=rewrites)
     return Lookup(
@@ -160,6 +177,7 @@ def look_up(
         tuple(verdicts),
         holders,
         removals,
+        cut,
     )
 
 
@@ -183,7 +201,7 @@ def _verified(
 
 
 @functools.cache
-def _ranked_lookup(key_count: int, dialect: str) -> TextualSelect:
+def _ranked_lookup(key_count: int, dialect: str, cut: bool = True) -> TextualSelect:
     """The ranked key lookup of :func:`index_hits` for ``key_count`` keys, bound as ``key0``,
     ``key1``... and ``up_to``: one statement per count and database, written as SQL because
     SQLAlchemy compiles a VALUES construct anew on every execution (5 ms here, more than the
@@ -196,7 +214,7 @@ def _ranked_lookup(key_count: int, dialect: str) -> TextualSelect:
     with the reach of each key that at least ``HOLDERS_REPORTED`` versions hold: the writer
     needs the holder counts of crowded keys to tell whether versions written since moved a
     key's floor (:meth:`Recent.decide`). Most keys are held by a few versions; their rows would
-    cost more to read than the rest of the lookup.
+    cost more to read than the rest of the lookup. ``cut=False``: every ranked version.
     """
     postings_and_reach = (
         _lateral_postings(key_count) if dialect == "postgresql" else _floor_postings(key_count)
@@ -209,7 +227,7 @@ def _ranked_lookup(key_count: int, dialect: str) -> TextualSelect:
             GROUP BY version_id
             HAVING count(*) >= {MIN_SHARED_KEYS:d}
             ORDER BY count(*) DESC, version_id
-            LIMIT {MAX_CANDIDATES:d}
+            {f"LIMIT {MAX_CANDIDATES:d}" if cut else ""}
         )
         SELECT versions.id, versions.story_id, versions.simhash, versions.body_sha256,
             ranked.shared, NULL AS "key", NULL AS reach
@@ -343,18 +361,18 @@ def index_hits(connection: Connection, fingerprint: Fingerprint, up_to: int) -> 
 
 
 def _index_lookup(
-    connection: Connection, fingerprint: Fingerprint, up_to: int
+    connection: Connection, fingerprint: Fingerprint, up_to: int, cut: bool = True
 ) -> tuple[list[IndexHit], dict[int, int]]:
-    """:func:`index_hits`, and how many versions up to ``up_to`` hold each of the
-    fingerprint's keys that at least ``HOLDERS_REPORTED`` hold (counted up to
-    ``POSTINGS_PER_KEY``)."""
+    """:func:`index_hits` (with ``cut=False`` every ranked hit), and how many versions up to
+    ``up_to`` hold each of the fingerprint's keys that at least ``HOLDERS_REPORTED`` hold
+    (counted up to ``POSTINGS_PER_KEY``)."""
     if not fingerprint.linkable:
         return [], {}
     keys = sorted(set(fingerprint.keys))
     hits: dict[int, IndexHit] = {}
     holders: dict[int, int] = {}
     if keys:
-        statement = _ranked_lookup(len(keys), connection.dialect.name)
+        statement = _ranked_lookup(len(keys), connection.dialect.name, cut)
         rows = fetch_rows(connection, statement, _key_parameters(keys, up_to))
         for version_id, story_id, simhash, body_hash, shared, key, reach in rows:
             if version_id is not None:
@@ -491,11 +509,14 @@ class Recent:
         self._filed: dict[int, tuple[tuple[str, str], Iterable[int]]] = {}
         self._stories: dict[int, int] = {}  # version id -> story id, for the lookups' verdicts
         self._connection: Connection | None = None
-        # The highest committed version id when the batch began (what a lookup in the writer
-        # sees): the writer holds the lock, so nothing else commits until the batch does, and
-        # the batch's own rows, written record by record when a batch is redone, do not count.
+        # What a lookup in the writer sees (snapshot() when the batch began): the writer holds
+        # the lock, so nothing else commits until the batch does, and the batch's own rows,
+        # written record by record when a batch is redone, do not count.
         self._committed = 0
         self._removals = 0  # the newest removal committed when the batch began
+        # The newest version committed when the batch began: after _committed while writers
+        # write the keys of their batches (archive.linking.store.hold_keys).
+        self._newest_committed = 0
         # Holders of crowded keys read for :meth:`_recounted` in this batch, newest first, by
         # (up to which version, key): the keys that crowd are common word pairs, moved for
         # many versions of one batch, and what is committed does not change under the lock.
@@ -531,7 +552,12 @@ class Recent:
             keys_of = {row[0]: set() for row in foreign}
             # ~90 rows a version, thousands of versions with several processes: read in one
             # go by the driver, not row by row through a result (a third of catch_up's time)
-            for key, version_id in fetch_rows(connection, _POSTINGS_SINCE, {"after": first - 1}):
+            # The keys of batches still held in their rows first: a batch's keys move into
+            # the index with its row's deletion, in one transaction, so read in this order
+            # each key is in one read or both.
+            held = connection.execute(_HELD_SINCE, {"after": first - 1}).scalars().all()
+            postings = fetch_rows(connection, _POSTINGS_SINCE, {"after": first - 1})
+            for key, version_id in itertools.chain(*map(decode_keys, held), postings):
                 if version_id in keys_of:
                     keys_of[version_id].add(key)
         for version_id, story_id, simhash, body_hash, status in foreign:
@@ -541,6 +567,7 @@ class Recent:
         self._holders_read = self._carried(committed) if carry else {}
         self._holders_used = set()
         self._removals, self._committed = removals, committed
+        self._newest_committed = max((row[0] for row in rows), default=committed)
         self._stories = {}
         verified = sorted({v.version_id for lookup in lookups for v in lookup.verdicts})
         for start in range(0, len(verified), 500):
@@ -646,7 +673,9 @@ class Recent:
             recounted = self._recounted(connection, lookup, self._moved_keys(held, lookup))
         if recounted is None:
             # The snapshot's cut no longer holds (or a version was removed since, which may
-            # have moved one): look up everything committed now.
+            # have moved one): look up what the index holds now. When versions were committed
+            # after it (their keys held while their writers write them), its ranking comes
+            # uncut, so that their recount cannot make it unsure.
             lookup = look_up(
                 connection,
                 fingerprint,
@@ -654,11 +683,15 @@ class Recent:
                 threshold=threshold,
                 rewrites=rewrites,
                 removals=self._removals,
+                cut=self._newest_committed <= self._committed,
             )
+            recounted = self._recounted(connection, lookup, self._moved_keys(held, lookup))
+            if recounted is None:
+                raise AssertionError("an uncut ranking is always recounted")
             stories = {v.version_id: v.story_id for v in lookup.verdicts}
-            overflowed: frozenset[int] = frozenset()
         else:
-            (lookup, overflowed), stories = recounted, self._stories
+            stories = self._stories
+        lookup, overflowed = recounted
         newer = self._newer_hits(fingerprint, held, lookup.snapshot, overflowed)
         chosen = choose(fingerprint, ranked(fingerprint, [*lookup.hits, *newer]))
         chosen_ids = {h.version_id for h in chosen}
@@ -776,6 +809,9 @@ class Recent:
         ranked_ids = {h.version_id for h in ranked_hits}
         crowded = [key for key in moved if key not in overflowed]
         holders_now = self._holders_up_to(connection, crowded, self._committed)
+        # The index holds what is committed up to the batch's snapshot; the versions committed
+        # after it (whose keys were being written when it began) are known here.
+        known = self._known_holders(crowded)
         holders_then = self._holders_up_to(connection, sorted(overflowed), lookup.snapshot)
         lost: Counter[int] = Counter()
         for key, newer in moved.items():
@@ -784,12 +820,19 @@ class Recent:
             else:
                 # most recent first: the snapshot's cut was the POSTINGS_PER_KEY after the
                 # newer ones, the cut now is the first POSTINGS_PER_KEY
-                pushed_out = holders_now[key][POSTINGS_PER_KEY : newer + POSTINGS_PER_KEY]
+                after = {
+                    v
+                    for ids in known.get(key, ())
+                    for v in ids
+                    if v > self._committed and v not in self._pending
+                }
+                now = [*sorted(after, reverse=True), *holders_now[key]]
+                pushed_out = now[POSTINGS_PER_KEY : newer + POSTINGS_PER_KEY]
             lost.update(v for v in pushed_out if v in ranked_ids)
         if not lost:
             return lookup, overflowed
         last = max(ranked_hits, key=_rank)
-        cut = len(ranked_hits) >= MAX_CANDIDATES
+        cut = lookup.cut and len(ranked_hits) >= MAX_CANDIDATES
         hits = []
         for hit in lookup.hits:
             if hit.version_id in lost:
@@ -904,6 +947,9 @@ def _holders_of(key_count: int, dialect: str) -> TextualSelect:
     return text(walks).columns(column("held_key", BigInteger), column("version_id", Integer))
 
 
+_HELD_SINCE = select(UnindexedBatch.held_keys).where(
+    UnindexedBatch.last_version_id > bindparam("after")
+)
 _POSTINGS_SINCE = text(
     'SELECT "key", version_id FROM match_keys WHERE version_id > :after '
     'UNION ALL SELECT "key", version_id FROM match_keys_recent WHERE version_id > :after'

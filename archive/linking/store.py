@@ -4,6 +4,8 @@ merges, canonical versions and seen-times."""
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    Engine,
     Table,
     bindparam,
     delete,
@@ -19,6 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.linking import match
@@ -33,6 +37,7 @@ from archive.storage.models import (
     RecentMatchKey,
     Story,
     StoryMerge,
+    UnindexedBatch,
     Version,
     VersionLink,
     VersionWords,
@@ -51,6 +56,7 @@ _stories = cast(Table, Story.__table__)
 _match_keys = cast(Table, MatchKey.__table__)
 _recent_keys = cast(Table, RecentMatchKey.__table__)
 _version_words = cast(Table, VersionWords.__table__)
+_unindexed = cast(Table, UnindexedBatch.__table__)
 _links = cast(Table, VersionLink.__table__)
 _merges = cast(Table, StoryMerge.__table__)
 
@@ -100,19 +106,16 @@ KEY_COLUMNS = ("key", "version_id")
 WORD_COLUMNS = ("version_id", "words")
 
 
-def insert_index(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> None:
-    """Write what lookups find these versions (ids and fingerprints) by: their index keys and
-    their words."""
-    insert_keys(connection, indexed)
-    insert_words(connection, indexed)
-
-
 def insert_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> None:
-    """Write these versions' index keys (~90 a version, the bulk of what a batch writes) into
-    ``match_keys_recent``, and move that table into ``match_keys`` when it holds the keys of
-    many versions (:func:`merge_recent_keys`); on PostgreSQL straight into ``match_keys``
-    (``postgresql.STAGES_INDEX_KEYS``)."""
-    rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
+    """Write these versions' index keys: :func:`insert_key_rows`."""
+    insert_key_rows(connection, [(key, v) for v, fp in indexed for key in fp.keys])
+
+
+def insert_key_rows(connection: Connection, rows: list[tuple[int, int]]) -> None:
+    """Write these (key, version id) index rows (~90 a version, the bulk of what a batch
+    writes) into ``match_keys_recent``, and move that table into ``match_keys`` when it holds
+    the keys of many versions (:func:`merge_recent_keys`); on PostgreSQL straight into
+    ``match_keys`` (``postgresql.STAGES_INDEX_KEYS``)."""
     if connection.dialect.name == "postgresql" and not postgresql.STAGES_INDEX_KEYS:
         insert_tuples(connection, _match_keys, KEY_COLUMNS, rows)
         return
@@ -160,6 +163,122 @@ def merge_recent_keys(connection: Connection, *, force: bool = False) -> bool:
     connection.execute(_MERGE_RECENT)
     connection.execute(_EMPTY_RECENT)
     return True
+
+
+def defers_index_keys(connection: Connection | Engine) -> bool:
+    """Whether a batch's index keys are written after it commits, out of the writer lock
+    (:func:`hold_keys`): on PostgreSQL (``postgresql.DEFERS_INDEX_KEYS``). On SQLite writing
+    them takes the one write lock again, so they are written with the batch."""
+    return connection.dialect.name == "postgresql" and postgresql.DEFERS_INDEX_KEYS
+
+
+@dataclass(frozen=True)
+class HeldKeys:
+    """A committed batch's index keys, for :func:`write_held_keys`: its ``unindexed_batches``
+    row and the (key, version id) rows."""
+
+    batch_id: int
+    rows: list[tuple[int, int]]
+
+
+def hold_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> HeldKeys | None:
+    """In a batch's transaction, under the writer lock: record these versions' index keys in
+    one ``unindexed_batches`` row instead of the index, for :func:`write_held_keys` once the
+    batch has committed and the lock is free. Until then lookups see the archive up to the
+    version before the batch (:func:`archive.linking.candidates.snapshot`), and other writers'
+    rechecks know the batch's versions by this row. None when no version has keys."""
+    rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
+    if not rows:
+        return None
+    ids = [version_id for version_id, _ in indexed]
+    batch: dict[str, Any] = {"first_version_id": min(ids), "last_version_id": max(ids)}
+    batch["held_keys"] = encode_keys(indexed)
+    statement = insert(_unindexed).returning(_unindexed.c.id)
+    batch_id = connection.execute(statement, batch).scalar_one()
+    return HeldKeys(batch_id, rows)
+
+
+def write_held_keys(engine: Engine, held: HeldKeys) -> None:
+    """After the batch of :func:`hold_keys` committed, with no lock held: write its keys into
+    the index and delete its row, in one transaction (so lookups see both or neither). Nothing
+    when another writer did it already (:func:`write_keys_left_behind`)."""
+    with engine.begin() as connection:
+        claimed = connection.execute(
+            delete(_unindexed).where(_unindexed.c.id == held.batch_id).returning(_unindexed.c.id)
+        ).first()
+        if claimed is not None:
+            _insert_present_keys(connection, held.rows)
+
+
+def write_keys_left_behind(connection: Connection, *, wait: bool = False) -> int:
+    """Write the keys of the batches in ``unindexed_batches`` (whose writer stopped before it
+    wrote them, when no other writer has the row in hand) and delete their rows; how many.
+    A writer calls this before each batch, so that lookups' snapshots move on. ``wait``: also
+    the batches other writers are writing now, once they are done (what a relink needs: every
+    version indexed); otherwise those are skipped."""
+    claimed = select(_unindexed.c.id).with_for_update(skip_locked=not wait)
+    held = connection.execute(
+        delete(_unindexed).where(_unindexed.c.id.in_(claimed)).returning(_unindexed.c.held_keys)
+    ).all()
+    for (keys,) in held:
+        _insert_present_keys(connection, decode_keys(keys))
+    return len(held)
+
+
+def _insert_present_keys(connection: Connection, rows: list[tuple[int, int]]) -> None:
+    """Write these index rows, but those of versions removed since the batch committed (an
+    ``archive remove``) or given their keys since (a relink)."""
+    try:
+        with connection.begin_nested():
+            insert_key_rows(connection, rows)
+        return
+    except IntegrityError:
+        pass
+    ids = sorted({version_id for _, version_id in rows})
+    # key-share locks: not removed between this read and the insert
+    present = set(
+        connection.scalars(
+            select(_versions.c.id)
+            .where(_versions.c.id.between(ids[0], ids[-1]))
+            .with_for_update(key_share=True)
+        )
+    )
+    keyed = {
+        version_id
+        for table in (_match_keys, _recent_keys)
+        for version_id in connection.scalars(
+            select(table.c.version_id).distinct().where(table.c.version_id.between(ids[0], ids[-1]))
+        )
+    }
+    insert_key_rows(connection, [(k, v) for k, v in rows if v in present and v not in keyed])
+
+
+def encode_keys(indexed: list[tuple[int, Fingerprint]]) -> bytes:
+    """These versions' keys as ``unindexed_batches.held_keys``: each version's id, key count and
+    keys, little-endian int64s (keys are below 2**63, :mod:`archive.linking.match`)."""
+    numbers = array("q")
+    for version_id, fp in indexed:
+        if fp.keys:
+            numbers.extend((version_id, len(fp.keys)))
+            numbers.extend(fp.keys)
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    return numbers.tobytes()
+
+
+def decode_keys(encoded: bytes) -> list[tuple[int, int]]:
+    """The (key, version id) rows of :func:`encode_keys`' bytes."""
+    numbers = array("q")
+    numbers.frombytes(bytes(encoded))
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    rows: list[tuple[int, int]] = []
+    at = 0
+    while at < len(numbers):
+        version_id, count = numbers[at], numbers[at + 1]
+        rows.extend((key, version_id) for key in numbers[at + 2 : at + 2 + count])
+        at += 2 + count
+    return rows
 
 
 def insert_words(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> None:
@@ -245,9 +364,16 @@ class BatchWriter:
     """
 
     def __init__(
-        self, session: Session, *, run_id: int | None, now: datetime, expected: int = 64
+        self,
+        session: Session,
+        *,
+        run_id: int | None,
+        now: datetime,
+        expected: int = 64,
+        index_keys: bool = True,
     ) -> None:
         self._session = session
+        self._index_keys = index_keys  # False: the caller holds them (hold_keys)
         self._run_id = run_id
         self._now = now
         self._version_ids = _IdSource(session, _versions, expected)
@@ -343,7 +469,9 @@ class BatchWriter:
         for row in self._version_rows:
             row["story_id"] = self._resolve(row["story_id"])
         insert_rows(session.connection(), _versions, self._version_rows)
-        insert_index(session.connection(), self._indexed)
+        if self._index_keys:
+            insert_keys(session.connection(), self._indexed)
+        insert_words(session.connection(), self._indexed)
         insert_rows(session.connection(), _links, self._link_rows)
         if self._merge_rows:
             for row in self._merge_rows:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -280,6 +281,23 @@ class RecentMatchKey(_IndexRow, Base):
 
 # The candidate index is these two tables together; a version's keys are in one of them.
 INDEX_TABLES = (cast(Table, MatchKey.__table__), cast(Table, RecentMatchKey.__table__))
+
+
+class UnindexedBatch(Base):
+    """A committed batch of versions whose index keys are not in the index yet (PostgreSQL
+    writes them after the batch commits, out of the writer lock:
+    :func:`archive.linking.store.hold_keys`). Lookups see the archive up to the version before
+    the oldest such batch; the writer knows the versions after it by these keys. Not a foreign
+    key: a version may be removed before its keys are written."""
+
+    __tablename__ = "unindexed_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_version_id: Mapped[int] = mapped_column(Integer, doc="the batch's first version id")
+    last_version_id: Mapped[int] = mapped_column(Integer, doc="the batch's last version id")
+    held_keys: Mapped[bytes] = mapped_column(
+        LargeBinary, doc="each version's id, key count and keys, as little-endian int64s"
+    )
 
 
 class VersionWords(Base):

@@ -1,6 +1,6 @@
 """What differs on PostgreSQL, in one place: the advisory locks writers and migrations take,
 bulk inserts through COPY, lookup statements sent with ``$n`` placeholders, new ids from the
-columns' sequences, and where new index keys go.
+columns' sequences, where new index keys go and when they are written.
 :mod:`archive.storage.db` calls these where a database differs. (Full-text search has its two
 forms side by side in :mod:`archive.commands.search`, which must not load SQLAlchemy on
 SQLite.)"""
@@ -34,6 +34,11 @@ COPY_FROM_ROWS = 50
 # until a vacuum, and the server's buffers take random inserts well. 20,000 documents: 138
 # documents/s through the small table (20,156 bytes a version), 220 without (15,799).
 STAGES_INDEX_KEYS = False
+
+# A batch's index keys are written after it commits, out of the writer lock
+# (archive.linking.store.hold_keys): they were most of the time a writer held the lock (6.5 of
+# 15.1 s in a 10,000-document run), and several writers insert them into the server at once.
+DEFERS_INDEX_KEYS = True
 
 
 def take_writer_lock(session: Session) -> None:
