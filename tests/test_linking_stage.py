@@ -318,6 +318,51 @@ def test_a_key_crowded_since_the_lookup_that_pushes_out_no_hit_needs_no_second_l
     assert [v.version_id for v in rechecked] == [held]
 
 
+@pytest.mark.parametrize(("also_crowd_c", "looked_up_again"), [(False, 0), (True, 1)])
+def test_the_ranked_hits_a_lookup_brings_past_its_cut_settle_a_recount_without_a_second_lookup(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, also_crowd_c: bool, looked_up_again: int
+) -> None:
+    """Cuts of 4 holders a key and 2 candidates, and a margin of 1 ranked hit. Versions
+    committed since the lookup push hits out of key A's cut: the second hit falls behind the
+    last one brought, the third (brought past the cut, not compared), which a lookup of the
+    first 2 alone could not rank against the versions below its cut; with the third, two hits
+    still rank up to it, so the first 2 are known without a second lookup. When key C is
+    crowded too, fewer than 2 do, and only a second lookup can tell."""
+    small = {"POSTINGS_PER_KEY": 4, "HOLDERS_REPORTED": 2, "HOLDERS_READ": 9}
+    for name, value in {**small, "MAX_CANDIDATES": 2, "RANKED_MARGIN": 1}.items():
+        monkeypatch.setattr(candidates, name, value)
+    candidates._ranked_lookup.cache_clear()
+    candidates._holders_of.cache_clear()
+    a, b, c = 1001, 1002, 1003
+    new = replace(
+        match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
+        keys=(a, b, c),
+    )
+    near = {"body": _BODY, "simhash": new.simhash}
+    far = ~new.simhash & (2**64 - 1)
+    try:
+        with engine.begin() as connection:
+            _add_story(connection)
+            _add_versions(connection, range(1, 2), [a, b, c], **near)  # 3 keys
+            _add_versions(connection, range(2, 3), [a, b], **near)  # 2
+            _add_versions(connection, range(3, 5), [b, c], **near)  # 2, the last below the cut
+        with engine.connect() as connection:
+            lookup = candidates.look_up(connection, new)
+        assert [(h.version_id, h.shared_keys) for h in lookup.hits] == [(1, 3), (2, 2), (3, 2)]
+        assert {v.version_id for v in lookup.verdicts} == {1, 2}  # the first 2, compared
+        with engine.begin() as connection:
+            _add_versions(connection, range(5, 9), [a], simhash=far)
+            if also_crowd_c:
+                _add_versions(connection, range(9, 13), [c], simhash=far)
+        rechecked, lookups = _rechecked(engine, monkeypatch, new, lookup)
+        assert lookups == looked_up_again
+        assert rechecked == _looked_up_now(engine, new, lookup)
+        assert [v.version_id for v in rechecked] == ([] if also_crowd_c else [1, 3])
+    finally:
+        candidates._ranked_lookup.cache_clear()
+        candidates._holders_of.cache_clear()
+
+
 @pytest.mark.parametrize("snapshot_hits", [True, False])
 def test_a_key_that_more_versions_than_a_cut_crowded_since_is_recounted_not_looked_up_again(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, snapshot_hits: bool
@@ -448,7 +493,7 @@ def test_the_recheck_decides_what_a_lookup_made_now_decides_whatever_was_written
     shutil.copy(_empty_archive(tmp_path_factory), path)
     small = {"POSTINGS_PER_KEY": 4, "HOLDERS_REPORTED": 2, "HOLDERS_READ": 9}
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**small, "MAX_CANDIDATES": 3}.items():
+        for name, value in {**small, "MAX_CANDIDATES": 3, "RANKED_MARGIN": 2}.items():
             patch.setattr(candidates, name, value)
         candidates._ranked_lookup.cache_clear()
         candidates._holders_of.cache_clear()

@@ -64,6 +64,11 @@ MIN_SHARED_KEYS = 2
 # others (a boilerplate sentence, two names of one beat) needs only its closest candidates
 # verified. This bounds the work per new version however large the archive grows.
 MAX_CANDIDATES = 20
+# A lookup brings this many ranked hits past the cut (not compared): when versions written
+# since it push some of its hits out of a key's cut, the writer can still tell the first
+# MAX_CANDIDATES without looking the version up again (Recent._recounted). With four processes
+# writing, those second lookups were most of the ones left (docs/performance.md).
+RANKED_MARGIN = 20
 # Of those, the ones whose bodies are compared: the most promising first (most shared keys,
 # nearest SimHash). Comparing bodies costs far more than a step in the index.
 MAX_COMPARED = 8
@@ -109,7 +114,7 @@ class Lookup:
     # The newest removal (``version_removals.id``) seen before the index was read: a version
     # removed since may have moved a key's cut, which only a new lookup tells.
     removals: int = 0
-    cut: bool = True  # whether the ranked hits were cut at MAX_CANDIDATES
+    cut: bool = True  # whether the ranked hits were cut (at MAX_CANDIDATES + RANKED_MARGIN)
 
 
 def worth_comparing(new: Fingerprint, simhash: int, body_sha256: str, shared_keys: int = 0) -> bool:
@@ -159,7 +164,8 @@ def look_up(
     """Look ``fingerprint`` up among the versions committed up to ``up_to`` (default: what
     :func:`snapshot` sees now), and verify the hits worth comparing (:func:`choose`).
     ``removals``: :func:`removals_seen` before ``up_to`` was read (default: read now, before
-    the index). ``cut=False`` brings every ranked hit, not only the ``MAX_CANDIDATES`` first."""
+    the index). The lookup's hits hold ``RANKED_MARGIN`` ranked hits past the first
+    ``MAX_CANDIDATES`` (``cut=False``: every ranked hit); those are not compared."""
     if removals is None:
         removals = removals_seen(connection)
     if up_to is None:
@@ -227,7 +233,7 @@ def _ranked_lookup(key_count: int, dialect: str, cut: bool = True) -> TextualSel
             GROUP BY version_id
             HAVING count(*) >= {MIN_SHARED_KEYS:d}
             ORDER BY count(*) DESC, version_id
-            {f"LIMIT {MAX_CANDIDATES:d}" if cut else ""}
+            {f"LIMIT {MAX_CANDIDATES + RANKED_MARGIN:d}" if cut else ""}
         )
         SELECT versions.id, versions.story_id, versions.simhash, versions.body_sha256,
             ranked.shared, NULL AS "key", NULL AS reach
@@ -357,7 +363,7 @@ def index_hits(connection: Connection, fingerprint: Fingerprint, up_to: int) -> 
     """Versions up to ``up_to`` with the same body, and the ``MAX_CANDIDATES`` that share the
     most index keys (at least ``MIN_SHARED_KEYS``, counting each key's ``POSTINGS_PER_KEY``
     most recent holders): through indexes only. None for a body that is not linked."""
-    return _index_lookup(connection, fingerprint, up_to)[0]
+    return ranked(fingerprint, _index_lookup(connection, fingerprint, up_to)[0])
 
 
 def _index_lookup(
@@ -794,12 +800,14 @@ class Recent:
         of its index entries, :meth:`_holders_up_to`): a hit pushed out of the key's most
         recent holders shares one key less. When a key overflowed, every holder the snapshot
         counted is pushed out: those are read from the snapshot's own walk of the key. Versions
-        of the snapshot can only lose keys, so the ranking stands unless a hit that lost keys
-        falls behind the last hit of a ranking that was cut (versions below the cut, which the
-        lookup did not bring, might then pass it). As an archive grows, the keys of common word
-        pairs move for most versions: at 244,000 versions, looking them up again had become a
-        third of the writer's time; with four processes writing, keys overflowed for most of
-        the versions still looked up again (docs/performance.md)."""
+        of the snapshot can only lose keys, so the first ``MAX_CANDIDATES`` are known unless,
+        in a ranking that was cut, fewer than that still rank up to its last hit (versions
+        below the cut, which the lookup did not bring, might then pass them; the lookup brings
+        ``RANKED_MARGIN`` hits past the first ``MAX_CANDIDATES`` for this). As an archive
+        grows, the keys of common word pairs move for most versions: at 244,000 versions,
+        looking them up again had become a third of the writer's time; with four processes
+        writing, keys overflowed for most of the versions still looked up again
+        (docs/performance.md)."""
         if not moved:
             return lookup, frozenset()  # most versions: nothing crowded since the lookup
         overflowed = frozenset(key for key, newer in moved.items() if newer > POSTINGS_PER_KEY)
@@ -831,16 +839,19 @@ class Recent:
             lost.update(v for v in pushed_out if v in ranked_ids)
         if not lost:
             return lookup, overflowed
-        last = max(ranked_hits, key=_rank)
-        cut = lookup.cut and len(ranked_hits) >= MAX_CANDIDATES
         hits = []
         for hit in lookup.hits:
             if hit.version_id in lost:
                 shared = hit.shared_keys - lost[hit.version_id]
-                if cut and _rank(replace(hit, shared_keys=shared)) >= _rank(last):
-                    return None
                 hit = replace(hit, shared_keys=shared if shared >= MIN_SHARED_KEYS else 0)
             hits.append(hit)
+        if lookup.cut and len(ranked_hits) >= MAX_CANDIDATES + RANKED_MARGIN:
+            # Versions below the lookup's last hit, which it did not bring, rank behind it and
+            # can only lose keys: the first MAX_CANDIDATES are known while that many hits still
+            # rank up to the last.
+            last = _rank(max(ranked_hits, key=_rank))
+            if sum(1 for h in hits if h.shared_keys and _rank(h) <= last) < MAX_CANDIDATES:
+                return None
         return replace(lookup, hits=tuple(hits)), overflowed
 
     def _holders_up_to(
