@@ -104,7 +104,8 @@ class Lookup:
     """What :func:`look_up` found for a new version in a snapshot of the archive."""
 
     snapshot: int  # the highest version id it saw: every version up to it was committed
-    hits: tuple[IndexHit, ...]  # the ranked hits (cut at MAX_CANDIDATES) and same-body ones
+    # the ranked hits (cut at MAX_CANDIDATES + RANKED_MARGIN) and the same-body ones
+    hits: tuple[IndexHit, ...]
     compared: frozenset[int]  # the hits it verified
     verdicts: tuple[Verdict, ...]  # those that passed, with their story ids as of the snapshot
     # How many versions of the snapshot hold each key that at least HOLDERS_REPORTED hold
