@@ -461,6 +461,7 @@ _KEY_SETS = st.lists(
     held_at_lookup=st.integers(0, 14),
     held_since=st.integers(0, 14),
     written_before_the_write=st.booleans(),
+    taken_in_early=st.booleans(),
 )
 def test_the_recheck_decides_what_a_lookup_made_now_decides_whatever_was_written_since(
     tmp_path_factory: pytest.TempPathFactory,
@@ -471,17 +472,20 @@ def test_the_recheck_decides_what_a_lookup_made_now_decides_whatever_was_written
     held_at_lookup: int,
     held_since: int,
     written_before_the_write: bool,
+    taken_in_early: bool,
 ) -> None:
     """With cuts small enough for a few versions to crowd, overflow and cut them: versions
     written before a worker's lookup, more committed between it and the write, perhaps one of
-    the first removed, then another batch after more commits (holder lists carried from the
+    them removed, then another batch after more commits (holder lists carried from the
     first). Each time, the writer's recheck of the old lookup decides what a lookup made at
     the write decides. Each version holds some of six keys and is a near copy or not.
 
     Some batches' keys are held, as a PostgreSQL writer holds them until its batch committed
     (:func:`archive.linking.store.hold_keys`): the last ``held_at_lookup`` versions before the
     lookup and the first ``held_since`` after it, written into the index before the write or
-    after the recheck; the versions after them are in the index already."""
+    after the recheck; the versions after them are in the index already. The writer may take
+    in the first of the versions committed since ahead of the batch
+    (:meth:`candidates.Recent.take_in`), before the rest and the removal."""
     keys = list(range(1001, 1007))
     new = replace(
         match.fingerprint(Article(title="Barrier", body=_BODY + " Work may start earlier.")),
@@ -538,12 +542,15 @@ def test_the_recheck_decides_what_a_lookup_made_now_decides_whatever_was_written
                 lookup = candidates.look_up(connection, new)
             assert lookup.snapshot == len(before) - held_at_lookup
             commit(since[:held_since], hold=True)
+            recent = candidates.Recent()
+            if taken_in_early:
+                with engine.connect() as connection:
+                    recent.take_in(connection, [lookup])
             commit(since[held_since:])
-            if removed < len(before):
+            if removed + 1 < next_id:  # before the lookup or since, taken in or not
                 remove_version(engine, removed + 1)
             if written_before_the_write:
                 write_held()
-            recent = candidates.Recent()
             with engine.connect() as connection:
                 recent.catch_up(connection, [lookup])
                 rechecked = recent.decide(new, lookup)

@@ -479,6 +479,8 @@ def write_batch(
         # before them
         with engine.begin() as connection:
             store.write_keys_left_behind(connection)
+    with engine.connect() as connection:  # the largest read of catch_up, with no lock held
+        recent.take_in(connection, [r.lookup for p in batch for r in p.records if r.lookup])
     try:
         with writing(engine) as session:
             locked_at = time.perf_counter()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -31,6 +31,7 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Integer,
+    Row,
     String,
     bindparam,
     column,
@@ -511,6 +512,7 @@ class Recent:
         # forgotten versions: every reader asks for versions newer than what it forgot.
         self._generations = [_Generation()]
         self._forgotten_up_to = 0
+        self._ahead: _Generation | None = None  # the generation take_in began, if any
         self._pending: dict[int, None] = {}  # added in the open batch, in order
         # what each known version was filed under, to take it out
         self._filed: dict[int, tuple[tuple[str, str], Iterable[int]]] = {}
@@ -542,7 +544,9 @@ class Recent:
         committed = snapshot(connection)
         oldest = min((lookup.snapshot for lookup in lookups), default=committed)
         self._forget_up_to(oldest)
-        self._generations.append(_Generation())
+        if not self._generations or self._generations[-1] is not self._ahead:
+            self._generations.append(_Generation())
+        self._ahead = None
         rows = connection.execute(_WRITTEN_SINCE, {"after": max(oldest, 0)}).all()
         # Since the versions known here were written, other writers may have moved them to
         # another story (a merge, a relink, a removal's split) or removed them.
@@ -551,25 +555,7 @@ class Recent:
         self._forget(vanished)
         for written in self._written.values():
             written.hit = replace(written.hit, story_id=story_now[written.hit.version_id])
-        known = set(self._written)
-        foreign = [row for row in rows if row[0] not in known]
-        keys_of: dict[int, set[int]] = {}
-        if foreign:
-            first = min(row[0] for row in foreign)
-            keys_of = {row[0]: set() for row in foreign}
-            # ~90 rows a version, thousands of versions with several processes: read in one
-            # go by the driver, not row by row through a result (a third of catch_up's time)
-            # The keys of batches still held in their rows first: a batch's keys move into
-            # the index with its row's deletion, in one transaction, so read in this order
-            # each key is in one read or both.
-            held = connection.execute(_HELD_SINCE, {"after": first - 1}).scalars().all()
-            postings = fetch_rows(connection, _POSTINGS_SINCE, {"after": first - 1})
-            for key, version_id in itertools.chain(*map(decode_keys, held), postings):
-                if version_id in keys_of:
-                    keys_of[version_id].add(key)
-        for version_id, story_id, simhash, body_hash, status in foreign:
-            hit = IndexHit(version_id, story_id, simhash, body_hash, 0)
-            self._file(version_id, _Written(hit, None), status, keys_of[version_id])
+        self._file_foreign(connection, rows)
         carry = removals == self._removals and not vanished
         self._holders_read = self._carried(committed) if carry else {}
         self._holders_used = set()
@@ -583,6 +569,45 @@ class Recent:
                 select(Version.id, Version.story_id).where(Version.id.in_(chunk))
             )
             self._stories.update((version_id, story_id) for version_id, story_id in current)
+
+    def take_in(self, connection: Connection, lookups: Iterable[Lookup]) -> None:
+        """Ahead of a batch, with no lock held: take in the versions other writers committed
+        after the oldest of ``lookups``' snapshots, with their index keys, so that
+        :meth:`catch_up`, under the lock, reads only those committed since. With four
+        processes writing, those keys were a few hundred thousand rows a batch, read under the
+        lock (docs/performance.md)."""
+        oldest = min((lookup.snapshot for lookup in lookups), default=None)
+        if oldest is None:
+            return
+        # what was forgotten is taken in again by catch_up, which files it anew
+        after = max(oldest, self._forgotten_up_to, 0)
+        self._ahead = _Generation()  # catch_up files into it too: one generation a batch
+        self._generations.append(self._ahead)
+        self._file_foreign(connection, connection.execute(_WRITTEN_SINCE, {"after": after}).all())
+
+    def _file_foreign(
+        self, connection: Connection, rows: Sequence[Row[int, int, int, str, str]]
+    ) -> None:
+        """Know the versions of ``rows`` (of ``_WRITTEN_SINCE``) not known here: those other
+        writers committed, with their index keys."""
+        foreign = [row for row in rows if row[0] not in self._written]
+        if not foreign:
+            return
+        first = min(row[0] for row in foreign)
+        keys_of: dict[int, set[int]] = {row[0]: set() for row in foreign}
+        # ~90 rows a version, thousands of versions with several processes: read in one go by
+        # the driver, not row by row through a result (a third of catch_up's time). The keys
+        # of batches still held in their rows first: a batch's keys move into the index with
+        # its row's deletion, in one transaction, so read in this order each key is in one
+        # read or both.
+        held = connection.execute(_HELD_SINCE, {"after": first - 1}).scalars().all()
+        postings = fetch_rows(connection, _POSTINGS_SINCE, {"after": first - 1})
+        for key, version_id in itertools.chain(*map(decode_keys, held), postings):
+            if version_id in keys_of:
+                keys_of[version_id].add(key)
+        for version_id, story_id, simhash, body_hash, status in foreign:
+            hit = IndexHit(version_id, story_id, simhash, body_hash, 0)
+            self._file(version_id, _Written(hit, None), status, keys_of[version_id])
 
     def verified_stories(self) -> set[int]:
         """The current stories of the versions the lookups of :meth:`catch_up` verified."""
