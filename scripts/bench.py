@@ -14,7 +14,8 @@ takes ``--corpus``), then, in this one process and on the same documents:
   document's word set in memory;
 - ``archive.commands.ingest`` end to end (read, parse, fingerprint, link, commit) into a fresh
   SQLite file and/or a fresh PostgreSQL database (``--pg-url``, else ``$ARCHIVE_TEST_POSTGRES_URL``,
-  a server URL under which a database is created), with the cost of each tenth of the run,
+  a server URL under which a database is created, and dropped when the run ends unless
+  ``--keep-databases``), with the cost of each tenth of the run,
   candidate-lookup latency at each checkpoint, peak RSS and database size per version;
 - with ``--api``, ``Archive.add_many`` of the same articles (extracted from the same files
   first, off the clock) into another fresh database of each kind, beside the file ingest.
@@ -83,6 +84,14 @@ class Run:
 
 def main() -> int:
     args = _arguments()
+    try:
+        return _benchmark(args)
+    finally:
+        if not args.keep_databases:
+            _drop_databases_made()
+
+
+def _benchmark(args: argparse.Namespace) -> int:
     scratch = Path(args.workdir or tempfile.mkdtemp(prefix="archive-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
     scale = 300 if args.smoke else args.scale
@@ -476,7 +485,24 @@ def _database_url(
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    _DATABASES_MADE.append((server, name))
     return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+# The PostgreSQL databases this run made (server URL, name): dropped when it ends, however it
+# ends, unless --keep-databases (one of 1,000,000 documents takes about 9 GB of the server).
+_DATABASES_MADE: list[tuple[str, str]] = []
+
+
+def _drop_databases_made() -> None:
+    while _DATABASES_MADE:
+        server, name = _DATABASES_MADE.pop()
+        admin = create_engine(make_url(server), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
 
 
 def _run_tables(runs: list[Run]) -> list[str]:
@@ -574,6 +600,11 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--shard-workers", type=int, default=1, help="parsing workers of each --processes process"
+    )
+    parser.add_argument(
+        "--keep-databases",
+        action="store_true",
+        help="leave the PostgreSQL databases the run made (by default dropped at its end)",
     )
     return parser.parse_args()
 

@@ -50,3 +50,33 @@ def test_benchmark_stopped_early_reports_what_it_measured(tmp_path: Path) -> Non
     assert 0 < int(documents.split()[0].replace(",", "")) < 300
     lookups = [line for line in result.stdout.splitlines() if "lookup p50 / p99" in line]
     assert lookups and "at 300:" not in lookups[0]
+
+
+@pytest.mark.postgres
+def test_a_benchmark_on_postgresql_drops_the_databases_it_made(tmp_path: Path) -> None:
+    """Each run makes a database per measure on the server (one of 1,000,000 documents is
+    about 9 GB); they go when it ends."""
+    _require_kit()
+    from sqlalchemy import create_engine, text
+
+    from .conftest import _postgres_admin_url
+
+    server = _postgres_admin_url()
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+
+    def benchmark_databases() -> set[str]:
+        with admin.connect() as connection:
+            names = connection.execute(text("SELECT datname FROM pg_database")).scalars()
+            return {name for name in names if name.startswith("archive_bench_")}
+
+    before = benchmark_databases()
+    result = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--smoke", "--db", "postgres", "--pg-url", server,
+         "--workers", "1", "--limit", "60", "--reference-docs", "20", "--lookups", "5",
+         "--processes", "2", "--workdir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "| postgres | 2 |" in result.stdout  # the scale-out ran, on a database of its own
+    assert benchmark_databases() == before
+    admin.dispose()
