@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
 from archive.commands.ingest import ingest, prepare_file
 from archive.commands.relink import relink
@@ -21,12 +20,13 @@ from archive.linking import candidates, match, store
 from archive.linking.method import Method
 from archive.sources.article import Article
 from archive.storage import postgresql
+from archive.storage.db import open_archive
 from archive.storage.models import INDEX_TABLES, UnindexedBatch, Version
 
 from .conftest import SAMPLES
 from .story_corpus import write_story_corpus
 from .test_ingest import SEED_COPY
-from .test_linking_stage import decisions
+from .test_linking_stage import _version_id, decisions
 
 
 @pytest.fixture
@@ -68,13 +68,6 @@ def _index(engine: Engine) -> set[tuple[int, str]]:
         }
 
 
-def _version_id(engine: Engine, source_path: str) -> int:
-    with Session(engine) as session:
-        found = session.scalar(select(Version.id).where(Version.source_path == source_path))
-    assert found is not None
-    return found
-
-
 @pytest.mark.parametrize("defer", [True, False])
 def test_keys_written_after_the_commit_give_the_index_and_decisions_of_keys_written_with_it(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, defer: bool
@@ -82,8 +75,6 @@ def test_keys_written_after_the_commit_give_the_index_and_decisions_of_keys_writ
     """On either database, with either way of writing keys, from two workers in batches of
     two: the same index and the same decisions as one file at a time with keys written
     with their batch, and no batch left held."""
-    from archive.storage.db import open_archive
-
     corpus = [str(p) for p in write_story_corpus(tmp_path / "corpus")]
     monkeypatch.setattr(postgresql, "DEFERS_INDEX_KEYS", False)
     reference = open_archive(f"sqlite:///{tmp_path / 'reference.db'}")
@@ -108,8 +99,6 @@ def test_keys_a_writer_left_unwritten_are_written_by_the_next_batch_and_change_n
     """A writer that stops between its batch's commit and its keys (killed, its connection
     lost) leaves the batch held: lookups see only the versions before it, the recheck the
     rest, and the next batch of any writer writes the keys."""
-    from archive.storage.db import open_archive
-
     corpus = [str(p) for p in write_story_corpus(tmp_path / "corpus")]
     reference = open_archive(f"sqlite:///{tmp_path / 'reference.db'}")
     ingest(corpus, reference, workers=1, batch_size=1)

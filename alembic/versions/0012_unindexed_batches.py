@@ -39,6 +39,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Code before this revision reads the index alone: write the keys still held here first.
+    # Decoded here, not by archive.linking.store.decode_keys: a migration must not change
+    # with the code that comes after it.
     connection = op.get_bind()
     for (held,) in connection.execute(sa.text("SELECT held_keys FROM unindexed_batches")).all():
         numbers = array("q")

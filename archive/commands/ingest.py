@@ -474,11 +474,10 @@ def write_batch(
         return failed
     now = datetime.now(UTC)
     done = Report()
-    if store.defers_index_keys(engine):
-        # keys a writer that stopped left unwritten: until written, lookups' snapshots stay
-        # before them
-        with engine.begin() as connection:
-            store.write_keys_left_behind(connection)
+    # keys a writer that stopped left unwritten: until written, lookups' snapshots stay before
+    # them
+    with engine.begin() as connection:
+        store.write_keys_left_behind(connection)
     with engine.connect() as connection:  # the largest read of catch_up, with no lock held
         recent.take_in(connection, [r.lookup for p in batch for r in p.records if r.lookup])
     try:
@@ -565,14 +564,12 @@ def _write_locked(
             notes += [note] if note else []
     recent.catch_up(session.connection(), [lookup for _, _, lookup in todo if lookup])
     stored = _store_records(session, todo, run_id, now, recent)
-    held = None
-    if store.defers_index_keys(session.connection()):
-        indexed = [
-            (outcome.version_id, fingerprint)
-            for (_, fingerprint, _), outcome in zip(todo, stored, strict=True)
-            if isinstance(outcome, store.StoredVersion)
-        ]
-        held = store.hold_keys(session.connection(), indexed)
+    indexed = [
+        (outcome.version_id, fingerprint)
+        for (_, fingerprint, _), outcome in zip(todo, stored, strict=True)
+        if isinstance(outcome, store.StoredVersion)
+    ]
+    held = store.hold_keys(session.connection(), indexed)
     for outcome in stored:
         if isinstance(outcome, ParseFailure):
             failures.append(outcome)
@@ -608,13 +605,7 @@ def _store_records(
     mark = recent.mark()
     try:
         with session.begin_nested():
-            writer = store.BatchWriter(
-                session,
-                run_id=run_id,
-                now=now,
-                expected=len(records),
-                index_keys=not store.defers_index_keys(session.connection()),
-            )
+            writer = store.BatchWriter(session, run_id=run_id, now=now, expected=len(records))
             writer.load_stories(recent.verified_stories())
             outcomes: list[store.StoredVersion | ParseFailure] = []
             for record, fingerprint, lookup in records:

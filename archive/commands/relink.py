@@ -229,8 +229,7 @@ class _Relink:
         """Relink the versions after ``done_up_to`` in ``session``'s transaction, under the
         writer lock; how many there were."""
         connection = session.connection()
-        if store.defers_index_keys(connection):
-            store.write_keys_left_behind(connection, wait=True)
+        store.write_keys_left_behind(connection, wait=True)
         relinked = 0
         while stored := _stored_after(connection, self.done_up_to, chunk):
             prepared = _fingerprinted(stored)
@@ -244,9 +243,8 @@ class _Relink:
     def _index_held_keys(self) -> None:
         """Write the index keys other writers hold (those being written now, once written):
         a version is looked up among the versions before it, all in the index."""
-        if store.defers_index_keys(self.engine):
-            with self.engine.begin() as connection:
-                store.write_keys_left_behind(connection, wait=True)
+        with self.engine.begin() as connection:
+            store.write_keys_left_behind(connection, wait=True)
 
     def _look_up(
         self, connection: Connection, version_id: int, fingerprint: match.Fingerprint

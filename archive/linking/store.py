@@ -186,7 +186,10 @@ def hold_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) ->
     one ``unindexed_batches`` row instead of the index, for :func:`write_held_keys` once the
     batch has committed and the lock is free. Until then lookups see the archive up to the
     version before the batch (:func:`archive.linking.candidates.snapshot`), and other writers'
-    rechecks know the batch's versions by this row. None when no version has keys."""
+    rechecks know the batch's versions by this row. None where keys are written with their
+    batch (:func:`defers_index_keys`), or when no version has keys."""
+    if not defers_index_keys(connection):
+        return None
     rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
     if not rows:
         return None
@@ -215,7 +218,10 @@ def write_keys_left_behind(connection: Connection, *, wait: bool = False) -> int
     wrote them, when no other writer has the row in hand) and delete their rows; how many.
     A writer calls this before each batch, so that lookups' snapshots move on. ``wait``: also
     the batches other writers are writing now, once they are done (what a relink needs: every
-    version indexed); otherwise those are skipped."""
+    version indexed); otherwise those are skipped. Nothing where keys are written with their
+    batch (:func:`defers_index_keys`)."""
+    if not defers_index_keys(connection):
+        return 0
     claimed = select(_unindexed.c.id).with_for_update(skip_locked=not wait)
     held = connection.execute(
         delete(_unindexed).where(_unindexed.c.id.in_(claimed)).returning(_unindexed.c.held_keys)
@@ -370,10 +376,8 @@ class BatchWriter:
         run_id: int | None,
         now: datetime,
         expected: int = 64,
-        index_keys: bool = True,
     ) -> None:
         self._session = session
-        self._index_keys = index_keys  # False: the caller holds them (hold_keys)
         self._run_id = run_id
         self._now = now
         self._version_ids = _IdSource(session, _versions, expected)
@@ -469,7 +473,7 @@ class BatchWriter:
         for row in self._version_rows:
             row["story_id"] = self._resolve(row["story_id"])
         insert_rows(session.connection(), _versions, self._version_rows)
-        if self._index_keys:
+        if not defers_index_keys(session.connection()):  # else the caller holds them: hold_keys
             insert_keys(session.connection(), self._indexed)
         insert_words(session.connection(), self._indexed)
         insert_rows(session.connection(), _links, self._link_rows)
