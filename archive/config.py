@@ -38,6 +38,10 @@ MAX_ARTICLE_MB_ENV = "ARCHIVE_MAX_ARTICLE_MB"
 # since the writer may be another program; the waiting writer says so meanwhile.
 LOCK_TIMEOUT_ENV = "ARCHIVE_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT_S = 3600.0
+# A writer says it waits for the lock once it has waited this long, not at once: with several
+# processes ingesting into one archive, each waits a moment for the others' write steps at
+# nearly every batch, and saying so each time buried everything else a run had to say.
+LOCK_NOTICE_S = 1.0
 
 
 def database_url(explicit: str | None = None) -> str:

@@ -71,7 +71,8 @@ def writing(engine: Engine) -> Iterator[Session]:
     once could each miss the other's new version and split one story in two. Writers therefore
     take turns, one transaction at a time: SQLite's write lock (BEGIN IMMEDIATE) or, on
     PostgreSQL, a transaction-level advisory lock; readers never wait. A writer waits for the
-    lock up to :func:`lock_timeout`, logs a warning once it waits, and raises
+    lock up to :func:`lock_timeout`, logs a warning once it has waited a second
+    (``LOCK_NOTICE_S``), and raises
     :class:`archive.errors.ArchiveBusyError` when the time is over.
     Parsing and fingerprinting, most of the work, stay parallel. Commits on success, rolls
     back on any exception.

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Table, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from archive.config import lock_timeout
+from archive.config import LOCK_NOTICE_S, lock_timeout
 from archive.errors import ArchiveBusyError, gave_up_on_lock, waiting_for_lock
 
 logger = logging.getLogger(__name__)
@@ -43,22 +43,33 @@ DEFERS_INDEX_KEYS = True
 
 def take_writer_lock(session: Session) -> None:
     """Take the writers' advisory lock for the session's transaction, waiting up to
-    :func:`archive.config.lock_timeout` (and saying so); :class:`ArchiveBusyError` after."""
-    key = {"key": WRITER_LOCK_KEY}
-    if session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), key):
+    :func:`archive.config.lock_timeout` (and saying so once it has waited ``LOCK_NOTICE_S``);
+    :class:`ArchiveBusyError` after."""
+    if session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY}):
         return
     timeout = lock_timeout()
+    if _wait_for_lock(session, min(LOCK_NOTICE_S, timeout)):
+        return
     logger.warning(waiting_for_lock(timeout))
+    if not _wait_for_lock(session, timeout - LOCK_NOTICE_S):
+        raise ArchiveBusyError(gave_up_on_lock(timeout))
+
+
+def _wait_for_lock(session: Session, seconds: float) -> bool:
+    """Wait up to ``seconds`` for the writers' lock; whether the transaction holds it now. The
+    wait is a savepoint's, so that giving up leaves the transaction usable."""
     # 0 would mean no limit to PostgreSQL: one millisecond is as good as none
-    limit = {"value": f"{max(1, round(timeout * 1000))}ms"}
-    session.execute(text("SELECT set_config('lock_timeout', :value, true)"), limit)
+    limit = {"value": f"{max(1, round(seconds * 1000))}ms"}
     try:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
+        with session.begin_nested():
+            session.execute(text("SELECT set_config('lock_timeout', :value, true)"), limit)
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
-            raise ArchiveBusyError(gave_up_on_lock(timeout)) from exc
+            return False
         raise
     session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
+    return True
 
 
 # A placeholder of SQLAlchemy's psycopg dialect (``%(name)s``) or an escaped percent sign.

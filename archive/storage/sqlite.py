@@ -18,14 +18,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from archive.config import lock_timeout
+from archive.config import LOCK_NOTICE_S, lock_timeout
 from archive.errors import ArchiveBusyError, gave_up_on_lock, waiting_for_lock
 
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A writer waits for the write lock in steps of this long, so that it can say it is waiting.
-SQLITE_LOCK_STEP_MS = 1_000
+SQLITE_LOCK_STEP_MS = round(LOCK_NOTICE_S * 1000)
 
 
 def configure(engine: Engine) -> None:
