@@ -19,10 +19,17 @@ if config.config_file_name is not None:
 
 target_metadata = Base.metadata
 
-# Database objects the migrations create beside the models (0005): views, the SQLite FTS5 table
-# with its shadow tables (versions_fts_data, ...) and the PostgreSQL full-text index. They are
+# Database objects the migrations create beside the models (0005, 0013): views, the SQLite FTS5
+# table with its shadow tables (versions_fts_data, ...) and PostgreSQL's full-text table
+# versions_fts with its index (before 0013, an expression index on versions). They are
 # not in the metadata, so autogenerate and `alembic check` must not offer to drop them.
-_NOT_IN_MODELS = {"story_summary", "version_matches", "site_copies", "ix_versions_fts"}
+_NOT_IN_MODELS = {
+    "story_summary",
+    "version_matches",
+    "site_copies",
+    "ix_versions_fts",
+    "ix_versions_fts_document",
+}
 _NOT_IN_MODELS_PREFIX = "versions_fts"
 
 

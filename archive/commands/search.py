@@ -1,4 +1,5 @@
-"""Full-text search over versions: SQLite FTS5 or PostgreSQL's tsvector index (migration 0005),
+"""Full-text search over versions: SQLite's FTS5 table or PostgreSQL's tsvector table, both
+``versions_fts`` (migrations 0005 and 0013),
 in plain SQL run on a :class:`archive.storage.reader.Reader` like the other read queries."""
 
 from __future__ import annotations
@@ -92,17 +93,17 @@ _SQLITE_SEARCH = """
     LIMIT :limit
     """
 
-# The WHERE expression is the indexed one (ix_versions_fts) word for word, or the index is not
-# used. Headlines are costly, so they are made for the page of hits only.
+# The vectors are in versions_fts (migration 0013), written as each batch commits. Headlines
+# are costly, so they are made for the page of hits only.
 _POSTGRES_SEARCH = """
     SELECT hit.id, hit.story_id, hit.title, hit.site, hit.source_path, hit.published_at,
            ts_headline('simple', hit.body, to_tsquery('simple', :q), :options) AS snippet
     FROM (
         SELECT v.id, v.story_id, v.title, v.site, v.source_path, v.published_at, v.body,
-               ts_rank(to_tsvector('simple', v.title || ' ' || v.body),
-                       to_tsquery('simple', :q)) AS rank
-        FROM versions v
-        WHERE to_tsvector('simple', v.title || ' ' || v.body) @@ to_tsquery('simple', :q)
+               ts_rank(f.document, to_tsquery('simple', :q)) AS rank
+        FROM versions_fts f
+        JOIN versions v ON v.id = f.version_id
+        WHERE f.document @@ to_tsquery('simple', :q)
         ORDER BY rank DESC, v.id
         LIMIT :limit
     ) hit

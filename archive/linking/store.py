@@ -175,10 +175,13 @@ def defers_index_keys(connection: Connection | Engine) -> bool:
 @dataclass(frozen=True)
 class HeldKeys:
     """A committed batch's index keys, for :func:`write_held_keys`: its ``unindexed_batches``
-    row and the (key, version id) rows."""
+    row, the (key, version id) rows, and its versions' ids, first to last (their search rows
+    are written with the keys)."""
 
     batch_id: int
     rows: list[tuple[int, int]]
+    first_version_id: int
+    last_version_id: int
 
 
 def hold_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) -> HeldKeys | None:
@@ -186,36 +189,41 @@ def hold_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) ->
     one ``unindexed_batches`` row instead of the index, for :func:`write_held_keys` once the
     batch has committed and the lock is free. Until then lookups see the archive up to the
     version before the batch (:func:`archive.linking.candidates.snapshot`), and other writers'
-    rechecks know the batch's versions by this row. None where keys are written with their
-    batch (:func:`defers_index_keys`), or when no version has keys."""
+    rechecks know the batch's versions by this row. Their search rows
+    (:func:`archive.storage.postgresql.write_search_rows`) are written with the keys. None
+    where keys are written with their batch (:func:`defers_index_keys`), or when the batch
+    stored no version."""
     if not defers_index_keys(connection):
         return None
-    rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
-    if not rows:
+    if not indexed:
         return None
+    rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
     ids = [version_id for version_id, _ in indexed]
     batch: dict[str, Any] = {"first_version_id": min(ids), "last_version_id": max(ids)}
     batch["held_keys"] = encode_keys(indexed)
     statement = insert(_unindexed).returning(_unindexed.c.id)
     batch_id = connection.execute(statement, batch).scalar_one()
-    return HeldKeys(batch_id, rows)
+    return HeldKeys(batch_id, rows, min(ids), max(ids))
 
 
 def write_held_keys(engine: Engine, held: HeldKeys) -> None:
     """After the batch of :func:`hold_keys` committed, with no lock held: write its keys into
-    the index and delete its row, in one transaction (so lookups see both or neither). Nothing
-    when another writer did it already (:func:`write_keys_left_behind`)."""
+    the index and its versions' search rows, and delete its row, in one transaction (so
+    lookups see both or neither). Nothing when another writer did it already
+    (:func:`write_keys_left_behind`)."""
     with engine.begin() as connection:
         claimed = connection.execute(
             delete(_unindexed).where(_unindexed.c.id == held.batch_id).returning(_unindexed.c.id)
         ).first()
         if claimed is not None:
             _insert_present_keys(connection, held.rows)
+            write_search_rows(connection, held.first_version_id, held.last_version_id)
 
 
 def write_keys_left_behind(connection: Connection, *, wait: bool = False) -> int:
-    """Write the keys of the batches in ``unindexed_batches`` (whose writer stopped before it
-    wrote them, when no other writer has the row in hand) and delete their rows; how many.
+    """Write the keys (and search rows) of the batches in ``unindexed_batches`` (whose writer
+    stopped before it wrote them, when no other writer has the row in hand) and delete their
+    rows; how many.
     A writer calls this before each batch, so that lookups' snapshots move on. ``wait``: also
     the batches other writers are writing now, once they are done (what a relink needs: every
     version indexed); otherwise those are skipped. Nothing where keys are written with their
@@ -223,17 +231,32 @@ def write_keys_left_behind(connection: Connection, *, wait: bool = False) -> int
     if not defers_index_keys(connection):
         return 0
     claimed = select(_unindexed.c.id).with_for_update(skip_locked=not wait)
+    row = _unindexed.c
     held = connection.execute(
-        delete(_unindexed).where(_unindexed.c.id.in_(claimed)).returning(_unindexed.c.held_keys)
+        delete(_unindexed)
+        .where(row.id.in_(claimed))
+        .returning(row.held_keys, row.first_version_id, row.last_version_id)
     ).all()
-    for (keys,) in held:
+    for keys, first, last in held:
         _insert_present_keys(connection, decode_keys(keys))
+        write_search_rows(connection, first, last)
     return len(held)
+
+
+def write_search_rows(connection: Connection, first: int, last: int) -> None:
+    """The full-text rows of the versions from ``first`` to ``last`` where they are written
+    apart from the versions, with their index keys (PostgreSQL:
+    :func:`archive.storage.postgresql.write_search_rows`); SQLite's triggers write them with
+    the versions."""
+    if connection.dialect.name == "postgresql":
+        postgresql.write_search_rows(connection, first, last)
 
 
 def _insert_present_keys(connection: Connection, rows: list[tuple[int, int]]) -> None:
     """Write these index rows, but those of versions removed since the batch committed (an
     ``archive remove``) or given their keys since (a relink)."""
+    if not rows:
+        return
     try:
         with connection.begin_nested():
             insert_key_rows(connection, rows)
@@ -475,6 +498,9 @@ class BatchWriter:
         insert_rows(session.connection(), _versions, self._version_rows)
         if not defers_index_keys(session.connection()):  # else the caller holds them: hold_keys
             insert_keys(session.connection(), self._indexed)
+            if self._indexed:
+                ids = [version_id for version_id, _ in self._indexed]
+                write_search_rows(session.connection(), min(ids), max(ids))
         insert_words(session.connection(), self._indexed)
         insert_rows(session.connection(), _links, self._link_rows)
         if self._merge_rows:

@@ -72,6 +72,28 @@ def _wait_for_lock(session: Session, seconds: float) -> bool:
     return True
 
 
+# The full-text vectors of versions (migration 0013): computed by the server as it inserts
+# them, so written after a batch commits, with its held index keys, out of the writer lock.
+# FOR KEY SHARE: a version that a removal deletes meanwhile is either kept until this commits
+# or, deleted first, left out (else its row would break the foreign key).
+_SEARCH_ROWS = text(
+    """
+    INSERT INTO versions_fts (version_id, document)
+    SELECT id, to_tsvector('simple', title || ' ' || body) FROM versions
+    WHERE id BETWEEN :first AND :last
+    FOR KEY SHARE
+    ON CONFLICT (version_id) DO NOTHING
+    """
+)
+
+
+def write_search_rows(connection: Connection, first: int, last: int) -> None:
+    """Write the full-text rows (``versions_fts``) of the versions with ids from ``first`` to
+    ``last``: those of one batch, which its writer stored; versions removed since have none,
+    versions that have one already (a batch written twice) keep it."""
+    connection.execute(_SEARCH_ROWS, {"first": first, "last": last})
+
+
 # A placeholder of SQLAlchemy's psycopg dialect (``%(name)s``) or an escaped percent sign.
 _PLACEHOLDER_RE = re.compile(r"%%|%\((\w+)\)s")
 
