@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select, text
 from archive.commands.ingest import ingest, prepare_file
 from archive.commands.relink import relink
 from archive.commands.remove import remove_version
+from archive.commands.search import search_versions
 from archive.linking import candidates, match, store
 from archive.linking.method import Method
 from archive.sources.article import Article
@@ -136,6 +137,25 @@ def _without_search_rows(engine: Engine) -> set[int]:
                 )
             )
         )
+
+
+@pytest.mark.postgres
+def test_a_postgresql_batch_is_searchable_once_its_held_rows_are_written(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The full-text vectors are computed with the held keys, after the commit, out of the
+    writer lock: a batch whose writer stopped in between is found once the next writer writes
+    what it left."""
+    engine = open_archive(postgres_url)
+    try:
+        monkeypatch.setattr(store, "write_held_keys", _Stopped(1))
+        assert ingest([str(SAMPLES / "harbour-barrier.txt")], engine).versions_stored == 1
+        assert search_versions(engine, "councillors") == []
+        with engine.begin() as connection:
+            assert store.write_keys_left_behind(connection) == 1
+        assert len(search_versions(engine, "councillors")) == 1
+    finally:
+        engine.dispose()
 
 
 def test_a_lookup_sees_the_versions_before_a_held_batch_and_the_recheck_finds_a_copy_in_it(

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, insert, inspect, text
 
 from archive.commands.ingest import ingest
 from archive.commands.search import search_statement, search_terms, search_versions
-from archive.storage.db import downgrade, open_archive, upgrade
+from archive.storage.db import downgrade, make_engine, open_archive, upgrade
+from archive.storage.models import Story, Version
 
 from .conftest import SAMPLES
 from .module_db import BOTH_DATABASES, module_database
+from .rows import NOW, version_rows
 
 VIEWS = {"story_summary", "version_matches", "site_copies"}
 
@@ -156,6 +158,31 @@ def test_postgres_search_uses_the_full_text_index(postgres_url: str) -> None:
             conn.exec_driver_sql("SET enable_seqscan = off")
             plan = conn.execute(text(f"EXPLAIN {statement}"), params).scalars().all()
         assert any("ix_versions_fts_document" in line for line in plan), plan
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_search_moves_to_its_own_table_with_the_versions_stored_before(
+    postgres_url: str,
+) -> None:
+    """Migration 0013 writes the vectors of the versions already stored into ``versions_fts``
+    (before it, an expression index on ``versions`` held them); its downgrade brings that
+    index back."""
+    engine = make_engine(postgres_url)
+    try:
+        upgrade(engine, "0012_unindexed_batches")
+        with engine.begin() as conn:
+            story = {"id": 1, "title": "t", "first_seen_at": NOW, "last_seen_at": NOW}
+            conn.execute(insert(Story), [story])
+            body = "Quokkas were sighted at the Portwell harbour barrier."
+            conn.execute(insert(Version), version_rows([1], title="Quokka sighting", body=body))
+        upgrade(engine)
+        assert [hit.version_id for hit in search_versions(engine, "quokkas harbour")] == [1]
+        downgrade(engine, "0012_unindexed_batches")
+        inspector = inspect(engine)
+        assert "versions_fts" not in inspector.get_table_names()
+        assert "ix_versions_fts" in {i["name"] for i in inspector.get_indexes("versions")}
     finally:
         engine.dispose()
 

@@ -1,6 +1,7 @@
 """What differs on PostgreSQL, in one place: the advisory locks writers and migrations take,
 bulk inserts through COPY, lookup statements sent with ``$n`` placeholders, new ids from the
-columns' sequences, where new index keys go and when they are written.
+columns' sequences, where new index keys go and when they are written, and the full-text rows
+written with them.
 :mod:`archive.storage.db` calls these where a database differs. (Full-text search has its two
 forms side by side in :mod:`archive.commands.search`, which must not load SQLAlchemy on
 SQLite.)"""
