@@ -6,7 +6,8 @@ quarter of the locked step of a PostgreSQL ingest (docs/performance.md). The vec
 in ``versions_fts`` (``version_id``, ``document``) with a GIN index, and a batch's rows are
 written after it commits, with its held index keys (``unindexed_batches``), out of the lock.
 A query finds versions through ``versions_fts.document @@ ...``, as on SQLite through the FTS5
-table of the same name. SQLite is unchanged.
+table of the same name. SQLite is unchanged. The upgrade computes the vector of every stored
+version, as building the old index did: minutes on an archive of millions.
 
 Revision ID: 0013_postgresql_search_rows
 Revises: 0012_unindexed_batches

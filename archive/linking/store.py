@@ -244,10 +244,10 @@ def write_keys_left_behind(connection: Connection, *, wait: bool = False) -> int
 
 
 def write_search_rows(connection: Connection, first: int, last: int) -> None:
-    """The full-text rows of the versions from ``first`` to ``last`` where they are written
-    apart from the versions, with their index keys (PostgreSQL:
-    :func:`archive.storage.postgresql.write_search_rows`); SQLite's triggers write them with
-    the versions."""
+    """Write the full-text rows of the versions from ``first`` to ``last``, with their index
+    keys, on PostgreSQL, where those rows live apart from the versions
+    (:func:`archive.storage.postgresql.write_search_rows`). On SQLite, triggers write them
+    with the versions: nothing to do."""
     if connection.dialect.name == "postgresql":
         postgresql.write_search_rows(connection, first, last)
 
