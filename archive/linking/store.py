@@ -193,17 +193,15 @@ def hold_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) ->
     (:func:`archive.storage.postgresql.write_search_rows`) are written with the keys. None
     where keys are written with their batch (:func:`defers_index_keys`), or when the batch
     stored no version."""
-    if not defers_index_keys(connection):
-        return None
-    if not indexed:
+    if not indexed or not defers_index_keys(connection):
         return None
     rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
-    ids = [version_id for version_id, _ in indexed]
-    batch: dict[str, Any] = {"first_version_id": min(ids), "last_version_id": max(ids)}
+    first, last = min(v for v, _ in indexed), max(v for v, _ in indexed)
+    batch: dict[str, Any] = {"first_version_id": first, "last_version_id": last}
     batch["held_keys"] = encode_keys(indexed)
     statement = insert(_unindexed).returning(_unindexed.c.id)
     batch_id = connection.execute(statement, batch).scalar_one()
-    return HeldKeys(batch_id, rows, min(ids), max(ids))
+    return HeldKeys(batch_id, rows, first, last)
 
 
 def write_held_keys(engine: Engine, held: HeldKeys) -> None:
