@@ -16,7 +16,10 @@ takes ``--corpus``), then, in this one process and on the same documents:
   SQLite file and/or a fresh PostgreSQL database (``--pg-url``, else ``$ARCHIVE_TEST_POSTGRES_URL``,
   a server URL under which a database is created, and dropped when the run ends unless
   ``--keep-databases``), with the cost of each tenth of the run,
-  candidate-lookup latency at each checkpoint, peak RSS and database size per version;
+  candidate-lookup latency at each checkpoint, peak RSS and database size per version (each
+  stretch between checkpoints is ingested in a process of its own, as ``archive ingest`` runs,
+  so that the peak RSS reported, the writer's and the largest worker's, is the ingest's and not
+  this script's, which also holds the file list and the reference measures);
 - with ``--api``, ``Archive.add_many`` of the same articles (extracted from the same files
   first, off the clock) into another fresh database of each kind, beside the file ingest.
 
@@ -33,12 +36,14 @@ import itertools
 import multiprocessing
 import os
 import platform
+import queue
 import random
 import resource
 import signal
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -51,6 +56,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from kit import DEFAULT_KIT, make_corpus  # noqa: E402
+from proctree import memory_kb, tree  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -79,7 +85,9 @@ class Run:
     # archive size: lookup p50 and p99 in ms, mean candidates compared
     lookups: dict[int, tuple[float, float, float]] = field(default_factory=dict)
     bytes_per_version: float = 0.0
-    peak_rss_mb: float = 0.0
+    peak_writer_mb: float = 0.0
+    peak_worker_mb: float = 0.0
+    bench_rss_mb: float = 0.0  # this script's own process, lookups and references included
 
 
 def main() -> int:
@@ -209,29 +217,125 @@ def _ingest_run(
     clock = _PausableClock()  # lookups are measured between chunks, off the ingest clock
     stamps = [clock.now()]
     done = 0
+    context = multiprocessing.get_context("spawn")
     for checkpoint in checkpoints:
-        ingest(
-            _as_folders(files[done:checkpoint], files),
-            engine,
-            workers=workers,
-            batch_size=batch_size,
-            on_file=lambda _: _progress(stamps, clock.now(), len(files)),
-            should_stop=stop,
-        )
+        # Each stretch is ingested in a process of its own, as `archive ingest` would be, so
+        # that its peak memory is the ingest's: this process holds the corpus's file list,
+        # the reference measures and the lookups' connection, which an ingest does not.
+        results = context.Queue()
+        segment = context.Process(
+            target=_ingest_segment,
+            args=(url, _as_folders(files[done:checkpoint], files), workers, batch_size),
+            kwargs={"clock_offset": time.perf_counter() - clock.now(), "started": stamps[0],
+                    "since": stamps[-1], "before": len(stamps) - 1, "total": len(files),
+                    "seconds_left": stop.seconds_left(), "results": results},
+        )  # fmt: skip
+        segment.start()
+        new_stamps, peak = _result_of(segment, results)
+        segment.join()
+        stamps += new_stamps
+        run.peak_writer_mb = max(run.peak_writer_mb, peak.writer_mb)
+        run.peak_worker_mb = max(run.peak_worker_mb, peak.worker_mb)
         done = len(stamps) - 1
         with clock.paused():
             run.lookups[done] = _lookup_latency(engine, files[:done], lookups)
-        if stop():
+        if stop() or peak.stopped:
             break
     run.documents = done
     run.seconds = stamps[-1] - stamps[0]
     run.slice_ms = _slice_costs(stamps, done)
     run.bytes_per_version = _database_bytes(engine) / max(1, done)
-    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    run.peak_rss_mb = max(usage, children) / 1024
+    run.bench_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     engine.dispose()
     return run
+
+
+def _result_of(process: multiprocessing.process.BaseProcess, results: multiprocessing.Queue):
+    """What ``process`` put on ``results``; an error, not a wait forever, if it died first."""
+    while True:
+        try:
+            return results.get(timeout=1)
+        except queue.Empty:
+            if not process.is_alive():
+                try:  # it may have put its result just before it ended
+                    return results.get(timeout=1)
+                except queue.Empty:
+                    raise RuntimeError(
+                        f"the ingest process ended without a result (exit code {process.exitcode})"
+                    ) from None
+
+
+@dataclass(frozen=True)
+class _Peak:
+    """Peak resident memory of one ingest: its writer process and its largest worker (MB), and
+    whether it stopped early."""
+
+    writer_mb: float
+    worker_mb: float
+    stopped: bool
+
+
+def _ingest_segment(
+    url: str,
+    paths: list[str],
+    workers: int,
+    batch_size: int,
+    *,
+    clock_offset: float,
+    started: float,
+    since: float,
+    before: int,
+    total: int,
+    seconds_left: float | None,
+    results: multiprocessing.Queue,
+) -> None:
+    """One stretch of :func:`_ingest_run`, in a process of its own: ``ingest`` of ``paths``
+    after ``before`` files of ``total`` were done, the last at ``since`` (in a run that
+    ``started`` then), then (the time each
+    file was done, :class:`_Peak`) to ``results``. Times are on the caller's clock:
+    ``perf_counter`` less ``clock_offset``."""
+    stop = _Stop(seconds_left)
+    watcher = _MemoryWatch()
+    engine = open_archive(url)
+    stamps = [since]
+    ingest(
+        paths,
+        engine,
+        workers=workers,
+        batch_size=batch_size,
+        on_file=lambda _: _progress(
+            stamps, time.perf_counter() - clock_offset, total, before, started
+        ),
+        should_stop=stop,
+    )
+    engine.dispose()
+    writer_mb, worker_mb = watcher.stop()
+    results.put((stamps[1:], _Peak(writer_mb, worker_mb, stop())))
+
+
+class _MemoryWatch:
+    """The peak RSS of this process and of the largest of its descendants (the ingest's
+    workers, started by a forkserver: not this process's children, so ``RUSAGE_CHILDREN``
+    never sees them), read from ``/proc`` every half second. Where there is no ``/proc``,
+    the workers' peak is reported as 0."""
+
+    def __init__(self) -> None:
+        self._worker_kb = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> tuple[float, float]:
+        """(this process's peak, the largest descendant's peak), in MB."""
+        self._done.set()
+        self._thread.join()
+        own_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return own_kb / 1024, self._worker_kb / 1024
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.5):
+            for pid in tree(os.getpid())[1:]:
+                self._worker_kb = max(self._worker_kb, memory_kb(pid, "VmHWM"))
 
 
 def _add_many_run(
@@ -352,16 +456,21 @@ def _shard_run(
     results.put((report.versions_stored, report.lock_held_seconds / wall))
 
 
-def _progress(stamps: list[float], now: float, total: int) -> None:
-    """Record that one more file is done; every 50,000 files, say how the run goes (stderr),
-    so a long run can be watched and a stopped one still leaves its figures."""
+def _progress(
+    stamps: list[float], now: float, total: int, before: int = 0, started: float | None = None
+) -> None:
+    """Record that one more file is done (``stamps``: when the first file was started, then
+    when each since was done; ``before`` files were done before those, in a run that
+    ``started`` then, by default at ``stamps[0]``); every 50,000 files, say how the run goes
+    (stderr), so a long run can be watched and a stopped one still leaves its figures."""
     stamps.append(now)
-    done = len(stamps) - 1
+    done = before + len(stamps) - 1
     if done % 50_000 == 0 or done == total:
-        recent = stamps[max(0, done - 10_000) :]
+        recent = stamps[-10_001:]
         ms = 1000 * (recent[-1] - recent[0]) / max(1, len(recent) - 1)
         print(
-            f"progress: {done:,} of {total:,} files, {now - stamps[0]:,.0f} s, "
+            f"progress: {done:,} of {total:,} files, "
+            f"{now - (stamps[0] if started is None else started):,.0f} s, "
             f"{ms:.2f} ms/file over the last {len(recent) - 1:,}, "
             f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB",
             file=sys.stderr,
@@ -404,6 +513,14 @@ class _Stop:
 
     def __call__(self) -> bool:
         return self._asked or (self._deadline is not None and time.monotonic() >= self._deadline)
+
+    def seconds_left(self) -> float | None:
+        """What is left of the time limit (None: none; a hair above 0 once it is past)."""
+        if self._asked:
+            return 1e-9
+        if self._deadline is None:
+            return None
+        return max(1e-9, self._deadline - time.monotonic())
 
 
 class _PausableClock:
@@ -511,7 +628,7 @@ def _run_tables(runs: list[Run]) -> list[str]:
     checkpoints = sorted({c for run in runs for c in run.lookups})
     lines = [
         "| database | documents | documents/s | first 10% ms/doc | last 10% ms/doc | last/first "
-        "| peak RSS MB | bytes/version |",
+        "| peak RSS MB: writer / largest worker | bytes/version |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
@@ -519,8 +636,18 @@ def _run_tables(runs: list[Run]) -> list[str]:
         lines.append(
             f"| {run.database} | {_documents(run)} | {run.documents / run.seconds:,.0f} | "
             f"{first:.2f} | {last:.2f} | {last / first if first else 0:.2f} | "
-            f"{run.peak_rss_mb:,.0f} | {run.bytes_per_version:,.0f} |"
+            f"{run.peak_writer_mb:,.0f} / {run.peak_worker_mb:,.0f} | "
+            f"{run.bytes_per_version:,.0f} |"
         )
+    lines += [
+        "",
+        "Peak RSS is that of the ingest's own processes (each stretch between checkpoints is "
+        "ingested in a process of its own, as `archive ingest` runs). This script's process, "
+        "which holds the corpus's file list, the reference measures and the lookups' "
+        "connection: "
+        + ", ".join(f"{run.database} {run.bench_rss_mb:,.0f} MB" for run in runs)
+        + ".",
+    ]
     lines += ["", "Cost per document in each tenth of the run (ms):", ""]
     for run in runs:
         lines.append(f"- {run.database}: " + ", ".join(f"{c:.2f}" for c in run.slice_ms))

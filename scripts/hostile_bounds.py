@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from proctree import memory_kb, tree
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -229,7 +230,7 @@ def _measure(item: Input, path: Path, url: str, workers: int) -> str:
     tree_peak = biggest = 0
     stderr = b""
     while process.poll() is None:
-        sizes = [_rss_kb(pid) for pid in _tree(process.pid)]
+        sizes = [memory_kb(pid) for pid in tree(process.pid)]
         tree_peak = max(tree_peak, sum(sizes))
         biggest = max(biggest, *sizes, 0)
         time.sleep(0.05)
@@ -247,31 +248,6 @@ def _measure(item: Input, path: Path, url: str, workers: int) -> str:
         f"{biggest / 1024:.0f} MB | {process.returncode} | {stored} of {item.stored} | "
         f"{errors} | {'yes' if b'Traceback' in stderr else 'no'} |"
     )
-
-
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    tree = [root]
-    for pid in tree:
-        tree.extend(children.get(pid, []))
-    return tree
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,11 @@ def test_benchmark_smoke_run_reports_every_measure(tmp_path: Path) -> None:
                 "lookup p50 / p99 (ms), candidates", "add_many documents/s")  # fmt: skip
     for measure in measures:
         assert measure in report
+    # the ingest's own processes, the workers too (started by a forkserver, read from /proc)
+    row = next(line for line in report.splitlines() if line.startswith("| sqlite | "))
+    writer_mb, worker_mb = (float(mb.replace(",", "")) for mb in row.split(" | ")[6].split(" / "))
+    assert writer_mb > 0
+    assert worker_mb > 0 or not Path("/proc/self/status").exists()
 
 
 def test_benchmark_stopped_early_reports_what_it_measured(tmp_path: Path) -> None:
