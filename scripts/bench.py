@@ -456,21 +456,18 @@ def _shard_run(
     results.put((report.versions_stored, report.lock_held_seconds / wall))
 
 
-def _progress(
-    stamps: list[float], now: float, total: int, before: int = 0, started: float | None = None
-) -> None:
-    """Record that one more file is done (``stamps``: when the first file was started, then
-    when each since was done; ``before`` files were done before those, in a run that
-    ``started`` then, by default at ``stamps[0]``); every 50,000 files, say how the run goes
-    (stderr), so a long run can be watched and a stopped one still leaves its figures."""
+def _progress(stamps: list[float], now: float, total: int, before: int, started: float) -> None:
+    """Record that one more file is done (``stamps``: when the stretch's first file was
+    started, then when each since was done; ``before`` files were done before those, in a run
+    that ``started`` then); every 50,000 files, say how the run goes (stderr), so a long run
+    can be watched and a stopped one still leaves its figures."""
     stamps.append(now)
     done = before + len(stamps) - 1
     if done % 50_000 == 0 or done == total:
         recent = stamps[-10_001:]
         ms = 1000 * (recent[-1] - recent[0]) / max(1, len(recent) - 1)
         print(
-            f"progress: {done:,} of {total:,} files, "
-            f"{now - (stamps[0] if started is None else started):,.0f} s, "
+            f"progress: {done:,} of {total:,} files, {now - started:,.0f} s, "
             f"{ms:.2f} ms/file over the last {len(recent) - 1:,}, "
             f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB",
             file=sys.stderr,

@@ -196,12 +196,18 @@ def hold_keys(connection: Connection, indexed: list[tuple[int, Fingerprint]]) ->
     if not indexed or not defers_index_keys(connection):
         return None
     rows = [(key, version_id) for version_id, fp in indexed for key in fp.keys]
-    first, last = min(v for v, _ in indexed), max(v for v, _ in indexed)
+    first, last = _id_span(indexed)
     batch: dict[str, Any] = {"first_version_id": first, "last_version_id": last}
     batch["held_keys"] = encode_keys(indexed)
     statement = insert(_unindexed).returning(_unindexed.c.id)
     batch_id = connection.execute(statement, batch).scalar_one()
     return HeldKeys(batch_id, rows, first, last)
+
+
+def _id_span(indexed: list[tuple[int, Fingerprint]]) -> tuple[int, int]:
+    """The first and last version id of a batch's ``indexed`` versions (at least one)."""
+    ids = [version_id for version_id, _ in indexed]
+    return min(ids), max(ids)
 
 
 def write_held_keys(engine: Engine, held: HeldKeys) -> None:
@@ -497,8 +503,7 @@ class BatchWriter:
         if not defers_index_keys(session.connection()):  # else the caller holds them: hold_keys
             insert_keys(session.connection(), self._indexed)
             if self._indexed:
-                ids = [version_id for version_id, _ in self._indexed]
-                write_search_rows(session.connection(), min(ids), max(ids))
+                write_search_rows(session.connection(), *_id_span(self._indexed))
         insert_words(session.connection(), self._indexed)
         insert_rows(session.connection(), _links, self._link_rows)
         if self._merge_rows:
