@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import Engine, insert, inspect, text
 
 from archive.commands.ingest import ingest
+from archive.commands.queries import archive_stats
 from archive.commands.search import search_statement, search_terms, search_versions
 from archive.storage.db import downgrade, make_engine, open_archive, upgrade
 from archive.storage.models import Story, Version
+from archive.storage.sqlite_read import SqliteReader
 
 from .conftest import SAMPLES
 from .module_db import BOTH_DATABASES, module_database
@@ -194,3 +196,32 @@ def test_the_sqlite_archive_reads_as_plain_sqlite(sqlite_url: str, tmp_path: Pat
         for view in sorted(VIEWS):
             conn.execute(f"SELECT * FROM {view}").fetchall()
         conn.execute("SELECT rowid FROM versions_fts WHERE versions_fts MATCH 'x'").fetchall()
+
+
+def test_story_counts_and_archive_stats_read_the_index_not_the_version_rows(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """``story_summary`` and ``archive stats`` count versions, sites and match methods: on
+    SQLite every read of ``versions`` they make is an index lookup or a scan of a covering
+    index, never of the rows, whose bodies make them large (migration 0014)."""
+    engine = open_archive(sqlite_url)
+    try:
+        assert ingest([str(SAMPLES)], engine).failed == 0
+    finally:
+        engine.dispose()
+    with closing(sqlite3.connect(tmp_path / "archive.db")) as conn:
+        statements = ["SELECT * FROM story_summary ORDER BY versions DESC LIMIT 10"]
+        conn.set_trace_callback(statements.append)
+        archive_stats(SqliteReader(conn), top=5)
+        conn.set_trace_callback(None)
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) >= 4  # the view, then the totals, the methods, the biggest stories
+        for statement in selects:
+            plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}")]
+            # the statements name the table, never an alias, where they scan it
+            table_scans = [
+                line
+                for line in plan
+                if line.split()[:2] == ["SCAN", "versions"] and "COVERING INDEX" not in line
+            ]
+            assert table_scans == [], (statement, plan)

@@ -167,13 +167,17 @@ class Version(Base):
     __tablename__ = "versions"
     # A path of any length is unique through its hash (PostgreSQL cannot index text over about
     # 2,700 bytes); ids are never handed out again, also after `archive remove`.
+    # The index that finds a story's versions also holds the columns its counts read (sites,
+    # match methods: story_summary, archive stats), so that those never read the rows, whose
+    # bodies make them large (migration 0014).
     __table_args__ = (
         UniqueConstraint("source_path_sha256", "content_sha256"),
+        Index("ix_versions_story_id_site_method", "story_id", "site", "match_method"),
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
     source_path: Mapped[str] = mapped_column(
         Text, doc="path, relative to the working directory when inside it; FILE#N for record N"
     )
