@@ -3,10 +3,12 @@
 A story's counts (``story_summary``: versions, distinct sites, the sites' list) and the totals
 of ``archive stats`` (distinct sites, versions by match method, the biggest stories) read only
 these three columns, but from the table, whose rows hold whole bodies: on a 1,000,000-version
-SQLite archive ``archive stats`` read 12 GB and took 15 s. With the three columns in the index
-that finds a story's versions those reads stay in the index. It replaces
-``ix_versions_story_id`` (its first column is the same, so every lookup of a story's versions
-still uses it), so an insert updates as many indexes as before.
+SQLite archive ``archive stats`` read the 12 GB file and took 6 s with all of it in the OS
+cache, 1.4 s with this index (23 MB there). With the three columns in the index that finds a
+story's versions those reads stay in the index. It replaces ``ix_versions_story_id`` (its
+first column is the same, so every lookup of a story's versions still uses it), so an insert
+updates as many indexes as before. The upgrade reads every version once; on SQLite the
+foreign-key check that ends every migration takes longer (334 s in all on that archive).
 
 Revision ID: 0014_versions_story_site_method
 Revises: 0013_postgresql_search_rows
