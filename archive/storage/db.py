@@ -6,7 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -175,24 +175,18 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
     run in, so that processes opening a new database at once migrate it one after the other
     (the later ones then find it up to date): on SQLite the write lock (BEGIN IMMEDIATE),
     on PostgreSQL an advisory lock. On SQLite, foreign keys are not enforced while the schema
-    changes (a table rebuilt by batch mode would otherwise take its references' rows with it)
-    and are checked before the commit."""
+    changes and are checked before the commit (:func:`archive.storage.sqlite.schema_change`)."""
     on_sqlite = engine.dialect.name == "sqlite"
-    with engine.execution_options(archive_writer=True).connect() as connection:
-        if on_sqlite:
-            sqlite.pragma(connection, "PRAGMA foreign_keys=OFF")
-        try:
-            with connection.begin():
-                if not on_sqlite:
-                    postgresql.take_migration_lock(connection)
-                yield connection
-                if on_sqlite:
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
-                    if broken is not None:
-                        raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
-        finally:
-            if on_sqlite:
-                sqlite.pragma(connection, "PRAGMA foreign_keys=ON")
+    with (
+        engine.execution_options(archive_writer=True).connect() as connection,
+        sqlite.schema_change(connection) if on_sqlite else nullcontext() as check,
+        connection.begin(),
+    ):
+        if not on_sqlite:
+            postgresql.take_migration_lock(connection)
+        yield connection
+        if check is not None:
+            check()
 
 
 # Attempts at bringing a schema up to date while other processes open the same new archive.
