@@ -198,18 +198,24 @@ def test_the_sqlite_archive_reads_as_plain_sqlite(sqlite_url: str, tmp_path: Pat
         conn.execute("SELECT rowid FROM versions_fts WHERE versions_fts MATCH 'x'").fetchall()
 
 
-def test_story_counts_and_archive_stats_read_the_index_not_the_version_rows(
-    sqlite_url: str, tmp_path: Path
-) -> None:
-    """``story_summary`` and ``archive stats`` count versions, sites and match methods: on
-    SQLite every read of ``versions`` they make is an index lookup or a scan of a covering
-    index, never of the rows, whose bodies make them large (migration 0014)."""
+@pytest.fixture
+def sqlite_samples(sqlite_url: str, tmp_path: Path) -> Path:
+    """The file of a SQLite archive holding the samples, to read with the sqlite3 module."""
     engine = open_archive(sqlite_url)
     try:
         assert ingest([str(SAMPLES)], engine).failed == 0
     finally:
         engine.dispose()
-    with closing(sqlite3.connect(tmp_path / "archive.db")) as conn:
+    return tmp_path / "archive.db"
+
+
+def test_story_counts_and_archive_stats_read_the_index_not_the_version_rows(
+    sqlite_samples: Path,
+) -> None:
+    """``story_summary`` and ``archive stats`` count versions, sites and match methods: on
+    SQLite every read of ``versions`` they make is an index lookup or a scan of a covering
+    index, never of the rows, whose bodies make them large (migration 0014)."""
+    with closing(sqlite3.connect(sqlite_samples)) as conn:
         statements = ["SELECT * FROM story_summary ORDER BY versions DESC LIMIT 10"]
         conn.set_trace_callback(statements.append)
         archive_stats(SqliteReader(conn), top=5)
@@ -225,3 +231,22 @@ def test_story_counts_and_archive_stats_read_the_index_not_the_version_rows(
                 if line.split()[:2] == ["SCAN", "versions"] and "COVERING INDEX" not in line
             ]
             assert table_scans == [], (statement, plan)
+
+
+def test_a_story_summary_query_on_sqlite_reads_the_versions_of_only_the_stories_it_returns(
+    sqlite_samples: Path,
+) -> None:
+    """A story's counts are worked out from its own index entries, where its row is read: a
+    query for one story, or for a page of stories (what Datasette shows first), reads no
+    other story's versions (migration 0015). Before, every query grouped all versions."""
+    with closing(sqlite3.connect(sqlite_samples)) as conn:
+        for statement, scanned in [
+            ("SELECT * FROM story_summary WHERE story_id = 1", []),
+            ("SELECT * FROM story_summary LIMIT 5", ["s"]),  # stories, up to the limit
+        ]:
+            plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}")]
+            # a scan of a table or index; "SCAN (subquery-N)" reads one story's sites
+            scans = [line.split()[1] for line in plan if line.startswith("SCAN ")]
+            assert [name for name in scans if not name.startswith("(")] == scanned, plan
+            searches = [line for line in plan if line.startswith("SEARCH v ")]
+            assert searches and all("(story_id=?" in line for line in searches), plan

@@ -19,7 +19,7 @@ from typing import Protocol
 # The head of the Alembic migrations (alembic/versions): a database at this revision has the
 # tables, views and rules this program reads and writes. Named here, so that the current schema
 # is recognised without loading Alembic; tests/test_cli_startup.py checks it against Alembic's.
-HEAD_REVISION = "0014_versions_story_site_method"
+HEAD_REVISION = "0015_story_summary_per_story"
 
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
