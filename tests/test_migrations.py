@@ -79,9 +79,9 @@ def _tables_checked(engine: Engine) -> list[str]:
     checked: list[str] = []
 
     @event.listens_for(engine, "before_cursor_execute")
-    def note(_conn: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
-        if statement.startswith("PRAGMA foreign_key_check"):
-            checked.append(statement.split("(", 1)[1].rstrip(")").strip('"'))
+    def note(_conn: Connection, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "foreign_key_check" in statement:
+            checked.append(parameters[0])
 
     return checked
 

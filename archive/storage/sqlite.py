@@ -165,8 +165,9 @@ def check_foreign_keys(connection: Connection, changed: Collection[str]) -> None
     tables = {table for table, _ in references if table in changed}
     tables |= {table for table, parent in references if parent in changed}
     for table in sorted(tables):
-        quoted = '"' + table.replace('"', '""') + '"'
-        broken = connection.exec_driver_sql(f"PRAGMA foreign_key_check({quoted})").first()
+        broken = connection.exec_driver_sql(
+            "SELECT * FROM pragma_foreign_key_check(?)", (table,)
+        ).first()
         if broken is not None:
             raise RuntimeError(f"migration broke a foreign key: {tuple(broken)}")
 
