@@ -143,11 +143,11 @@ def schema_change(connection: Connection) -> Iterator[Callable[[], None]]:
             changed.add(name.lower())
         return sqlite3.SQLITE_OK
 
-    pragma(connection, "PRAGMA foreign_keys=OFF")
     driver = connection.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
     driver.set_authorizer(note_change)
     try:
+        pragma(connection, "PRAGMA foreign_keys=OFF")
         yield lambda: check_foreign_keys(connection, changed)
     finally:
         driver.set_authorizer(None)
