@@ -148,13 +148,13 @@ def schema_change(connection: Connection) -> Iterator[Callable[[], None]]:
     driver.set_authorizer(note_change)
     try:
         pragma(connection, "PRAGMA foreign_keys=OFF")
-        yield lambda: check_foreign_keys(connection, changed)
+        yield lambda: _check_foreign_keys(connection, changed)
     finally:
         driver.set_authorizer(None)
         pragma(connection, "PRAGMA foreign_keys=ON")
 
 
-def check_foreign_keys(connection: Connection, changed: Collection[str]) -> None:
+def _check_foreign_keys(connection: Connection, changed: Collection[str]) -> None:
     """Raise when a row of a table in ``changed`` (lower-case names), or of a table referring to
     one, refers to a row that does not exist."""
     references = connection.exec_driver_sql(
